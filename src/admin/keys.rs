@@ -1,0 +1,45 @@
+//! Admin routes for signing keys.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::Json;
+
+use super::views::{KeyView, RotateKeysRequest, RotatedKey};
+use super::{optional_json, AdminError};
+use crate::domain::Algorithm;
+use crate::http::error::ErrorBody;
+use crate::state::AppState;
+
+/// Lists the signing keys: active, next (published before it signs) and retired.
+#[utoipa::path(get, path = "/admin/keys", tag = "admin", security(("admin" = [])),
+    responses((status = 200, body = Vec<KeyView>),
+        (status = 401, description = "No valid admin token", body = ErrorBody)))]
+pub async fn list_keys(State(state): State<AppState>) -> Result<Json<Vec<KeyView>>, AdminError> {
+    let keys = state.signer.keys().await?;
+    Ok(Json(keys.iter().map(KeyView::from).collect()))
+}
+
+/// Rotates signing keys: each algorithm's pre-published next key starts signing, the old one is
+/// retired (published until its last token expires) and a new next key is published. The body
+/// is optional; without an algorithm every algorithm rotates.
+#[utoipa::path(post, path = "/admin/keys/rotate", tag = "admin", security(("admin" = [])),
+    request_body(content = Option<RotateKeysRequest>),
+    responses((status = 200, description = "The keys that now sign", body = Vec<RotatedKey>),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 422, description = "Invalid input", body = ErrorBody)))]
+#[tracing::instrument(skip_all)]
+pub async fn rotate_keys(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Json<Vec<RotatedKey>>, AdminError> {
+    let request: RotateKeysRequest = optional_json(&body)?;
+    let algorithms = request
+        .algorithm
+        .map_or(Algorithm::ALL.to_vec(), |a| vec![a]);
+    let mut rotated = Vec::with_capacity(algorithms.len());
+    for algorithm in algorithms {
+        let kid = state.signer.rotate(algorithm, state.clock.now()).await?;
+        rotated.push(RotatedKey { algorithm, kid });
+    }
+    Ok(Json(rotated))
+}

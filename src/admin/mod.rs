@@ -1,0 +1,76 @@
+//! The admin API under `/admin/`: clients, secrets and signing keys, over the registry and the
+//! signing core like a scheme. Guarded as a whole by the admin token; JSON in snake_case; invalid
+//! input is 422 `{"error": "invalid_request", "message", "field"}`.
+
+mod auth;
+mod clients;
+mod keys;
+pub mod views;
+
+use axum::extract::FromRequest;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use auth::AdminCredential;
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// An [`ApiError`] in the admin API's format: invalid input is 422 and names the field.
+#[derive(Debug)]
+pub struct AdminError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for AdminError {
+    fn from(err: E) -> Self {
+        Self(err.into())
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let status = match &self.0 {
+            ApiError::InvalidRequest { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            other => other.status(),
+        };
+        self.0.respond_with(status, Json(self.0.body()))
+    }
+}
+
+/// `Json<T>` whose rejection is a 422 in the admin format.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(AdminError))]
+pub struct AdminJson<T>(pub T);
+
+/// Every admin route, behind the admin-token guard, never cached.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(clients::create_client, clients::list_clients))
+        .routes(routes!(clients::show_client, clients::update_client))
+        .routes(routes!(clients::add_secret, clients::list_secrets))
+        .routes(routes!(clients::revoke_secret))
+        .routes(routes!(keys::list_keys))
+        .routes(routes!(keys::rotate_keys))
+        .layer(middleware::from_fn(auth::require_admin))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// Parses an optional JSON body: empty means `T::default()`.
+fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, AdminError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        AdminError(ApiError::InvalidRequest {
+            message: e.to_string(),
+            field: None,
+        })
+    })
+}

@@ -1,0 +1,323 @@
+//! The admin API's request and response bodies, shared with the CLI so both speak the same JSON.
+
+use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::{normalize_phone, Algorithm, ClientPolicy};
+use crate::registry::{
+    Client, ClientStatus, ClientUpdate, IssuedSecret, NewClient, RegistryError, SecretInfo,
+};
+use crate::signing::KeyInfo;
+
+/// Default `max_ttl_minutes` of a new client.
+pub const DEFAULT_MAX_TTL_MINUTES: i64 = 60;
+
+/// Registers a client.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClientRequest {
+    /// Display name.
+    #[schema(example = "Acme Careers")]
+    pub name: String,
+    /// Scopes the client may receive.
+    #[serde(default)]
+    #[schema(example = json!(["programs:read", "schools:read"]))]
+    pub allowed_scopes: Vec<String>,
+    /// Scopes given when a request names none; default: none.
+    #[serde(default)]
+    #[schema(example = json!(["programs:read"]))]
+    pub default_scopes: Vec<String>,
+    /// Two-letter states the client may receive.
+    #[serde(default)]
+    #[schema(example = json!(["IC", "OH"]))]
+    pub allowed_states: Vec<String>,
+    /// State given when a request names none.
+    #[schema(example = "IC")]
+    pub default_state: Option<String>,
+    /// Longest token lifetime, minutes (default 60).
+    #[schema(example = 60)]
+    pub max_ttl_minutes: Option<i64>,
+    /// Signing algorithm (default ES256).
+    pub algorithm: Option<Algorithm>,
+    /// Registered phone numbers (E.164).
+    #[serde(default)]
+    #[schema(example = json!(["+380501234567"]))]
+    pub phones: Vec<String>,
+    /// Contact e-mail.
+    #[schema(example = "dev@acme.example")]
+    pub email: Option<String>,
+}
+
+impl CreateClientRequest {
+    /// The registry's input, with phones normalized to E.164.
+    pub fn into_new_client(self) -> Result<NewClient, RegistryError> {
+        Ok(NewClient {
+            id: None,
+            name: self.name,
+            policy: ClientPolicy {
+                allowed_scopes: self.allowed_scopes,
+                default_scopes: self.default_scopes,
+                allowed_states: self.allowed_states,
+                default_state: self.default_state,
+                max_ttl_minutes: self.max_ttl_minutes.unwrap_or(DEFAULT_MAX_TTL_MINUTES),
+                algorithm: self.algorithm.unwrap_or_default(),
+            },
+            phones: normalize_phones(self.phones)?,
+            email: self.email,
+        })
+    }
+}
+
+/// Changes a client; absent fields stay as they are, `null` clears a nullable one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClientRequest {
+    /// New name.
+    pub name: Option<String>,
+    /// New allowed scopes.
+    pub allowed_scopes: Option<Vec<String>>,
+    /// New default scopes.
+    pub default_scopes: Option<Vec<String>>,
+    /// New allowed states.
+    pub allowed_states: Option<Vec<String>>,
+    /// New default state; `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub default_state: Option<Option<String>>,
+    /// New maximum lifetime, minutes.
+    pub max_ttl_minutes: Option<i64>,
+    /// New signing algorithm.
+    pub algorithm: Option<Algorithm>,
+    /// `active` or `suspended`; suspension stops every credential at once.
+    #[schema(example = "suspended")]
+    pub status: Option<String>,
+    /// New phones.
+    pub phones: Option<Vec<String>>,
+    /// New e-mail; `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+}
+
+impl UpdateClientRequest {
+    /// The registry's input.
+    pub fn into_update(self) -> Result<ClientUpdate, RegistryError> {
+        let status = self
+            .status
+            .map(|s| {
+                ClientStatus::parse(&s)
+                    .ok_or_else(|| RegistryError::invalid("status", "must be active or suspended"))
+            })
+            .transpose()?;
+        Ok(ClientUpdate {
+            name: self.name,
+            allowed_scopes: self.allowed_scopes,
+            default_scopes: self.default_scopes,
+            allowed_states: self.allowed_states,
+            default_state: self.default_state,
+            max_ttl_minutes: self.max_ttl_minutes,
+            algorithm: self.algorithm,
+            status,
+            phones: self.phones.map(normalize_phones).transpose()?,
+            email: self.email,
+        })
+    }
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn normalize_phones(phones: Vec<String>) -> Result<Vec<String>, RegistryError> {
+    phones
+        .iter()
+        .map(|p| {
+            normalize_phone(p).ok_or_else(|| {
+                RegistryError::invalid("phones", format!("{p:?} is not an E.164 phone number"))
+            })
+        })
+        .collect()
+}
+
+/// A client as the admin API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientView {
+    /// Public identifier.
+    #[schema(example = "3f2a9c1e8b7d4e6fa0b1c2d3e4f5a6b7")]
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// Scopes the client may receive.
+    pub allowed_scopes: Vec<String>,
+    /// Scopes given by default.
+    pub default_scopes: Vec<String>,
+    /// States the client may receive.
+    pub allowed_states: Vec<String>,
+    /// State given by default.
+    pub default_state: Option<String>,
+    /// Longest token lifetime, minutes.
+    pub max_ttl_minutes: i64,
+    /// Signing algorithm.
+    pub algorithm: Algorithm,
+    /// `active` or `suspended`.
+    pub status: String,
+    /// Registered phones.
+    pub phones: Vec<String>,
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> Self {
+        Self {
+            client_id: c.id.to_string(),
+            name: c.name.clone(),
+            allowed_scopes: c.policy.allowed_scopes.clone(),
+            default_scopes: c.policy.default_scopes.clone(),
+            allowed_states: c.policy.allowed_states.clone(),
+            default_state: c.policy.default_state.clone(),
+            max_ttl_minutes: c.policy.max_ttl_minutes,
+            algorithm: c.policy.algorithm,
+            status: c.status.as_str().to_owned(),
+            phones: c.phones.clone(),
+            email: c.email.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A new client with its first secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedClientView {
+    /// The client.
+    #[serde(flatten)]
+    pub client: ClientView,
+    /// The first secret; store it now, it is never shown again.
+    pub client_secret: String,
+    /// The secret's id, for revocation.
+    pub secret_id: String,
+}
+
+impl CreatedClientView {
+    /// The view of a just-created client and secret.
+    pub fn new(client: &Client, secret: &IssuedSecret) -> Self {
+        Self {
+            client: client.into(),
+            client_secret: secret.secret.expose_secret().to_owned(),
+            secret_id: secret.secret_id.clone(),
+        }
+    }
+}
+
+/// Adds a secret.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddSecretRequest {
+    /// When the secret stops working (RFC 3339); absent: never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A new secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedSecretView {
+    /// The secret's id.
+    pub secret_id: String,
+    /// The secret; store it now, it is never shown again.
+    pub client_secret: String,
+    /// Expiry, if any.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<&IssuedSecret> for IssuedSecretView {
+    fn from(s: &IssuedSecret) -> Self {
+        Self {
+            secret_id: s.secret_id.clone(),
+            client_secret: s.secret.expose_secret().to_owned(),
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// A stored secret (never its value).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretView {
+    /// The secret's id.
+    pub secret_id: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry, if any.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<&SecretInfo> for SecretView {
+    fn from(s: &SecretInfo) -> Self {
+        Self {
+            secret_id: s.secret_id.clone(),
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            revoked_at: s.revoked_at,
+        }
+    }
+}
+
+/// A signing key (never its private part).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    /// Key id (RFC 7638 thumbprint).
+    pub kid: String,
+    /// Algorithm.
+    pub algorithm: Algorithm,
+    /// `next` (published, not yet signing), `active` or `retired`.
+    pub status: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When it started signing.
+    pub activated_at: Option<DateTime<Utc>>,
+    /// When it stopped signing.
+    pub retired_at: Option<DateTime<Utc>>,
+    /// Until when a retired key stays published.
+    pub publish_until: Option<DateTime<Utc>>,
+}
+
+impl From<&KeyInfo> for KeyView {
+    fn from(k: &KeyInfo) -> Self {
+        Self {
+            kid: k.kid.clone(),
+            algorithm: k.algorithm,
+            status: k.status.clone(),
+            created_at: k.created_at,
+            activated_at: k.activated_at,
+            retired_at: k.retired_at,
+            publish_until: k.publish_until,
+        }
+    }
+}
+
+/// Rotates signing keys.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeysRequest {
+    /// The algorithm to rotate; absent: every algorithm.
+    pub algorithm: Option<Algorithm>,
+}
+
+/// The keys that now sign.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedKey {
+    /// Algorithm.
+    pub algorithm: Algorithm,
+    /// The newly active key.
+    pub kid: String,
+}

@@ -1,0 +1,319 @@
+//! The subcommands of the `tokenmint` binary. Bootstrap and operations mirror the admin API and
+//! call the same registry and signing functions; output is the admin API's JSON.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use crate::admin::views::{
+    ClientView, CreateClientRequest, CreatedClientView, IssuedSecretView, KeyView, RotatedKey,
+    UpdateClientRequest,
+};
+use crate::clock::SystemClock;
+use crate::config::{Mode, Settings};
+use crate::db::Database;
+use crate::domain::Algorithm;
+use crate::state::AppState;
+
+/// tokenmint: signed JWT access tokens for third-party backends.
+#[derive(Debug, Parser)]
+#[command(name = "tokenmint", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when absent.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document the service serves.
+    Openapi {
+        /// The mode whose routes to describe.
+        #[arg(long, default_value = "sandbox")]
+        mode: String,
+    },
+    /// Exit 0 if the local service answers /healthz (for container health checks).
+    Healthcheck {
+        /// The URL to probe.
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
+    /// Manage clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage client secrets.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Client subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client and print its first secret, once.
+    Create(CreateClient),
+    /// List clients.
+    List,
+    /// Show one client.
+    Show {
+        /// The client id.
+        client_id: String,
+    },
+    /// Suspend a client: every credential of it stops working.
+    Suspend {
+        /// The client id.
+        client_id: String,
+    },
+    /// Reactivate a suspended client.
+    Activate {
+        /// The client id.
+        client_id: String,
+    },
+}
+
+/// Options of `client create`.
+#[derive(Debug, Args)]
+pub struct CreateClient {
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// An allowed scope (repeat).
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// A default scope (repeat).
+    #[arg(long = "default-scope")]
+    default_scopes: Vec<String>,
+    /// An allowed state (repeat).
+    #[arg(long = "state")]
+    states: Vec<String>,
+    /// The default state.
+    #[arg(long)]
+    default_state: Option<String>,
+    /// Longest token lifetime, minutes.
+    #[arg(long)]
+    max_ttl_minutes: Option<i64>,
+    /// ES256, RS256 or EdDSA.
+    #[arg(long)]
+    algorithm: Option<Algorithm>,
+    /// A registered phone, E.164 (repeat).
+    #[arg(long = "phone")]
+    phones: Vec<String>,
+    /// Contact e-mail.
+    #[arg(long)]
+    email: Option<String>,
+}
+
+/// Secret subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Add a secret to a client and print it, once.
+    Add {
+        /// The client id.
+        client_id: String,
+        /// Expiry, RFC 3339.
+        #[arg(long)]
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// Revoke a secret.
+    Revoke {
+        /// The client id.
+        client_id: String,
+        /// The secret id.
+        secret_id: String,
+    },
+}
+
+/// Key subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys.
+    List,
+    /// Rotate signing keys (one algorithm, or all).
+    Rotate {
+        /// ES256, RS256 or EdDSA; all when absent.
+        #[arg(long)]
+        algorithm: Option<Algorithm>,
+    },
+}
+
+/// Runs a command with loaded settings.
+pub async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let db = Database::connect(&settings.database).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Openapi { mode } => {
+            let mode = if mode == "production" {
+                Mode::Production
+            } else {
+                Mode::Sandbox
+            };
+            print!("{}", crate::http::openapi_json(mode));
+            Ok(())
+        }
+        Command::Healthcheck { url } => healthcheck(&url).await,
+        other => {
+            crate::sandbox::prepare_secrets(&mut settings)?;
+            let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+            manage(other, &state).await
+        }
+    }
+}
+
+async fn serve(mut settings: Settings) -> anyhow::Result<()> {
+    crate::sandbox::prepare_secrets(&mut settings)?;
+    let listen = settings.http.listen;
+    let state = AppState::build(settings, Arc::new(SystemClock)).await?;
+    crate::sandbox::ensure_demo(&state).await?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let public = &state.settings.http.public_url;
+    tracing::info!(address = %listen, mode = state.settings.mode.as_str(), "tokenmint listening");
+    println!("  tokenmint is up: {public}  (Swagger UI: {public}/swagger-ui)");
+    crate::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("tokenmint stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn healthcheck(url: &str) -> anyhow::Result<()> {
+    let uri: axum::http::Uri = url.parse().context("healthcheck URL")?;
+    let host = uri.host().context("healthcheck URL needs a host")?;
+    let port = uri.port_u16().unwrap_or(80);
+    let mut stream = tokio::net::TcpStream::connect((host, port)).await?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+        uri.path()
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await?;
+    let mut response = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut response).await?;
+    let status_ok = response.starts_with(b"HTTP/1.1 200");
+    anyhow::ensure!(status_ok, "unhealthy");
+    Ok(())
+}
+
+async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let registry = &state.registry;
+    match command {
+        Command::Client(ClientCommand::Create(c)) => {
+            let request = CreateClientRequest {
+                name: c.name,
+                allowed_scopes: c.scopes,
+                default_scopes: c.default_scopes,
+                allowed_states: c.states,
+                default_state: c.default_state,
+                max_ttl_minutes: c.max_ttl_minutes,
+                algorithm: c.algorithm,
+                phones: c.phones,
+                email: c.email,
+            };
+            let (client, secret) = registry
+                .create_client(request.into_new_client()?, now)
+                .await?;
+            print_json(&CreatedClientView::new(&client, &secret))
+        }
+        Command::Client(ClientCommand::List) => {
+            let clients = registry.clients().await?;
+            print_json(&clients.iter().map(ClientView::from).collect::<Vec<_>>())
+        }
+        Command::Client(ClientCommand::Show { client_id }) => {
+            print_json(&ClientView::from(&registry.client(&client_id).await?))
+        }
+        Command::Client(ClientCommand::Suspend { client_id }) => {
+            set_status(state, &client_id, "suspended").await
+        }
+        Command::Client(ClientCommand::Activate { client_id }) => {
+            set_status(state, &client_id, "active").await
+        }
+        Command::Secret(SecretCommand::Add {
+            client_id,
+            expires_at,
+        }) => {
+            let secret = registry.add_secret(&client_id, expires_at, now).await?;
+            print_json(&IssuedSecretView::from(&secret))
+        }
+        Command::Secret(SecretCommand::Revoke {
+            client_id,
+            secret_id,
+        }) => {
+            registry.revoke_secret(&client_id, &secret_id, now).await?;
+            println!("secret {secret_id} revoked");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::List) => {
+            let keys = state.signer.keys().await?;
+            print_json(&keys.iter().map(KeyView::from).collect::<Vec<_>>())
+        }
+        Command::Keys(KeysCommand::Rotate { algorithm }) => {
+            let algorithms = algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]);
+            let mut rotated = Vec::new();
+            for algorithm in algorithms {
+                let kid = state.signer.rotate(algorithm, now).await?;
+                rotated.push(RotatedKey { algorithm, kid });
+            }
+            print_json(&rotated)
+        }
+        Command::Serve
+        | Command::Migrate
+        | Command::Openapi { .. }
+        | Command::Healthcheck { .. } => Ok(()),
+    }
+}
+
+async fn set_status(state: &AppState, client_id: &str, status: &str) -> anyhow::Result<()> {
+    let change = UpdateClientRequest {
+        status: Some(status.to_owned()),
+        ..Default::default()
+    }
+    .into_update()?;
+    let client = state
+        .registry
+        .update_client(client_id, change, state.clock.now())
+        .await?;
+    print_json(&ClientView::from(&client))
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! `Settings`: the whole configuration, loaded once at start-up.
+//!
+//! Layers, each overriding the one before: `config/default.toml`, `config/<mode>.toml` (from
+//! `TOKENMINT_CONFIG_DIR` or `./config`, else the copies compiled into the binary), environment
+//! variables `TOKENMINT__<SECTION>__<KEY>`, and last the fixed names of CONTRACT.md. This is the
+//! only module that reads environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const EMBEDDED_DEFAULT: &str = include_str!("../config/default.toml");
+const EMBEDDED_SANDBOX: &str = include_str!("../config/sandbox.toml");
+const EMBEDDED_PRODUCTION: &str = include_str!("../config/production.toml");
+
+/// How the service runs: with developer conveniences, or locked down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Demo data, sandbox-only routes, dev keys generated when absent.
+    Sandbox,
+    /// Every secret must be configured; no sandbox routes.
+    Production,
+}
+
+impl Mode {
+    fn parse(raw: &str) -> anyhow::Result<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "sandbox" => Ok(Self::Sandbox),
+            "production" => Ok(Self::Production),
+            other => bail!("TOKENMINT_MODE must be sandbox or production, not {other:?}"),
+        }
+    }
+
+    /// The mode's name, as in `config/<mode>.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sandbox => "sandbox",
+            Self::Production => "production",
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    /// Sandbox or production.
+    pub mode: Mode,
+    /// Listener, public URL, limits.
+    pub http: HttpSettings,
+    /// Where clients, keys and records live.
+    pub database: DatabaseSettings,
+    /// Issuer, audience, keys.
+    pub signing: SigningSettings,
+    /// The admin API's credential.
+    pub admin: AdminSettings,
+    /// Development conveniences of sandbox mode.
+    pub sandbox: SandboxSettings,
+    /// Log format and filter.
+    pub log: LogSettings,
+}
+
+/// The HTTP listener and its limits.
+#[derive(Clone, Debug, Deserialize)]
+pub struct HttpSettings {
+    /// Address to bind.
+    pub listen: SocketAddr,
+    /// Base URL clients use; empty means `http://<listen>`. Filled in by [`Settings::load`].
+    pub public_url: String,
+    /// Largest accepted request body.
+    pub request_body_limit_bytes: usize,
+    /// A request taking longer is answered 503.
+    pub request_timeout_seconds: u64,
+    /// CORS origins; `*` allows any.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// The database connection.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://...` or `postgres://...`; may hold a password, so it is never logged.
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before the store counts as down.
+    pub acquire_timeout_ms: u64,
+}
+
+/// Token issuance settings.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SigningSettings {
+    /// The `iss` claim; empty means the public URL. Filled in by [`Settings::load`].
+    pub issuer: String,
+    /// The default `aud` claim; empty means the public URL. Filled in by [`Settings::load`].
+    pub audience: String,
+    /// Upper bound of every client's `max_ttl_minutes`.
+    pub max_ttl_cap_minutes: i64,
+    /// Interval of each instance's re-read of the key set.
+    pub key_reload_seconds: u64,
+    /// Accepted clock difference when verifying tokens.
+    pub verify_leeway_seconds: i64,
+    /// base64 of the 32-byte key that encrypts private signing keys at rest.
+    pub master_key: SecretString,
+}
+
+/// The admin API credential: a token in clear or its SHA-256.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AdminSettings {
+    /// The token in clear (from `TOKENMINT_ADMIN_TOKEN` preferably).
+    pub token: SecretString,
+    /// Hex SHA-256 of the token, for configs that must not hold it in clear.
+    pub token_sha256: String,
+}
+
+/// Development conveniences.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SandboxSettings {
+    /// Where generated dev secrets and demo files go.
+    pub data_dir: PathBuf,
+    /// Create a demo client on first start.
+    pub demo: bool,
+}
+
+/// Logging.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing `EnvFilter` directive.
+    pub filter: String,
+}
+
+impl Settings {
+    /// Loads the layered configuration from files and the process environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let dir = std::env::var_os("TOKENMINT_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("config"));
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::from_sources(&dir, &env)
+    }
+
+    /// Loads from a config folder and an explicit environment (for tests).
+    pub fn from_sources(dir: &Path, env: &[(String, String)]) -> anyhow::Result<Self> {
+        let var = |name: &str| {
+            env.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .filter(|v| !v.is_empty())
+        };
+        let base = layer(Figment::new(), dir, "default", EMBEDDED_DEFAULT);
+        let mode = match var("TOKENMINT_MODE") {
+            Some(raw) => Mode::parse(&raw)?,
+            None => base
+                .extract_inner::<Mode>("mode")
+                .context("reading `mode`")?,
+        };
+        let embedded_mode = match mode {
+            Mode::Sandbox => EMBEDDED_SANDBOX,
+            Mode::Production => EMBEDDED_PRODUCTION,
+        };
+        let figment = layer(base, dir, mode.as_str(), embedded_mode)
+            .merge(Env::prefixed("TOKENMINT__").split("__"));
+        let mut settings: Settings = figment.extract().context("invalid configuration")?;
+        settings.mode = mode;
+        if let Some(listen) = var("TOKENMINT_LISTEN") {
+            settings.http.listen = listen
+                .parse()
+                .with_context(|| format!("TOKENMINT_LISTEN {listen:?} is not host:port"))?;
+        }
+        if let Some(url) = var("DATABASE_URL") {
+            settings.database.url = url.into();
+        }
+        if let Some(url) = var("TOKENMINT_PUBLIC_URL") {
+            settings.http.public_url = url;
+        }
+        if let Some(issuer) = var("TOKENMINT_ISSUER") {
+            settings.signing.issuer = issuer;
+        }
+        if let Some(token) = var("TOKENMINT_ADMIN_TOKEN") {
+            settings.admin.token = token.into();
+        }
+        if let Some(key) = var("TOKENMINT_MASTER_KEY") {
+            settings.signing.master_key = key.into();
+        }
+        settings.fill_derived();
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn fill_derived(&mut self) {
+        if self.http.public_url.is_empty() {
+            self.http.public_url = format!("http://{}", self.http.listen);
+        }
+        self.http.public_url = self.http.public_url.trim_end_matches('/').to_owned();
+        if self.signing.issuer.is_empty() {
+            self.signing.issuer = self.http.public_url.clone();
+        }
+        if self.signing.audience.is_empty() {
+            self.signing.audience = self.http.public_url.clone();
+        }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        url::Url::parse(&self.http.public_url)
+            .with_context(|| format!("public URL {:?} is not a URL", self.http.public_url))?;
+        if self.database.url.expose_secret().is_empty() {
+            bail!("no database configured: set DATABASE_URL");
+        }
+        if self.signing.max_ttl_cap_minutes < 1 {
+            bail!("signing.max_ttl_cap_minutes must be at least 1");
+        }
+        if self.mode == Mode::Production {
+            if self.signing.master_key.expose_secret().is_empty() {
+                bail!("production mode needs TOKENMINT_MASTER_KEY (base64 of 32 random bytes)");
+            }
+            if !self.admin.is_configured() {
+                bail!("production mode needs TOKENMINT_ADMIN_TOKEN (or admin.token_sha256)");
+            }
+        }
+        Ok(())
+    }
+
+    /// The full URL of a route under the public base URL.
+    pub fn public_url_for(&self, path: &str) -> String {
+        format!("{}{path}", self.http.public_url)
+    }
+}
+
+impl AdminSettings {
+    /// Whether an admin credential is configured at all.
+    pub fn is_configured(&self) -> bool {
+        !self.token.expose_secret().is_empty() || !self.token_sha256.trim().is_empty()
+    }
+}
+
+fn layer(figment: Figment, dir: &Path, name: &str, embedded: &str) -> Figment {
+    let path = dir.join(format!("{name}.toml"));
+    if path.is_file() {
+        figment.merge(Toml::file(path))
+    } else {
+        figment.merge(Toml::string(embedded))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let env: Vec<_> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_sources(Path::new("config"), &env)
+    }
+
+    #[test]
+    fn defaults_run_a_sandbox_on_sqlite_at_localhost() {
+        let s = load(&[]).unwrap();
+        assert_eq!(s.mode, Mode::Sandbox);
+        assert_eq!(s.http.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database.url.expose_secret(), "sqlite://data/tokenmint.db");
+        assert_eq!(s.http.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.signing.issuer, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_fixed_environment_names_win() {
+        let s = load(&[
+            ("TOKENMINT_LISTEN", "0.0.0.0:9000"),
+            ("TOKENMINT_PUBLIC_URL", "https://auth.example.com/"),
+            ("TOKENMINT_ISSUER", "https://issuer.example.com"),
+            ("DATABASE_URL", "postgres://db/tm"),
+        ])
+        .unwrap();
+        assert_eq!(s.http.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(s.http.public_url, "https://auth.example.com");
+        assert_eq!(s.signing.issuer, "https://issuer.example.com");
+        assert_eq!(s.signing.audience, "https://auth.example.com");
+        assert_eq!(s.database.url.expose_secret(), "postgres://db/tm");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_master_key_and_admin_token() {
+        let base = [
+            ("TOKENMINT_MODE", "production"),
+            ("DATABASE_URL", "postgres://db/tm"),
+        ];
+        assert!(load(&base).is_err());
+        let with_key = [base[0], base[1], ("TOKENMINT_MASTER_KEY", "a2V5")];
+        assert!(load(&with_key)
+            .unwrap_err()
+            .to_string()
+            .contains("ADMIN_TOKEN"));
+        let full = [
+            with_key[0],
+            with_key[1],
+            with_key[2],
+            ("TOKENMINT_ADMIN_TOKEN", "t"),
+        ];
+        assert_eq!(load(&full).unwrap().mode, Mode::Production);
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let s = load(&[
+            ("TOKENMINT_ADMIN_TOKEN", "hunter2-admin"),
+            ("TOKENMINT_MASTER_KEY", "c2VjcmV0"),
+        ])
+        .unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("hunter2-admin"));
+        assert!(!printed.contains("c2VjcmV0"));
+    }
+}

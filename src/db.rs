@@ -1,0 +1,186 @@
+//! The connection pool and migrations, for PostgreSQL and SQLite alike.
+//!
+//! One `AnyPool` runs the same portable SQL on both backends (`$1` placeholders, TEXT ids, BIGINT
+//! epoch-millisecond timestamps, JSON as TEXT). What really differs between them lives here and
+//! only here: SQLite's file creation, WAL and busy timeout, and which migration set applies.
+//! No queries of the domain are written here: they belong to `registry` and `signing`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor};
+
+use crate::config::DatabaseSettings;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// Which database engine is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Production: several instances share one database.
+    Postgres,
+    /// Embedded default for development and single-instance use.
+    Sqlite,
+}
+
+/// A connection pool with the knowledge of its backend.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Database {
+    /// Connects to the configured database (creating an SQLite file and its folder if needed).
+    pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        Self::connect_url(
+            settings.url.expose_secret(),
+            settings.max_connections,
+            Duration::from_millis(settings.acquire_timeout_ms),
+        )
+        .await
+    }
+
+    /// Connects to a database URL with the given pool size and acquire timeout.
+    pub async fn connect_url(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("DATABASE_URL must start with postgres:// or sqlite://");
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(acquire_timeout);
+        let (url, options) = match backend {
+            Backend::Postgres => (url.to_owned(), options),
+            Backend::Sqlite => sqlite_options(url, options)?,
+        };
+        let pool = options
+            .connect(&url)
+            .await
+            .context("cannot connect to the database")?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the backend's pending migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("applying database migrations")
+    }
+
+    /// The pool, for the modules that own SQL.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine behind the pool.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("select 1")
+            .fetch_one(&self.pool)
+            .await
+            .map(|_: AnyRow| ())
+            .is_ok()
+    }
+}
+
+/// SQLite needs its folder, `mode=rwc` to create the file, WAL so readers do not block the
+/// writer, and a busy timeout so concurrent writers wait instead of failing. In-memory databases
+/// get one connection, since each connection would otherwise see its own empty database.
+fn sqlite_options(url: &str, options: AnyPoolOptions) -> anyhow::Result<(String, AnyPoolOptions)> {
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let mut url = url.to_owned();
+    if !in_memory {
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(parent) = Path::new(&path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating the database folder {}", parent.display()))?;
+        }
+        if !url.contains("mode=") {
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
+        }
+    }
+    let options = options
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                let pragmas = if in_memory {
+                    "pragma foreign_keys = on; pragma busy_timeout = 5000;"
+                } else {
+                    "pragma journal_mode = wal; pragma synchronous = normal; \
+                     pragma foreign_keys = on; pragma busy_timeout = 5000;"
+                };
+                conn.execute(pragmas).await.map(|_| ())
+            })
+        })
+        .max_lifetime(None)
+        .idle_timeout(None);
+    let options = if in_memory {
+        options.min_connections(1).max_connections(1)
+    } else {
+        options
+    };
+    Ok((url, options))
+}
+
+/// Whether a database error means the store is unreachable or overloaded (answer 503 and let the
+/// caller retry) rather than a bug (answer 500).
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            // PostgreSQL: class 08 connection exceptions, 53 insufficient resources, 57P0x
+            // shutdown; SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6).
+            let code = db.code().unwrap_or_default();
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || code == "5"
+                || code == "6"
+        }
+        _ => false,
+    }
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| db.is_unique_violation())
+}

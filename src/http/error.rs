@@ -1,0 +1,303 @@
+//! `ApiError`: every public outcome of a failed request, and how it is rendered.
+//!
+//! Domain errors (`RegistryError`, `SigningError`, `TokenError`) are sorted into public outcomes
+//! by the `From` impls here; the status and body are picked in one place per format. Schemes with
+//! their own documented error format wrap `ApiError` and render it their way. Internal details
+//! are logged in full and never returned.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::registry::RegistryError;
+use crate::signing::{PolicyError, SigningError, TokenError};
+
+/// Seconds a client should wait before retrying when the store is down.
+pub const RETRY_AFTER_UNAVAILABLE_SECONDS: u64 = 5;
+
+/// A failed request, as the caller may learn of it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed or invalid input; `field` names the culprit when known.
+    #[error("{message}")]
+    InvalidRequest {
+        /// What is wrong.
+        message: String,
+        /// The field at fault.
+        field: Option<String>,
+    },
+    /// Unknown client or wrong secret: one answer for both, so client ids cannot be probed.
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// Valid credentials of a suspended client.
+    #[error("the client is suspended")]
+    ClientSuspended,
+    /// A missing, malformed, expired or foreign access token.
+    #[error("the access token is missing, invalid or expired")]
+    InvalidToken,
+    /// The request asks for more than the client may have (`invalid_scope`, `state_not_allowed`).
+    #[error("{message}")]
+    Forbidden {
+        /// Machine-readable code.
+        code: &'static str,
+        /// What was refused.
+        message: String,
+    },
+    /// Admin API without a valid admin token.
+    #[error("a valid admin token is required")]
+    AdminUnauthorized,
+    /// No such object.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Too many attempts; retry after the given seconds.
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after_seconds: u64,
+    },
+    /// The database is down or overloaded.
+    #[error("the service is temporarily unavailable, retry later")]
+    Unavailable,
+    /// A bug or an unexpected failure; details are logged, not returned.
+    #[error("internal error")]
+    Internal(anyhow::Error),
+}
+
+/// The error body of tokenmint's own routes: `{"error": "<code>", "message": "<text>"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable error code.
+    #[schema(example = "invalid_request")]
+    pub error: String,
+    /// Human-readable explanation.
+    #[schema(example = "tokenTime must be an integer between 1 and 60")]
+    pub message: String,
+    /// The offending field (admin API validation errors).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// An invalid-request error naming a field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::InvalidRequest {
+            message: message.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    /// The status under tokenmint's default rendering.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::InvalidClient | Self::ClientSuspended | Self::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::AdminUnauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest { .. } => "invalid_request",
+            Self::InvalidClient | Self::ClientSuspended => "invalid_client",
+            Self::InvalidToken => "invalid_token",
+            Self::AdminUnauthorized => "unauthorized",
+            Self::Forbidden { code, .. } => code,
+            Self::NotFound(_) => "not_found",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable => "unavailable",
+            Self::Internal(_) => "server_error",
+        }
+    }
+
+    /// The body of the default format.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+            field: match self {
+                Self::InvalidRequest { field, .. } => field.clone(),
+                _ => None,
+            },
+        }
+    }
+
+    /// Renders with a chosen status and body, adding the headers the outcome calls for
+    /// (`Retry-After`, `WWW-Authenticate`) and logging internal failures.
+    pub fn respond_with(&self, status: StatusCode, body: impl IntoResponse) -> Response {
+        if let Self::Internal(err) = self {
+            tracing::error!(error = ?err, "request failed");
+        }
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        match self {
+            Self::Unavailable => {
+                headers.insert(header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE_SECONDS.into());
+            }
+            Self::TooManyRequests {
+                retry_after_seconds,
+            } => {
+                headers.insert(header::RETRY_AFTER, (*retry_after_seconds).into());
+            }
+            Self::InvalidToken => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+                );
+            }
+            Self::AdminUnauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.respond_with(self.status(), Json(self.body()))
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(err: RegistryError) -> Self {
+        match err {
+            // Same answer for unknown id and wrong secret: don't reveal which clients exist.
+            RegistryError::UnknownClient | RegistryError::WrongSecret => Self::InvalidClient,
+            RegistryError::Suspended => Self::ClientSuspended,
+            RegistryError::NotFound(what) => Self::NotFound(what),
+            RegistryError::Invalid { field, message } => Self::invalid(field, message),
+            RegistryError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            RegistryError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<PolicyError> for ApiError {
+    fn from(err: PolicyError) -> Self {
+        let message = err.to_string();
+        match err {
+            PolicyError::ScopeNotAllowed(_) => Self::Forbidden {
+                code: "invalid_scope",
+                message,
+            },
+            PolicyError::ScopeMalformed(_) => Self::invalid("scope", message),
+            PolicyError::StateNotAllowed(_) => Self::Forbidden {
+                code: "state_not_allowed",
+                message,
+            },
+            PolicyError::TtlOutOfRange { .. } => Self::invalid("ttl", message),
+        }
+    }
+}
+
+impl From<SigningError> for ApiError {
+    fn from(err: SigningError) -> Self {
+        match err {
+            SigningError::Policy(e) => e.into(),
+            SigningError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            SigningError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(err: TokenError) -> Self {
+        tracing::info!(reason = %err, "token refused");
+        Self::InvalidToken
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::InvalidRequest {
+            message: rejection.body_text(),
+            field: None,
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::InvalidRequest {
+            message: rejection.body_text(),
+            field: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_outcome_has_its_status_and_code() {
+        let table = [
+            (ApiError::invalid("f", "bad"), 400, "invalid_request"),
+            (ApiError::InvalidClient, 401, "invalid_client"),
+            (ApiError::InvalidToken, 401, "invalid_token"),
+            (
+                ApiError::Forbidden {
+                    code: "invalid_scope",
+                    message: String::new(),
+                },
+                403,
+                "invalid_scope",
+            ),
+            (ApiError::NotFound("client"), 404, "not_found"),
+            (
+                ApiError::TooManyRequests {
+                    retry_after_seconds: 3,
+                },
+                429,
+                "too_many_requests",
+            ),
+            (ApiError::Unavailable, 503, "unavailable"),
+            (
+                ApiError::Internal(anyhow::anyhow!("boom")),
+                500,
+                "server_error",
+            ),
+        ];
+        for (err, status, code) in table {
+            assert_eq!(err.status().as_u16(), status, "{err:?}");
+            assert_eq!(err.code(), code);
+        }
+    }
+
+    #[test]
+    fn unknown_client_and_wrong_secret_are_indistinguishable() {
+        let a = ApiError::from(RegistryError::UnknownClient).body();
+        let b = ApiError::from(RegistryError::WrongSecret).body();
+        assert_eq!((a.error, a.message), (b.error, b.message));
+    }
+
+    #[test]
+    fn internal_details_never_reach_the_body() {
+        let body = ApiError::Internal(anyhow::anyhow!("password=hunter2")).body();
+        assert!(!body.message.contains("hunter2"));
+    }
+
+    #[test]
+    fn unavailable_answers_carry_retry_after() {
+        let response = ApiError::Unavailable.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+    }
+}

@@ -1,0 +1,66 @@
+//! The OpenAPI document: metadata and security schemes here, paths and schemas from each route's
+//! `#[utoipa::path]`. Served at `/openapi.json` and committed as `openapi/openapi.json`.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// Document metadata, tags and security schemes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tokenmint",
+        description = "Issues signed JWT access tokens to third-party backends through several \
+            documented token schemes, over one client registry and one signing core.\n\n\
+            To call a protected endpoint from this page, get a token from one of the token \
+            routes, click **Authorize** and paste it: as `bearer` (sent as \
+            `Authorization: Bearer <token>`) or as `jwt` (sent as `Authorization: <token>`).",
+        license(name = "Apache-2.0")
+    ),
+    tags(
+        (name = "tokens", description = "Verifying tokens and publishing keys"),
+        (name = "admin", description = "Administration: clients, secrets, signing keys \
+            (Authorization: Bearer <admin token>)"),
+        (name = "operations", description = "Probes for orchestrators and load balancers"),
+    ),
+    modifiers(&SecuritySchemes)
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(description))
+                    .build(),
+            )
+        };
+        components.add_security_scheme(
+            "bearer",
+            bearer("An access token, sent as `Authorization: Bearer <token>`."),
+        );
+        components.add_security_scheme(
+            "jwt",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "An access token sent bare, as `Authorization: <token>`.",
+            ))),
+        );
+        components.add_security_scheme(
+            "jwt_query",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "jwt",
+                "An access token in the URL, as a standalone application is loaded.",
+            ))),
+        );
+        components.add_security_scheme(
+            "admin",
+            bearer("The admin token (TOKENMINT_ADMIN_TOKEN), as `Authorization: Bearer <token>`."),
+        );
+    }
+}

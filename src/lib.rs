@@ -1,0 +1,66 @@
+//! tokenmint: issues signed JWT access tokens to third-party backends through several documented
+//! token schemes, over one client registry and one signing core.
+//!
+//! Module map (dependencies run one way: `http` → `schemes`/`admin` → `registry` + `signing`):
+//! - [`config`]: `Settings`, the only reader of environment variables.
+//! - [`domain`]: value types shared by registry and signing (`ClientId`, `ClientPolicy`, ...).
+//! - [`db`]: the pool and migrations for PostgreSQL and SQLite.
+//! - [`registry`]: clients and credentials, and all of their SQL.
+//! - [`signing`]: policy, keys, signing, verification and the issuance record.
+//! - [`schemes`]: one adapter per token route.
+//! - [`admin`]: the admin API.
+//! - [`http`]: router, layers, errors, OpenAPI.
+//! - [`cli`]: the subcommands of the binary.
+//! - [`sandbox`]: development conveniences of sandbox mode.
+
+pub mod admin;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod registry;
+pub mod sandbox;
+pub mod schemes;
+pub mod signing;
+pub mod state;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use state::AppState;
+
+/// Serves the application on `listener` until `shutdown` completes, then finishes in-flight
+/// requests. Also keeps this instance's key set fresh.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let reload = tokio::spawn(reload_keys(state.clone()));
+    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    reload.abort();
+    served
+}
+
+/// Re-reads the key set periodically, so keys rotated by another instance are published and
+/// used here too.
+async fn reload_keys(state: AppState) {
+    let period = Duration::from_secs(state.settings.signing.key_reload_seconds.max(1));
+    let mut ticker = tokio::time::interval(period);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Err(err) = state.signer.reload(state.clock.now()).await {
+            tracing::warn!(error = %err, "could not reload signing keys");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The `tokenmint` binary: parse the command line, load settings, start logging, run.
+
+use clap::Parser;
+use tokenmint::cli::{Cli, Command};
+use tokenmint::config::Settings;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    let settings = Settings::load()?;
+    tokenmint::telemetry::init(&settings.log);
+    tokenmint::cli::run(command, settings).await
+}

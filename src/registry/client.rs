@@ -1,0 +1,252 @@
+//! `Client`: a tenant with its token policy, and the SQL that stores it.
+//!
+//! Phones are kept on the client row (the source of truth, in order) and mirrored in
+//! `client_phones`, whose primary key makes a phone belong to one client and serves lookups.
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::RegistryError;
+use crate::domain::{Algorithm, ClientId, ClientPolicy};
+
+/// Whether a client's credentials work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientStatus {
+    /// Credentials work.
+    Active,
+    /// Every credential is refused.
+    Suspended,
+}
+
+impl ClientStatus {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+
+    /// Parses the stored and wire name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "active" => Some(Self::Active),
+            "suspended" => Some(Self::Suspended),
+            _ => None,
+        }
+    }
+}
+
+/// A registered client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// Public identifier.
+    pub id: ClientId,
+    /// Display name.
+    pub name: String,
+    /// What its tokens must obey.
+    pub policy: ClientPolicy,
+    /// Active or suspended.
+    pub status: ClientStatus,
+    /// Registered phone numbers, E.164.
+    pub phones: Vec<String>,
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an administrator supplies to register a client.
+#[derive(Clone, Debug)]
+pub struct NewClient {
+    /// Fixed id (the sandbox demo client); `None` generates one.
+    pub id: Option<ClientId>,
+    /// Display name.
+    pub name: String,
+    /// Token policy.
+    pub policy: ClientPolicy,
+    /// Phones, already normalized to E.164.
+    pub phones: Vec<String>,
+    /// Contact e-mail.
+    pub email: Option<String>,
+}
+
+/// A partial change to a client; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ClientUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New allowed scopes.
+    pub allowed_scopes: Option<Vec<String>>,
+    /// New default scopes.
+    pub default_scopes: Option<Vec<String>>,
+    /// New allowed states.
+    pub allowed_states: Option<Vec<String>>,
+    /// New default state (`Some(None)` clears it).
+    pub default_state: Option<Option<String>>,
+    /// New maximum TTL.
+    pub max_ttl_minutes: Option<i64>,
+    /// New signing algorithm.
+    pub algorithm: Option<Algorithm>,
+    /// Suspend or reactivate.
+    pub status: Option<ClientStatus>,
+    /// New phones, normalized.
+    pub phones: Option<Vec<String>>,
+    /// New e-mail (`Some(None)` clears it).
+    pub email: Option<Option<String>>,
+}
+
+impl ClientUpdate {
+    /// Applies the change to a client, returning the changed copy.
+    pub fn apply(self, mut client: Client, now: DateTime<Utc>) -> Client {
+        let p = &mut client.policy;
+        macro_rules! set {
+            ($target:expr, $value:expr) => {
+                if let Some(v) = $value {
+                    $target = v;
+                }
+            };
+        }
+        set!(client.name, self.name);
+        set!(p.allowed_scopes, self.allowed_scopes);
+        set!(p.default_scopes, self.default_scopes);
+        set!(p.allowed_states, self.allowed_states);
+        set!(p.default_state, self.default_state);
+        set!(p.max_ttl_minutes, self.max_ttl_minutes);
+        set!(p.algorithm, self.algorithm);
+        set!(client.status, self.status);
+        set!(client.phones, self.phones);
+        set!(client.email, self.email);
+        client.updated_at = now;
+        client
+    }
+}
+
+pub(super) const CLIENT_COLUMNS: &str = "c.id, c.name, c.allowed_scopes, c.default_scopes, \
+     c.allowed_states, c.default_state, c.max_ttl_minutes, c.algorithm, c.status, c.phones, \
+     c.email, c.created_at, c.updated_at";
+
+/// Decodes a row selected with [`CLIENT_COLUMNS`].
+pub(super) fn from_row(row: &AnyRow) -> Result<Client, RegistryError> {
+    let json = |column: &str| -> Result<Vec<String>, RegistryError> {
+        let text: String = row.try_get(column)?;
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("column {column} holds bad JSON: {e}").into())
+    };
+    let algorithm: String = row.try_get("algorithm")?;
+    let status: String = row.try_get("status")?;
+    Ok(Client {
+        id: ClientId::parse(&row.try_get::<String, _>("id")?)
+            .ok_or_else(|| anyhow::anyhow!("stored client id is malformed"))?,
+        name: row.try_get("name")?,
+        policy: ClientPolicy {
+            allowed_scopes: json("allowed_scopes")?,
+            default_scopes: json("default_scopes")?,
+            allowed_states: json("allowed_states")?,
+            default_state: row.try_get("default_state")?,
+            max_ttl_minutes: row.try_get("max_ttl_minutes")?,
+            algorithm: algorithm.parse().map_err(anyhow::Error::msg)?,
+        },
+        status: ClientStatus::parse(&status)
+            .ok_or_else(|| anyhow::anyhow!("stored client status {status:?} is unknown"))?,
+        phones: json("phones")?,
+        email: row.try_get("email")?,
+        created_at: millis_to_time(row.try_get("created_at")?),
+        updated_at: millis_to_time(row.try_get("updated_at")?),
+    })
+}
+
+/// Converts stored epoch milliseconds to a time.
+pub(crate) fn millis_to_time(millis: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .unwrap_or_default()
+}
+
+fn to_json(list: &[String]) -> String {
+    serde_json::Value::from(list.to_vec()).to_string()
+}
+
+/// Inserts a new client row and its phones.
+pub(super) async fn insert(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<(), RegistryError> {
+    sqlx::query(
+        "insert into clients (id, name, allowed_scopes, default_scopes, allowed_states, \
+         default_state, max_ttl_minutes, algorithm, status, phones, email, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(c.id.as_str())
+    .bind(&c.name)
+    .bind(to_json(&c.policy.allowed_scopes))
+    .bind(to_json(&c.policy.default_scopes))
+    .bind(to_json(&c.policy.allowed_states))
+    .bind(c.policy.default_state.as_deref())
+    .bind(c.policy.max_ttl_minutes)
+    .bind(c.policy.algorithm.as_str())
+    .bind(c.status.as_str())
+    .bind(to_json(&c.phones))
+    .bind(c.email.as_deref())
+    .bind(c.created_at.timestamp_millis())
+    .bind(c.updated_at.timestamp_millis())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            RegistryError::invalid("client_id", "a client with this id exists")
+        } else {
+            e.into()
+        }
+    })?;
+    replace_phones(tx, c).await
+}
+
+/// Writes every field of an existing client row.
+pub(super) async fn update(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<(), RegistryError> {
+    sqlx::query(
+        "update clients set name = $2, allowed_scopes = $3, default_scopes = $4, \
+         allowed_states = $5, default_state = $6, max_ttl_minutes = $7, algorithm = $8, \
+         status = $9, phones = $10, email = $11, updated_at = $12 where id = $1",
+    )
+    .bind(c.id.as_str())
+    .bind(&c.name)
+    .bind(to_json(&c.policy.allowed_scopes))
+    .bind(to_json(&c.policy.default_scopes))
+    .bind(to_json(&c.policy.allowed_states))
+    .bind(c.policy.default_state.as_deref())
+    .bind(c.policy.max_ttl_minutes)
+    .bind(c.policy.algorithm.as_str())
+    .bind(c.status.as_str())
+    .bind(to_json(&c.phones))
+    .bind(c.email.as_deref())
+    .bind(c.updated_at.timestamp_millis())
+    .execute(&mut **tx)
+    .await?;
+    replace_phones(tx, c).await
+}
+
+async fn replace_phones(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<(), RegistryError> {
+    sqlx::query("delete from client_phones where client_id = $1")
+        .bind(c.id.as_str())
+        .execute(&mut **tx)
+        .await?;
+    for phone in &c.phones {
+        sqlx::query("insert into client_phones (phone, client_id) values ($1, $2)")
+            .bind(phone)
+            .bind(c.id.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| {
+                if crate::db::is_unique_violation(&e) {
+                    RegistryError::invalid(
+                        "phones",
+                        format!("{phone} is registered to another client"),
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
+    }
+    Ok(())
+}

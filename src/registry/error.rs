@@ -1,0 +1,54 @@
+//! `RegistryError`: what can go wrong with clients and credentials, in domain words.
+
+use crate::db;
+
+/// A failure of a registry operation; says nothing about HTTP.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// No client with that id (authentication maps it to the same answer as a wrong secret).
+    #[error("unknown client")]
+    UnknownClient,
+    /// The presented secret matches no live secret of the client.
+    #[error("wrong client secret")]
+    WrongSecret,
+    /// The client is suspended: none of its credentials work.
+    #[error("client is suspended")]
+    Suspended,
+    /// The named object does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Input that breaks a registry rule; names the field.
+    #[error("{message}")]
+    Invalid {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The database cannot be reached or is overloaded.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Any other failure: a bug or corrupted data.
+    #[error("registry failure: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl RegistryError {
+    /// An invalid-input error for `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for RegistryError {
+    fn from(err: sqlx::Error) -> Self {
+        if db::is_unavailable(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::Internal(anyhow::Error::new(err).context("registry query"))
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The client registry: clients, their policy and their credentials, and all of their SQL.
+//!
+//! It authenticates credentials and answers "who is this client and what may it get"; it never
+//! signs, never speaks HTTP and never imports `signing`. Each credential kind is its own module
+//! over the same `clients` table (client secrets now; API keys, JWT credentials and service
+//! accounts join as further kinds).
+
+mod client;
+mod error;
+pub mod secret;
+mod secrets;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use sqlx::Row;
+
+pub use client::{Client, ClientStatus, ClientUpdate, NewClient};
+pub use error::RegistryError;
+pub use secrets::{IssuedSecret, SecretInfo};
+
+use crate::db::Database;
+use crate::domain::{is_scope_token, ClientId};
+
+/// The registry: a handle on the database plus what authentication needs in memory.
+#[derive(Clone)]
+pub struct ClientRegistry {
+    db: Database,
+    decoy_hash: Arc<str>,
+    max_ttl_cap_minutes: i64,
+}
+
+impl std::fmt::Debug for ClientRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRegistry").finish_non_exhaustive()
+    }
+}
+
+impl ClientRegistry {
+    /// A registry over `db`; hashes a decoy secret once (about one argon2 run).
+    pub fn new(db: Database, max_ttl_cap_minutes: i64) -> anyhow::Result<Self> {
+        Ok(Self {
+            db,
+            decoy_hash: secret::decoy_hash()?.into(),
+            max_ttl_cap_minutes,
+        })
+    }
+
+    /// The database handle.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Authenticates a client by id and secret.
+    ///
+    /// Exactly one argon2 verification runs whatever the outcome, so an unknown client, a client
+    /// without live secrets and a wrong secret take the same time. A suspended client is reported
+    /// only to a caller who presented a valid secret.
+    #[tracing::instrument(skip_all, fields(client_id = %raw_id))]
+    pub async fn authenticate(
+        &self,
+        raw_id: &str,
+        presented: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Client, RegistryError> {
+        let found = match ClientId::parse(raw_id) {
+            Some(id) if presented.len() <= 512 => self.client_with_secrets(&id, now).await?,
+            _ => None,
+        };
+        let locator = secret::locator(presented);
+        let hash = found
+            .as_ref()
+            .and_then(|(_, candidates)| secret::select_candidate(&locator, candidates))
+            .map_or_else(|| self.decoy_hash.to_string(), str::to_owned);
+        let presented = presented.to_owned();
+        let matches = tokio::task::spawn_blocking(move || secret::verify_secret(&presented, &hash))
+            .await
+            .map_err(|e| anyhow::anyhow!("secret verification task failed: {e}"))?;
+        match found {
+            None => Err(RegistryError::UnknownClient),
+            Some(_) if !matches => Err(RegistryError::WrongSecret),
+            Some((client, _)) if client.status == ClientStatus::Suspended => {
+                Err(RegistryError::Suspended)
+            }
+            Some((client, _)) => Ok(client),
+        }
+    }
+
+    /// The client and its live secrets' (locator, hash) pairs, in one query.
+    async fn client_with_secrets(
+        &self,
+        id: &ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Client, Vec<(String, String)>)>, RegistryError> {
+        let sql = format!(
+            "select {}, s.locator, s.hash from clients c left join client_secrets s \
+             on s.client_id = c.id and s.revoked_at is null \
+             and (s.expires_at is null or s.expires_at > $2) where c.id = $1",
+            client::CLIENT_COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(id.as_str())
+            .bind(now.timestamp_millis())
+            .fetch_all(self.db.pool())
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let client = client::from_row(first)?;
+        let mut candidates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let locator: Option<String> = row.try_get("locator")?;
+            let hash: Option<String> = row.try_get("hash")?;
+            if let (Some(locator), Some(hash)) = (locator, hash) {
+                candidates.push((locator, hash));
+            }
+        }
+        Ok(Some((client, candidates)))
+    }
+
+    /// Registers a client with a first secret, returned once in clear.
+    #[tracing::instrument(skip_all, fields(name = %new.name))]
+    pub async fn create_client(
+        &self,
+        new: NewClient,
+        now: DateTime<Utc>,
+    ) -> Result<(Client, IssuedSecret), RegistryError> {
+        let client = Client {
+            id: new.id.unwrap_or_else(ClientId::generate),
+            name: new.name,
+            policy: new.policy,
+            status: ClientStatus::Active,
+            phones: new.phones,
+            email: new.email,
+            created_at: now,
+            updated_at: now,
+        };
+        let client = self.normalized(client)?;
+        let prepared = secrets::prepare(None, now).await?;
+        let mut tx = self.db.pool().begin().await?;
+        client::insert(&mut tx, &client).await?;
+        let issued = secrets::insert(&mut tx, &client.id, prepared).await?;
+        tx.commit().await?;
+        tracing::info!(client_id = %client.id, "client created");
+        Ok((client, issued))
+    }
+
+    /// One client by id.
+    pub async fn client(&self, id: &str) -> Result<Client, RegistryError> {
+        let id = ClientId::parse(id).ok_or(RegistryError::NotFound("client"))?;
+        let sql = format!(
+            "select {} from clients c where c.id = $1",
+            client::CLIENT_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.as_str())
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(RegistryError::NotFound("client"))?;
+        client::from_row(&row)
+    }
+
+    /// Every client, oldest first.
+    pub async fn clients(&self) -> Result<Vec<Client>, RegistryError> {
+        let sql = format!(
+            "select {} from clients c order by c.created_at, c.id",
+            client::CLIENT_COLUMNS
+        );
+        let rows = sqlx::query(&sql).fetch_all(self.db.pool()).await?;
+        rows.iter().map(client::from_row).collect()
+    }
+
+    /// The client a phone number is registered to.
+    pub async fn client_by_phone(&self, phone: &str) -> Result<Client, RegistryError> {
+        let sql = format!(
+            "select {} from clients c join client_phones p on p.client_id = c.id \
+             where p.phone = $1",
+            client::CLIENT_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(phone)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(RegistryError::NotFound("phone"))?;
+        client::from_row(&row)
+    }
+
+    /// Changes a client's policy, contact data or status; suspension takes effect at once.
+    #[tracing::instrument(skip_all, fields(client_id = %id))]
+    pub async fn update_client(
+        &self,
+        id: &str,
+        change: ClientUpdate,
+        now: DateTime<Utc>,
+    ) -> Result<Client, RegistryError> {
+        let current = self.client(id).await?;
+        let updated = self.normalized(change.apply(current, now))?;
+        let mut tx = self.db.pool().begin().await?;
+        client::update(&mut tx, &updated).await?;
+        tx.commit().await?;
+        tracing::info!(client_id = %updated.id, status = updated.status.as_str(), "client updated");
+        Ok(updated)
+    }
+
+    /// Adds a secret to a client (rotation with overlap); returned once in clear.
+    pub async fn add_secret(
+        &self,
+        id: &str,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedSecret, RegistryError> {
+        let client = self.client(id).await?;
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(RegistryError::invalid(
+                "expires_at",
+                "must be in the future",
+            ));
+        }
+        let prepared = secrets::prepare(expires_at, now).await?;
+        let mut tx = self.db.pool().begin().await?;
+        let issued = secrets::insert(&mut tx, &client.id, prepared).await?;
+        tx.commit().await?;
+        tracing::info!(client_id = %client.id, secret_id = %issued.secret_id, "secret added");
+        Ok(issued)
+    }
+
+    /// Revokes one secret of a client at once.
+    pub async fn revoke_secret(
+        &self,
+        id: &str,
+        secret_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), RegistryError> {
+        secrets::revoke(self.db.pool(), id, secret_id, now).await?;
+        tracing::info!(client_id = %id, secret_id = %secret_id, "secret revoked");
+        Ok(())
+    }
+
+    /// A client's secrets (never their values).
+    pub async fn secrets(&self, id: &str) -> Result<Vec<SecretInfo>, RegistryError> {
+        let client = self.client(id).await?;
+        secrets::list(self.db.pool(), &client.id).await
+    }
+
+    /// Upper-cases states, drops duplicate scopes and checks the policy and contact fields.
+    fn normalized(&self, mut client: Client) -> Result<Client, RegistryError> {
+        let p = &mut client.policy;
+        for states in [&mut p.allowed_states] {
+            for s in states.iter_mut() {
+                *s = s.trim().to_ascii_uppercase();
+            }
+            dedupe(states);
+        }
+        p.default_state = p
+            .default_state
+            .take()
+            .map(|s| s.trim().to_ascii_uppercase());
+        dedupe(&mut p.allowed_scopes);
+        dedupe(&mut p.default_scopes);
+        dedupe(&mut client.phones);
+        if client.name.trim().is_empty() || client.name.len() > 200 {
+            return Err(RegistryError::invalid(
+                "name",
+                "must be 1 to 200 characters",
+            ));
+        }
+        if let Some(bad) = p.default_scopes.iter().find(|s| !is_scope_token(s)) {
+            return Err(RegistryError::invalid(
+                "default_scopes",
+                format!("{bad:?} is not a valid scope"),
+            ));
+        }
+        p.validate(self.max_ttl_cap_minutes)
+            .map_err(|(field, message)| RegistryError::invalid(field, message))?;
+        if let Some(email) = &client.email {
+            let ok = email.len() <= 254
+                && email
+                    .split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
+            if !ok {
+                return Err(RegistryError::invalid("email", "is not an e-mail address"));
+            }
+        }
+        Ok(client)
+    }
+}
+
+fn dedupe(list: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    list.retain(|s| seen.insert(s.clone()));
+}

@@ -1,0 +1,102 @@
+//! Client secrets: generation, argon2id hashing and constant-time verification.
+//!
+//! A secret is 32 random bytes (base64url). It is stored as an argon2id hash plus a *locator*, a
+//! short SHA-256 prefix that picks which of a client's live secrets to verify, so each attempt
+//! costs exactly one argon2 verification, whether the client exists, has one secret or five. The
+//! locator cannot help guess a 256-bit secret; argon2id remains the verifier.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Generates a new random secret: 256 bits, base64url without padding (43 characters).
+pub fn generate_secret() -> SecretString {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    SecretString::from(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The locator of a secret: 16 hex characters of its SHA-256, domain-separated.
+pub fn locator(secret: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"tokenmint secret locator\0")
+        .chain_update(secret.as_bytes())
+        .finalize();
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a secret with argon2id (PHC string). CPU-heavy: call from a blocking thread.
+pub fn hash_secret(secret: &SecretString) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(secret.expose_secret().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a secret: {e}"))
+}
+
+/// Verifies a secret against a PHC hash in constant time. CPU-heavy: call from a blocking thread.
+pub fn verify_secret(secret: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Picks, in constant time over all candidates, the hash whose locator matches; `None` if none.
+pub fn select_candidate<'a>(locator: &str, candidates: &'a [(String, String)]) -> Option<&'a str> {
+    let mut chosen = None;
+    for (candidate_locator, hash) in candidates {
+        if bool::from(candidate_locator.as_bytes().ct_eq(locator.as_bytes())) {
+            chosen = Some(hash.as_str());
+        }
+    }
+    chosen
+}
+
+/// A hash of a random throwaway secret, verified against when there is no real candidate so that
+/// an unknown client costs the same time as a wrong secret.
+pub fn decoy_hash() -> anyhow::Result<String> {
+    hash_secret(&generate_secret())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_verifies_against_its_hash_and_nothing_else() {
+        let secret = generate_secret();
+        let hash = hash_secret(&secret).unwrap();
+        assert!(verify_secret(secret.expose_secret(), &hash));
+        assert!(!verify_secret("wrong", &hash));
+        assert!(!verify_secret(secret.expose_secret(), "not a phc string"));
+    }
+
+    #[test]
+    fn secrets_are_256_bit_and_distinct() {
+        let (a, b) = (generate_secret(), generate_secret());
+        assert_eq!(a.expose_secret().len(), 43);
+        assert_ne!(a.expose_secret(), b.expose_secret());
+    }
+
+    #[test]
+    fn the_locator_selects_the_matching_candidate() {
+        let candidates = vec![
+            (locator("one"), "hash-one".to_owned()),
+            (locator("two"), "hash-two".to_owned()),
+        ];
+        assert_eq!(
+            select_candidate(&locator("two"), &candidates),
+            Some("hash-two")
+        );
+        assert_eq!(select_candidate(&locator("three"), &candidates), None);
+    }
+}

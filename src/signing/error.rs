@@ -1,0 +1,70 @@
+//! `SigningError` and `TokenError`: what can go wrong issuing or verifying a token.
+
+use crate::db;
+
+/// A refusal by policy: the grant asks for more than the client may have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Requested scopes outside the client's allowed scopes (listed).
+    #[error("scopes not allowed for this client: {}", .0.join(" "))]
+    ScopeNotAllowed(Vec<String>),
+    /// A requested scope is not a valid scope token.
+    #[error("invalid scope value {0:?}")]
+    ScopeMalformed(String),
+    /// The requested state is not allowed for the client.
+    #[error("state {0:?} is not allowed for this client")]
+    StateNotAllowed(String),
+    /// The requested lifetime exceeds what the client may have.
+    #[error("token lifetime must be between 1 and {max_minutes} minutes")]
+    TtlOutOfRange {
+        /// The client's maximum, in minutes.
+        max_minutes: i64,
+    },
+}
+
+/// A failure to issue a token.
+#[derive(Debug, thiserror::Error)]
+pub enum SigningError {
+    /// The grant breaks the client's policy.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The database (keys or issuance record) cannot be reached.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Any other failure: a bug, corrupted key material, a wrong master key.
+    #[error("signing failure: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for SigningError {
+    fn from(err: sqlx::Error) -> Self {
+        if db::is_unavailable(&err) {
+            Self::Unavailable(err)
+        } else {
+            Self::Internal(anyhow::Error::new(err).context("signing storage"))
+        }
+    }
+}
+
+/// Why a presented token was refused. Details go to logs, never to the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a compact JWS we could parse, or too large.
+    #[error("malformed token")]
+    Malformed,
+    /// Header `typ` is not an access token's.
+    #[error("wrong token type")]
+    WrongType,
+    /// No published key has that `kid`, or the algorithm does not match the key's.
+    #[error("unknown signing key")]
+    UnknownKey,
+    /// Signature or required claims are invalid.
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    /// `exp` has passed.
+    #[error("token expired")]
+    Expired,
+    /// `nbf` is in the future.
+    #[error("token not yet valid")]
+    NotYetValid,
+}

@@ -1,0 +1,76 @@
+//! `Grant`: what a scheme asks the signing core to issue, after it authenticated the caller.
+
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+use crate::domain::{ClientId, ClientPolicy};
+
+/// Which scopes a grant asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScopeRequest {
+    /// The client's default scopes.
+    Default,
+    /// Exactly these (each must be allowed).
+    Requested(Vec<String>),
+}
+
+/// How long the token should live, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TtlRequest {
+    /// This long, capped at the client's maximum (documented lifetimes like "1 hour").
+    AtMost(i64),
+    /// Exactly this long; longer than the client's maximum (or under one second) is refused.
+    Exactly(i64),
+}
+
+/// A validated request for a token, built by a scheme adapter.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// The scheme's stable name, recorded with the issuance (`token_create`, `auth_jwt`, ...).
+    pub scheme: &'static str,
+    /// The client the token is issued to.
+    pub client_id: ClientId,
+    /// That client's policy, which the token must obey.
+    pub policy: ClientPolicy,
+    /// `sub`; the client id unless the scheme names another subject.
+    pub subject: String,
+    /// `aud`; `None` means the configured default audience.
+    pub audience: Option<Vec<String>>,
+    /// Scopes asked for.
+    pub scopes: ScopeRequest,
+    /// State asked for (any case); `None` means the client's default state.
+    pub state: Option<String>,
+    /// Lifetime asked for.
+    pub ttl: TtlRequest,
+    /// The scheme's own claims, added beside the standard ones.
+    pub extra_claims: Map<String, Value>,
+    /// The caller's network address, for the issuance record.
+    pub caller_ip: Option<IpAddr>,
+    /// The address the caller declared (scheme A's `ipaddress`), recorded as given.
+    pub declared_ip: Option<String>,
+}
+
+impl Grant {
+    /// A grant of the client's defaults for `scheme`, living at most `ttl_seconds`.
+    pub fn for_client(
+        scheme: &'static str,
+        client_id: &ClientId,
+        policy: &ClientPolicy,
+        ttl_seconds: i64,
+    ) -> Self {
+        Self {
+            scheme,
+            client_id: client_id.clone(),
+            policy: policy.clone(),
+            subject: client_id.to_string(),
+            audience: None,
+            scopes: ScopeRequest::Default,
+            state: None,
+            ttl: TtlRequest::AtMost(ttl_seconds),
+            extra_claims: Map::new(),
+            caller_ip: None,
+            declared_ip: None,
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The signing core: turns a validated [`Grant`] into a signed, recorded access token.
+//!
+//! Order of work in [`Signer::issue`]: settle the grant against the client's policy (pure),
+//! build the claims (pure), sign with the active key of the client's algorithm (in memory), then
+//! write the issuance record and only then hand the token back. It owns keys (storage, rotation,
+//! JWKS) and verification of its own tokens. It never speaks HTTP and never imports `registry`.
+
+pub mod error;
+pub mod grant;
+pub mod keys;
+pub mod keystore;
+pub mod policy;
+pub mod record;
+pub mod token;
+pub mod verify;
+
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value};
+use sqlx::AnyPool;
+
+pub use error::{PolicyError, SigningError, TokenError};
+pub use grant::{Grant, ScopeRequest, TtlRequest};
+pub use keystore::{KeyInfo, MasterKey};
+
+use crate::config::SigningSettings;
+use crate::domain::Algorithm;
+use keys::KeySet;
+use record::{Issuance, IssuanceLog};
+
+/// A signed access token. Its `Debug` output is redacted, so it cannot reach a log by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// The compact JWS, for the one response that carries it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken(..)")
+    }
+}
+
+/// The outcome of a successful issuance.
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
+    /// The token.
+    pub token: AccessToken,
+    /// Its `jti`.
+    pub jti: String,
+    /// `iat`.
+    pub issued_at: DateTime<Utc>,
+    /// `exp`.
+    pub expires_at: DateTime<Utc>,
+    /// The scopes it carries.
+    pub scopes: Vec<String>,
+    /// The state it carries.
+    pub state: Option<String>,
+}
+
+impl IssuedToken {
+    /// Seconds from issue to expiry.
+    pub fn expires_in(&self) -> i64 {
+        (self.expires_at - self.issued_at).num_seconds()
+    }
+}
+
+/// Issues and verifies access tokens; holds this instance's view of the key set.
+pub struct Signer {
+    pool: AnyPool,
+    master: MasterKey,
+    keys: ArcSwap<KeySet>,
+    log: IssuanceLog,
+    issuer: String,
+    audience: String,
+    max_ttl_cap_minutes: i64,
+    leeway_seconds: i64,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer {
+    /// Makes sure every algorithm has keys, then loads them.
+    pub async fn start(
+        pool: AnyPool,
+        master: MasterKey,
+        settings: &SigningSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Self, SigningError> {
+        keystore::ensure_keys(&pool, &master, now).await?;
+        let keys = keystore::load(&pool, &master, now).await?;
+        Ok(Self {
+            log: IssuanceLog::new(pool.clone()),
+            pool,
+            master,
+            keys: ArcSwap::from_pointee(keys),
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            max_ttl_cap_minutes: settings.max_ttl_cap_minutes,
+            leeway_seconds: settings.verify_leeway_seconds,
+        })
+    }
+
+    /// Issues a token for a grant: policy, claims, signature, durable record, in that order.
+    #[tracing::instrument(skip_all, fields(scheme = grant.scheme, client_id = %grant.client_id))]
+    pub async fn issue(
+        &self,
+        grant: &Grant,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedToken, SigningError> {
+        let settled = policy::settle(grant)?;
+        let key = self
+            .keys
+            .load()
+            .signing_key(grant.policy.algorithm)
+            .ok_or_else(|| anyhow::anyhow!("no active {} key", grant.policy.algorithm))?;
+        let issued_at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+        let expires_at = issued_at + Duration::seconds(settled.ttl_seconds);
+        let jti = uuid::Uuid::new_v4().to_string();
+        let audience = match &grant.audience {
+            None => Value::from(self.audience.as_str()),
+            Some(list) if list.len() == 1 => Value::from(list[0].as_str()),
+            Some(list) => Value::from(list.clone()),
+        };
+        let claims = token::AccessClaims {
+            iss: &self.issuer,
+            sub: &grant.subject,
+            aud: audience,
+            client_id: grant.client_id.as_str(),
+            iat: issued_at.timestamp(),
+            nbf: issued_at.timestamp(),
+            exp: expires_at.timestamp(),
+            jti: &jti,
+            scope: (!settled.scopes.is_empty()).then(|| settled.scopes.join(" ")),
+            state: settled.state.as_deref(),
+            extra: &grant.extra_claims,
+        };
+        let token = token::encode(&key, &claims)?;
+        self.log
+            .append(&Issuance {
+                jti: jti.clone(),
+                client_id: grant.client_id.to_string(),
+                scheme: grant.scheme,
+                subject: grant.subject.clone(),
+                scopes: settled.scopes.join(" "),
+                state: settled.state.clone(),
+                caller_ip: grant.caller_ip,
+                declared_ip: grant.declared_ip.clone(),
+                kid: key.kid().to_owned(),
+                issued_at,
+                expires_at,
+            })
+            .await?;
+        tracing::info!(jti = %jti, kid = key.kid(), "token issued");
+        Ok(IssuedToken {
+            token: AccessToken(token),
+            jti,
+            issued_at,
+            expires_at,
+            scopes: settled.scopes,
+            state: settled.state,
+        })
+    }
+
+    /// Verifies one of this service's access tokens and returns its claims.
+    pub fn verify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Map<String, Value>, TokenError> {
+        verify::verify(
+            &self.keys.load(),
+            &self.issuer,
+            token,
+            now,
+            self.leeway_seconds,
+        )
+    }
+
+    /// The JWKS document of every published key.
+    pub fn jwks(&self) -> Arc<Value> {
+        self.keys.load().jwks()
+    }
+
+    /// The configured issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Re-reads the key set (other instances may have rotated).
+    pub async fn reload(&self, now: DateTime<Utc>) -> Result<(), SigningError> {
+        let keys = keystore::load(&self.pool, &self.master, now).await?;
+        self.keys.store(Arc::new(keys));
+        Ok(())
+    }
+
+    /// Rotates an algorithm's keys; the retired key stays published as long as any token it
+    /// signed can live. Returns the new active kid.
+    pub async fn rotate(
+        &self,
+        algorithm: Algorithm,
+        now: DateTime<Utc>,
+    ) -> Result<String, SigningError> {
+        let publish_until = now
+            + Duration::minutes(self.max_ttl_cap_minutes)
+            + Duration::seconds(self.leeway_seconds);
+        let kid = keystore::rotate(&self.pool, &self.master, algorithm, publish_until, now).await?;
+        self.reload(now).await?;
+        Ok(kid)
+    }
+
+    /// Every stored key, newest first.
+    pub async fn keys(&self) -> Result<Vec<KeyInfo>, SigningError> {
+        keystore::list(&self.pool).await
+    }
+}

@@ -1,0 +1,69 @@
+//! Verification of the access tokens this service issued: the one place where the accepted
+//! algorithm, issuer, type and time checks are set.
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{decode, decode_header, Validation};
+use serde_json::{Map, Value};
+
+use super::error::TokenError;
+use super::keys::KeySet;
+use super::token::ACCESS_TOKEN_TYP;
+
+/// Longest token accepted; anything larger is refused before parsing.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Verifies an access token and returns its claims.
+///
+/// Security choices, each deliberate:
+/// - the key is found by `kid` among *our published keys only* (`jku`, `x5u`, `jwk` headers are
+///   ignored), and the header's `alg` must equal that key's algorithm, which rules out `none`
+///   and HMAC-with-a-public-key confusion;
+/// - `typ` must be `at+jwt` (RFC 9068 §4), so an assertion or ID token cannot pass for one;
+/// - `iss` must be ours; `aud` is not checked because this verifies for the issuer itself, and
+///   schemes issue tokens for several audiences;
+/// - `exp`/`nbf` are checked against the injected clock with `leeway_seconds`, not the system
+///   clock, so time stays an input.
+pub fn verify(
+    keys: &KeySet,
+    issuer: &str,
+    token: &str,
+    now: DateTime<Utc>,
+    leeway_seconds: i64,
+) -> Result<Map<String, Value>, TokenError> {
+    if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+        return Err(TokenError::Malformed);
+    }
+    let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
+    if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        return Err(TokenError::WrongType);
+    }
+    let kid = header.kid.as_deref().ok_or(TokenError::UnknownKey)?;
+    let key = keys.verifying_key(kid).ok_or(TokenError::UnknownKey)?;
+    let expected: jsonwebtoken::Algorithm = key
+        .algorithm
+        .as_str()
+        .parse()
+        .map_err(|_| TokenError::UnknownKey)?;
+    if header.alg != expected {
+        return Err(TokenError::UnknownKey);
+    }
+    let mut validation = Validation::new(expected);
+    validation.set_issuer(&[issuer]);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "iat"]);
+    let claims = decode::<Map<String, Value>>(token, &key.decoding, &validation)
+        .map_err(|e| TokenError::Invalid(e.to_string()))?
+        .claims;
+    let now = now.timestamp();
+    let seconds = |name: &str| claims.get(name).and_then(Value::as_i64);
+    let exp = seconds("exp").ok_or_else(|| TokenError::Invalid("exp is not a number".into()))?;
+    if exp + leeway_seconds <= now {
+        return Err(TokenError::Expired);
+    }
+    if seconds("nbf").is_some_and(|nbf| nbf - leeway_seconds > now) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(claims)
+}

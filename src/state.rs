@@ -1,0 +1,60 @@
+//! `AppState`: what every handler gets, built once at start-up (or by a test with its own
+//! database, clock and keys). Nothing here is a global.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+
+use crate::admin::AdminCredential;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::Database;
+use crate::registry::ClientRegistry;
+use crate::signing::{MasterKey, Signer};
+
+/// Shared application state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Clients and credentials.
+    pub registry: ClientRegistry,
+    /// Issues and verifies tokens.
+    pub signer: Arc<Signer>,
+    /// The source of "now".
+    pub clock: Arc<dyn Clock>,
+    /// The loaded configuration.
+    pub settings: Arc<Settings>,
+    /// The admin API credential.
+    pub admin: Arc<AdminCredential>,
+}
+
+impl AppState {
+    /// Connects to the database, applies migrations, and loads registry and keys.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = Database::connect(&settings.database).await?;
+        db.migrate().await?;
+        Self::with_database(db, settings, clock).await
+    }
+
+    /// Builds the state over an already migrated database.
+    pub async fn with_database(
+        db: Database,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let master = MasterKey::from_base64(settings.signing.master_key.expose_secret())
+            .context("TOKENMINT_MASTER_KEY")?;
+        let registry = ClientRegistry::new(db.clone(), settings.signing.max_ttl_cap_minutes)?;
+        let signer = Signer::start(db.pool().clone(), master, &settings.signing, clock.now())
+            .await
+            .context("loading signing keys")?;
+        let admin = AdminCredential::from_settings(&settings.admin)?;
+        Ok(Self {
+            registry,
+            signer: Arc::new(signer),
+            clock,
+            settings: Arc::new(settings),
+            admin: Arc::new(admin),
+        })
+    }
+}
