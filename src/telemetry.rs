@@ -1,4 +1,5 @@
-//! Logging set-up: text or JSON lines, filtered by `RUST_LOG` or the configured directive.
+//! Logging set-up: text or JSON lines on stderr (stdout is for command output), filtered by
+//! `RUST_LOG` or the configured directive.
 
 use tracing_subscriber::EnvFilter;
 
@@ -11,7 +12,8 @@ pub fn init(log: &LogSettings) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr);
     let _ = if log.format.eq_ignore_ascii_case("json") {
         builder.json().flatten_event(true).try_init()
     } else {

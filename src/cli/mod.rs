@@ -180,38 +180,37 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     let listen = settings.http.listen;
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
     crate::sandbox::ensure_demo(&state).await?;
+    let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let public = &state.settings.http.public_url;
     tracing::info!(address = %listen, mode = state.settings.mode.as_str(), "tokenmint listening");
     println!("  tokenmint is up: {public}  (Swagger UI: {public}/swagger-ui)");
-    crate::serve(listener, state, shutdown_signal()).await?;
+    crate::serve(listener, state, shutdown).await?;
     tracing::info!("tokenmint stopped");
     Ok(())
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future completing on SIGTERM or Ctrl-C. The handlers are installed now, before the
+/// service says it is up, so a signal sent right after that is never fatal.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("installing the SIGINT handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }
 
 async fn healthcheck(url: &str) -> anyhow::Result<()> {

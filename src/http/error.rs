@@ -52,6 +52,9 @@ pub enum ApiError {
     /// No such object.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The request body is larger than the configured limit.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     /// Too many attempts; retry after the given seconds.
     #[error("too many requests")]
     TooManyRequests {
@@ -99,6 +102,7 @@ impl ApiError {
             Self::AdminUnauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,6 +118,7 @@ impl ApiError {
             Self::AdminUnauthorized => "unauthorized",
             Self::Forbidden { code, .. } => code,
             Self::NotFound(_) => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "server_error",
@@ -227,6 +232,9 @@ impl From<TokenError> for ApiError {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::PayloadTooLarge;
+        }
         Self::InvalidRequest {
             message: rejection.body_text(),
             field: None,

@@ -1,0 +1,14 @@
+//! The integration test binary: every test starts the real router on a random port against a
+//! real database (see `helpers::TestApp`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod pg;
+
+mod admin;
+mod cli;
+mod me;
+mod plumbing;
+mod registry;
+mod signing;

@@ -1,0 +1,170 @@
+//! The signing core through the service: token claims verified against the published JWKS, the
+//! issuance record, key publication and rotation.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+async fn every_algorithm_issues_tokens_that_verify_against_the_jwks(app: TestApp) {
+    for algorithm in ["ES256", "RS256", "EdDSA"] {
+        let client = app.standard_client(algorithm).await;
+        let issued = app.issue_for(&client).await;
+        let (header, claims) = app.verify_with_jwks(issued.token.expose()).await;
+        assert_eq!(format!("{:?}", header.alg), algorithm);
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(claims["iss"], app.address.as_str());
+        assert_eq!(claims["aud"], app.address.as_str());
+        assert_eq!(claims["sub"], client.id.as_str());
+        assert_eq!(claims["client_id"], client.id.as_str());
+        assert_eq!(claims["scope"], "programs:read");
+        assert_eq!(claims["state"], "IC");
+        assert_eq!(claims["jti"], issued.jti.as_str());
+        let (iat, nbf, exp) = (&claims["iat"], &claims["nbf"], &claims["exp"]);
+        assert_eq!(iat, nbf);
+        assert_eq!(exp.as_i64().unwrap() - iat.as_i64().unwrap(), 3600);
+    }
+}
+on_both_backends!(every_algorithm_issues_tokens_that_verify_against_the_jwks);
+
+async fn every_token_leaves_an_issuance_record(app: TestApp) {
+    let client = app.standard_client("ES256").await;
+    let issued = app.issue_for(&client).await;
+    let row: (String, String, String, String, Option<String>, i64, i64) = sqlx::query_as(
+        "select client_id, scheme, subject, scopes, state, issued_at, expires_at \
+         from issuances where jti = $1",
+    )
+    .bind(&issued.jti)
+    .fetch_one(app.state.registry.database().pool())
+    .await
+    .unwrap();
+    assert_eq!(row.0, client.id);
+    assert_eq!(row.1, "test");
+    assert_eq!(row.2, client.id);
+    assert_eq!(row.3, "programs:read");
+    assert_eq!(row.4.as_deref(), Some("IC"));
+    assert_eq!(row.6 - row.5, 3_600_000);
+}
+on_both_backends!(every_token_leaves_an_issuance_record);
+
+async fn rotation_signs_with_the_prepublished_key_and_keeps_the_old_one_published(app: TestApp) {
+    let client = app.standard_client("ES256").await;
+    let before = app.issue_for(&client).await;
+    let old_kid = kid_of(before.token.expose());
+    let keys: Vec<Value> = app
+        .admin(Method::GET, "/admin/keys", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let next_kid = keys
+        .iter()
+        .find(|k| k["algorithm"] == "ES256" && k["status"] == "next")
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .expect("a next ES256 key exists");
+    assert!(
+        published_kids(&app).await.contains(&next_kid),
+        "next key published before it signs"
+    );
+
+    let response = app
+        .admin(
+            Method::POST,
+            "/admin/keys/rotate",
+            Some(json!({"algorithm": "ES256"})),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let rotated: Value = response.json().await.unwrap();
+    assert_eq!(rotated, json!([{"algorithm": "ES256", "kid": next_kid}]));
+
+    let after = app.issue_for(&client).await;
+    assert_eq!(kid_of(after.token.expose()), next_kid);
+    let published = published_kids(&app).await;
+    assert!(published.contains(&old_kid), "retired key stays published");
+    app.verify_with_jwks(before.token.expose()).await;
+    let me = app
+        .http
+        .get(app.url("/v1/me"))
+        .bearer_auth(before.token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "tokens of the retired key still work");
+
+    let keys: Vec<Value> = app
+        .admin(Method::GET, "/admin/keys", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let old = keys.iter().find(|k| k["kid"] == old_kid.as_str()).unwrap();
+    assert_eq!(old["status"], "retired");
+    assert!(old["publish_until"].is_string());
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k["algorithm"] == "ES256" && k["status"] == "next")
+            .count(),
+        1
+    );
+}
+on_both_backends!(rotation_signs_with_the_prepublished_key_and_keeps_the_old_one_published);
+
+async fn the_jwks_publishes_public_parts_only_and_private_keys_are_sealed_at_rest(app: TestApp) {
+    let jwks = app.jwks().await;
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(
+        keys.len(),
+        6,
+        "active and next key for each of three algorithms"
+    );
+    for key in keys {
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "{key}");
+        }
+        assert_eq!(key["use"], "sig");
+    }
+    let sealed: Vec<(String,)> = sqlx::query_as("select private_key_sealed from signing_keys")
+        .fetch_all(app.state.registry.database().pool())
+        .await
+        .unwrap();
+    for (blob,) in sealed {
+        assert!(!blob.contains("MII"), "no PEM/DER prefix in clear");
+    }
+}
+on_both_backends!(the_jwks_publishes_public_parts_only_and_private_keys_are_sealed_at_rest);
+
+#[tokio::test]
+async fn a_retired_key_is_unpublished_once_its_last_token_can_no_longer_live() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let old_kid = kid_of(app.issue_for(&client).await.token.expose());
+    app.admin(
+        Method::POST,
+        "/admin/keys/rotate",
+        Some(json!({"algorithm": "ES256"})),
+    )
+    .await;
+    let cap_minutes = app.state.settings.signing.max_ttl_cap_minutes;
+    app.clock.advance_seconds(cap_minutes * 60 + 60);
+    app.state
+        .signer
+        .reload(tokenmint::clock::Clock::now(&*app.clock))
+        .await
+        .unwrap();
+    assert!(!published_kids(&app).await.contains(&old_kid));
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+async fn published_kids(app: &TestApp) -> Vec<String> {
+    app.jwks().await["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
