@@ -106,6 +106,8 @@ pub struct SigningSettings {
     pub verify_leeway_seconds: i64,
     /// base64 of the 32-byte key that encrypts private signing keys at rest.
     pub master_key: SecretString,
+    /// Named scope bundles (`assessment:all`) and the scope patterns each covers.
+    pub scope_bundles: std::collections::HashMap<String, Vec<String>>,
 }
 
 /// The admin API credential: a token in clear or its SHA-256.

@@ -2,9 +2,11 @@
 //! signing core like a scheme. Guarded as a whole by the admin token; JSON in snake_case; invalid
 //! input is 422 `{"error": "invalid_request", "message", "field"}`.
 
+mod api_keys;
 mod auth;
 mod clients;
 mod keys;
+mod service_accounts;
 pub mod views;
 
 use axum::extract::FromRequest;
@@ -55,6 +57,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(clients::revoke_secret))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
+        .merge(api_keys::router())
+        .merge(service_accounts::router())
         .layer(middleware::from_fn(auth::require_admin))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

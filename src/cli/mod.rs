@@ -1,6 +1,9 @@
 //! The subcommands of the `tokenmint` binary. Bootstrap and operations mirror the admin API and
 //! call the same registry and signing functions; output is the admin API's JSON.
 
+mod api_keys;
+mod service_accounts;
+
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -56,6 +59,12 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    ApiKey(api_keys::ApiKeyCommand),
+    /// Manage service-account configs.
+    #[command(subcommand)]
+    ServiceAccount(service_accounts::ServiceAccountCommand),
 }
 
 /// Client subcommands.
@@ -292,6 +301,8 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
             }
             print_json(&rotated)
         }
+        Command::ApiKey(command) => api_keys::run(command, state).await,
+        Command::ServiceAccount(command) => service_accounts::run(command, state).await,
         Command::Serve
         | Command::Migrate
         | Command::Openapi { .. }

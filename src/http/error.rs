@@ -175,6 +175,35 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// How a scheme renders failures in its documented format (status and body per outcome).
+pub trait ErrorFormat: Send + 'static {
+    /// The response for an error; implementations call [`ApiError::respond_with`] so headers
+    /// (`Retry-After`, `WWW-Authenticate`) and logging stay uniform.
+    fn render(error: ApiError) -> Response;
+}
+
+/// An [`ApiError`] rendered in the format `F` of one scheme. Handlers return
+/// `Result<_, SchemeError<TheirFormat>>` and use `?` on any domain error.
+pub struct SchemeError<F: ErrorFormat>(pub ApiError, std::marker::PhantomData<F>);
+
+impl<F: ErrorFormat> std::fmt::Debug for SchemeError<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<F: ErrorFormat, E: Into<ApiError>> From<E> for SchemeError<F> {
+    fn from(err: E) -> Self {
+        Self(err.into(), std::marker::PhantomData)
+    }
+}
+
+impl<F: ErrorFormat> IntoResponse for SchemeError<F> {
+    fn into_response(self) -> Response {
+        F::render(self.0)
+    }
+}
+
 impl From<RegistryError> for ApiError {
     fn from(err: RegistryError) -> Self {
         match err {

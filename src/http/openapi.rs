@@ -17,6 +17,14 @@ use utoipa::{Modify, OpenApi};
         license(name = "Apache-2.0")
     ),
     tags(
+        (name = "auth", description = "POST /auth/token/create: a token for client credentials \
+            in a JSON body, with scopes, state, lifetime and user"),
+        (name = "auth-jwt", description = "GET/POST /auth/jwt: a token for client-id and \
+            client-secret headers, returned in the Authorization response header"),
+        (name = "Authorization", description = "GET /clients/authorization: a temporary JWT for \
+            an API key; POST /test-api-keys: a sandbox API key for a registered phone"),
+        (name = "sign_in", description = "POST /v0/sign_in/token: a service-account access token \
+            for a signed JWT assertion (RFC 7523 jwt-bearer grant)"),
         (name = "tokens", description = "Verifying tokens and publishing keys"),
         (name = "admin", description = "Administration: clients, secrets, signing keys \
             (Authorization: Bearer <admin token>)"),

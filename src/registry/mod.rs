@@ -5,10 +5,12 @@
 //! over the same `clients` table (client secrets now; API keys, JWT credentials and service
 //! accounts join as further kinds).
 
+pub mod api_keys;
 mod client;
 mod error;
 pub mod secret;
 mod secrets;
+pub mod service_accounts;
 
 use std::sync::Arc;
 

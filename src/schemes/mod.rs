@@ -4,12 +4,21 @@
 //! `Grant`, hands it to the signing core and renders its documented response and errors. Adding
 //! a scheme is one file here and one `.merge(..)` line below.
 
+pub mod api_key;
+pub mod auth_jwt;
+pub mod sign_in;
+pub mod token_create;
+
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Mode;
 use crate::state::AppState;
 
 /// The routes of every scheme available in `mode`.
-pub fn router(_mode: Mode) -> OpenApiRouter<AppState> {
+pub fn router(mode: Mode) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(token_create::router())
+        .merge(auth_jwt::router())
+        .merge(api_key::router(mode))
+        .merge(sign_in::router())
 }

@@ -24,6 +24,17 @@ pub enum TtlRequest {
     Exactly(i64),
 }
 
+/// Which state a grant asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateRequest {
+    /// The client's default state (none if it has none).
+    Default,
+    /// This state (any case); must be allowed for the client.
+    Requested(String),
+    /// The scheme has no notion of state: the token carries none.
+    NotApplicable,
+}
+
 /// A validated request for a token, built by a scheme adapter.
 #[derive(Clone, Debug)]
 pub struct Grant {
@@ -39,8 +50,8 @@ pub struct Grant {
     pub audience: Option<Vec<String>>,
     /// Scopes asked for.
     pub scopes: ScopeRequest,
-    /// State asked for (any case); `None` means the client's default state.
-    pub state: Option<String>,
+    /// State asked for.
+    pub state: StateRequest,
     /// Lifetime asked for.
     pub ttl: TtlRequest,
     /// The scheme's own claims, added beside the standard ones.
@@ -66,7 +77,7 @@ impl Grant {
             subject: client_id.to_string(),
             audience: None,
             scopes: ScopeRequest::Default,
-            state: None,
+            state: StateRequest::Default,
             ttl: TtlRequest::AtMost(ttl_seconds),
             extra_claims: Map::new(),
             caller_ip: None,

@@ -14,6 +14,7 @@ pub mod record;
 pub mod token;
 pub mod verify;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -22,7 +23,7 @@ use serde_json::{Map, Value};
 use sqlx::AnyPool;
 
 pub use error::{PolicyError, SigningError, TokenError};
-pub use grant::{Grant, ScopeRequest, TtlRequest};
+pub use grant::{Grant, ScopeRequest, StateRequest, TtlRequest};
 pub use keystore::{KeyInfo, MasterKey};
 
 use crate::config::SigningSettings;
@@ -71,6 +72,30 @@ impl IssuedToken {
     }
 }
 
+/// Named scope bundles a request may name instead of scopes (`assessment:all`): each expands to
+/// the client's allowed scopes matching one of its patterns (exact, or a prefix ending in `*`).
+#[derive(Clone, Debug, Default)]
+pub struct ScopeBundles(HashMap<String, Vec<String>>);
+
+impl ScopeBundles {
+    /// Bundles from `(name, patterns)` pairs.
+    pub fn new(bundles: impl IntoIterator<Item = (String, Vec<String>)>) -> Self {
+        Self(bundles.into_iter().collect())
+    }
+
+    /// The allowed scopes a bundle covers, in the client's order; `None` if `name` is no bundle.
+    pub fn expand(&self, name: &str, allowed: &[String]) -> Option<Vec<String>> {
+        let patterns = self.0.get(name)?;
+        let covered = |scope: &str| {
+            patterns.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => scope.starts_with(prefix) && scope != name,
+                None => scope == p,
+            })
+        };
+        Some(allowed.iter().filter(|s| covered(s)).cloned().collect())
+    }
+}
+
 /// Issues and verifies access tokens; holds this instance's view of the key set.
 pub struct Signer {
     pool: AnyPool,
@@ -81,6 +106,7 @@ pub struct Signer {
     audience: String,
     max_ttl_cap_minutes: i64,
     leeway_seconds: i64,
+    bundles: ScopeBundles,
 }
 
 impl std::fmt::Debug for Signer {
@@ -110,6 +136,7 @@ impl Signer {
             audience: settings.audience.clone(),
             max_ttl_cap_minutes: settings.max_ttl_cap_minutes,
             leeway_seconds: settings.verify_leeway_seconds,
+            bundles: ScopeBundles::new(settings.scope_bundles.clone()),
         })
     }
 
@@ -120,7 +147,7 @@ impl Signer {
         grant: &Grant,
         now: DateTime<Utc>,
     ) -> Result<IssuedToken, SigningError> {
-        let settled = policy::settle(grant)?;
+        let settled = policy::settle(grant, &self.bundles)?;
         let key = self
             .keys
             .load()

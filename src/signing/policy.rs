@@ -1,7 +1,8 @@
 //! Policy: scope, state and lifetime of a grant checked against its client's policy. Pure.
 
 use super::error::PolicyError;
-use super::grant::{Grant, ScopeRequest, TtlRequest};
+use super::grant::{Grant, ScopeRequest, StateRequest, TtlRequest};
+use super::ScopeBundles;
 use crate::domain::is_scope_token;
 
 /// What the policy settled for a grant.
@@ -15,9 +16,10 @@ pub struct Settled {
     pub ttl_seconds: i64,
 }
 
-/// Applies the client's policy to a grant: every requested scope allowed, the state allowed, the
-/// lifetime within the client's maximum.
-pub fn settle(grant: &Grant) -> Result<Settled, PolicyError> {
+/// Applies the client's policy to a grant: bundles expanded to the client's allowed scopes they
+/// cover, every requested scope allowed, the state allowed, the lifetime within the client's
+/// maximum.
+pub fn settle(grant: &Grant, bundles: &ScopeBundles) -> Result<Settled, PolicyError> {
     let policy = &grant.policy;
     let scopes = match &grant.scopes {
         ScopeRequest::Default => policy.default_scopes.clone(),
@@ -26,16 +28,26 @@ pub fn settle(grant: &Grant) -> Result<Settled, PolicyError> {
                 return Err(PolicyError::ScopeMalformed(bad.clone()));
             }
             let mut scopes: Vec<String> = Vec::with_capacity(requested.len());
+            let mut refused: Vec<String> = Vec::new();
             for s in requested {
-                if !scopes.contains(s) {
-                    scopes.push(s.clone());
+                let expanded = match bundles.expand(s, &policy.allowed_scopes) {
+                    Some(members) if members.is_empty() => {
+                        refused.push(s.clone());
+                        continue;
+                    }
+                    Some(members) => members,
+                    None if policy.allowed_scopes.contains(s) => vec![s.clone()],
+                    None => {
+                        refused.push(s.clone());
+                        continue;
+                    }
+                };
+                for scope in expanded {
+                    if !scopes.contains(&scope) {
+                        scopes.push(scope);
+                    }
                 }
             }
-            let refused: Vec<String> = scopes
-                .iter()
-                .filter(|s| !policy.allowed_scopes.contains(s))
-                .cloned()
-                .collect();
             if !refused.is_empty() {
                 return Err(PolicyError::ScopeNotAllowed(refused));
             }
@@ -43,8 +55,9 @@ pub fn settle(grant: &Grant) -> Result<Settled, PolicyError> {
         }
     };
     let state = match &grant.state {
-        None => policy.default_state.clone(),
-        Some(requested) => {
+        StateRequest::NotApplicable => None,
+        StateRequest::Default => policy.default_state.clone(),
+        StateRequest::Requested(requested) => {
             let upper = requested.trim().to_ascii_uppercase();
             if !policy.allowed_states.contains(&upper) {
                 return Err(PolicyError::StateNotAllowed(requested.clone()));
@@ -74,6 +87,13 @@ mod tests {
     use super::*;
     use crate::domain::{Algorithm, ClientId, ClientPolicy};
 
+    fn bundles() -> ScopeBundles {
+        ScopeBundles::new([(
+            "assessment:all".to_owned(),
+            vec!["assessment:*".to_owned(), "abilityexplorer:read".to_owned()],
+        )])
+    }
+
     fn grant() -> Grant {
         let policy = ClientPolicy {
             allowed_scopes: vec!["programs:read".into(), "schools:read".into()],
@@ -88,7 +108,7 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_nothing_is_asked() {
-        let settled = settle(&grant()).unwrap();
+        let settled = settle(&grant(), &bundles()).unwrap();
         assert_eq!(settled.scopes, ["programs:read"]);
         assert_eq!(settled.state.as_deref(), Some("IC"));
         assert_eq!(
@@ -103,23 +123,59 @@ mod tests {
         let mut g = grant();
         g.scopes = ScopeRequest::Requested(vec!["schools:read".into(), "admin".into(), "x".into()]);
         assert_eq!(
-            settle(&g),
+            settle(&g, &bundles()),
             Err(PolicyError::ScopeNotAllowed(vec![
                 "admin".into(),
                 "x".into()
             ]))
         );
         g.scopes = ScopeRequest::Requested(vec!["schools:read".into(), "schools:read".into()]);
-        assert_eq!(settle(&g).unwrap().scopes, ["schools:read"]);
+        assert_eq!(settle(&g, &bundles()).unwrap().scopes, ["schools:read"]);
     }
 
     #[test]
     fn states_are_case_insensitive_and_must_be_allowed() {
         let mut g = grant();
-        g.state = Some("oh".into());
-        assert_eq!(settle(&g).unwrap().state.as_deref(), Some("OH"));
-        g.state = Some("TX".into());
-        assert_eq!(settle(&g), Err(PolicyError::StateNotAllowed("TX".into())));
+        g.state = StateRequest::Requested("oh".into());
+        assert_eq!(settle(&g, &bundles()).unwrap().state.as_deref(), Some("OH"));
+        g.state = StateRequest::Requested("TX".into());
+        assert_eq!(
+            settle(&g, &bundles()),
+            Err(PolicyError::StateNotAllowed("TX".into()))
+        );
+    }
+
+    #[test]
+    fn a_state_does_not_apply_to_every_scheme() {
+        let mut g = grant();
+        g.state = StateRequest::NotApplicable;
+        assert_eq!(settle(&g, &bundles()).unwrap().state, None);
+    }
+
+    #[test]
+    fn a_bundle_expands_to_the_allowed_scopes_it_covers_and_is_refused_when_it_covers_none() {
+        let mut g = grant();
+        g.policy.allowed_scopes = [
+            "programs:read",
+            "assessment:interest",
+            "abilityexplorer:read",
+        ]
+        .map(String::from)
+        .to_vec();
+        g.scopes = ScopeRequest::Requested(vec!["programs:read".into(), "assessment:all".into()]);
+        assert_eq!(
+            settle(&g, &bundles()).unwrap().scopes,
+            [
+                "programs:read",
+                "assessment:interest",
+                "abilityexplorer:read"
+            ]
+        );
+        g.policy.allowed_scopes = vec!["programs:read".into()];
+        assert_eq!(
+            settle(&g, &bundles()),
+            Err(PolicyError::ScopeNotAllowed(vec!["assessment:all".into()]))
+        );
     }
 
     #[test]
@@ -127,12 +183,12 @@ mod tests {
         let mut g = grant();
         g.ttl = TtlRequest::Exactly(31 * 60);
         assert_eq!(
-            settle(&g),
+            settle(&g, &bundles()),
             Err(PolicyError::TtlOutOfRange { max_minutes: 30 })
         );
         g.ttl = TtlRequest::Exactly(0);
-        assert!(settle(&g).is_err());
+        assert!(settle(&g, &bundles()).is_err());
         g.ttl = TtlRequest::Exactly(60);
-        assert_eq!(settle(&g).unwrap().ttl_seconds, 60);
+        assert_eq!(settle(&g, &bundles()).unwrap().ttl_seconds, 60);
     }
 }

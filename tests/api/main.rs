@@ -7,8 +7,12 @@ mod helpers;
 mod pg;
 
 mod admin;
+mod api_key;
+mod auth_jwt;
 mod cli;
 mod me;
 mod plumbing;
 mod registry;
+mod sign_in;
 mod signing;
+mod token_create;

@@ -5,6 +5,9 @@
 //! secrets. On first start it also registers the demo client and prints its secret, once.
 //! Production mode never comes here.
 
+mod api_key;
+mod service_account;
+
 use std::io::Write;
 use std::path::Path;
 
@@ -147,5 +150,10 @@ pub async fn ensure_demo(state: &AppState) -> anyhow::Result<()> {
         client.id,
         secret
     );
+    let mut lines = api_key::ensure(state, &client).await?;
+    lines.extend(service_account::ensure(state, &client).await?);
+    for line in lines {
+        println!("  {line}");
+    }
     Ok(())
 }

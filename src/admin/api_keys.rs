@@ -1,0 +1,10 @@
+//! Admin routes for API keys of clients.
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// These admin routes (the admin guard is applied by the caller).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+}

@@ -1,0 +1,1 @@
+//! `api_key`: see the scheme module of the same name.

@@ -1,0 +1,1 @@
+//! `auth_jwt`: see the scheme module of the same name.

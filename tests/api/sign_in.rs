@@ -1,0 +1,1 @@
+//! `sign_in`: see the scheme module of the same name.

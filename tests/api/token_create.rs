@@ -1,0 +1,1 @@
+//! `token_create`: see the scheme module of the same name.
