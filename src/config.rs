@@ -63,6 +63,31 @@ pub struct Settings {
     pub sandbox: SandboxSettings,
     /// Log format and filter.
     pub log: LogSettings,
+    /// Settings of individual token schemes.
+    pub schemes: SchemeSettings,
+}
+
+/// Settings of individual token schemes.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SchemeSettings {
+    /// `/clients/authorization` and `/test-api-keys`.
+    pub api_key: ApiKeySettings,
+    /// `/v0/sign_in/token`.
+    pub sign_in: SignInSettings,
+}
+
+/// API-key scheme settings.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ApiKeySettings {
+    /// Lifetime of a sandbox key from `POST /test-api-keys`, minutes.
+    pub test_key_ttl_minutes: i64,
+}
+
+/// Service-account scheme settings.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SignInSettings {
+    /// Largest accepted assertion; larger ones are malformed.
+    pub max_assertion_bytes: usize,
 }
 
 /// The HTTP listener and its limits.

@@ -31,6 +31,7 @@ pub struct ClientRegistry {
     db: Database,
     decoy_hash: Arc<str>,
     max_ttl_cap_minutes: i64,
+    pepper: Arc<[u8; 32]>,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -40,13 +41,29 @@ impl std::fmt::Debug for ClientRegistry {
 }
 
 impl ClientRegistry {
-    /// A registry over `db`; hashes a decoy secret once (about one argon2 run).
-    pub fn new(db: Database, max_ttl_cap_minutes: i64) -> anyhow::Result<Self> {
+    /// A registry over `db`; hashes a decoy secret once (about one argon2 run). `pepper` keys the
+    /// digests of high-entropy credentials (API keys), so a stolen table alone cannot confirm one.
+    pub fn new(db: Database, max_ttl_cap_minutes: i64, pepper: [u8; 32]) -> anyhow::Result<Self> {
         Ok(Self {
             db,
             decoy_hash: secret::decoy_hash()?.into(),
             max_ttl_cap_minutes,
+            pepper: Arc::new(pepper),
         })
+    }
+
+    /// The keyed digest (HMAC-SHA256 under the pepper, hex) of a 256-bit random credential:
+    /// deterministic, so it serves as the lookup key, and useless without the pepper.
+    pub fn keyed_digest(&self, value: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.pepper.as_slice())
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(value.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// The database handle.

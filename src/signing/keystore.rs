@@ -47,6 +47,22 @@ impl MasterKey {
         Ok(Self(LessSafeKey::new(key)))
     }
 
+    /// A 32-byte subkey of a base64 master key for another purpose, named by `label`
+    /// (HMAC-SHA256 of the label under the master key), so one configured secret serves several
+    /// independent uses.
+    pub fn derive_subkey(encoded: &str, label: &str) -> anyhow::Result<[u8; 32]> {
+        use hmac::{Hmac, Mac};
+        let bytes = Zeroizing::new(
+            STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| anyhow::anyhow!("the master key is not valid base64"))?,
+        );
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&bytes)
+            .map_err(|_| anyhow::anyhow!("the master key was rejected"))?;
+        mac.update(label.as_bytes());
+        Ok(mac.finalize().into_bytes().into())
+    }
+
     /// A new random master key, base64.
     pub fn generate_base64() -> anyhow::Result<Zeroizing<String>> {
         let mut bytes = Zeroizing::new([0u8; 32]);

@@ -62,6 +62,12 @@ impl TestApp {
 
     /// Starts a service on the given backend.
     pub async fn spawn_on(backend: Backend) -> Self {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Starts a service on the given backend with extra environment settings (for example
+    /// `("TOKENMINT_MODE", "production")`), which win over the test defaults.
+    pub async fn spawn_with(backend: Backend, extra_env: &[(&str, &str)]) -> Self {
         let (url, sqlite_dir) = match backend {
             Backend::Postgres => (pg::fresh_database_url().await, None),
             Backend::Sqlite => {
@@ -77,12 +83,14 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let master_key = MasterKey::generate_base64().unwrap().to_string();
-        let env = [
+        let mut env = vec![
             ("DATABASE_URL", url.as_str()),
             ("TOKENMINT_PUBLIC_URL", address.as_str()),
             ("TOKENMINT_ADMIN_TOKEN", ADMIN_TOKEN),
             ("TOKENMINT_MASTER_KEY", master_key.as_str()),
         ];
+        env.retain(|(name, _)| !extra_env.iter().any(|(extra, _)| extra == name));
+        env.extend_from_slice(extra_env);
         let settings = settings_with(&env);
         let clock = Arc::new(FixedClock::at(tokenmint::clock::Clock::now(
             &tokenmint::clock::SystemClock,
