@@ -32,6 +32,15 @@ use error::ApiError;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Marks a response that carries a token as not to be stored by any cache (RFC 6749 §5.1).
+pub fn no_store(response: impl IntoResponse) -> axum::response::Response {
+    let mut response = response.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
 /// Every documented route for a mode, with its OpenAPI description.
 pub fn api(mode: Mode) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())

@@ -6,9 +6,9 @@
 //! outage is 503, while 500 is kept for genuine internal faults.
 
 use axum::extract::State;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, PRAGMA};
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use chrono::SecondsFormat;
 use serde::Serialize;
@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 
 use crate::http::error::{ApiError, ErrorBody, ErrorFormat, SchemeError};
 use crate::http::extract::CallerIp;
+use crate::http::no_store;
 use crate::signing::Grant;
 use crate::state::AppState;
 
@@ -123,11 +124,8 @@ async fn issue(
         expires_in: issued.expires_in(),
         expires_at: issued.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
     };
-    let mut response = Json(body).into_response();
-    let response_headers = response.headers_mut();
-    response_headers.insert(AUTHORIZATION, bearer);
-    response_headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response_headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    let mut response = no_store(Json(body));
+    response.headers_mut().insert(AUTHORIZATION, bearer);
     Ok(response)
 }
 

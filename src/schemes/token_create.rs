@@ -7,7 +7,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, PRAGMA};
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::CallerIp;
+use crate::http::no_store;
 use crate::signing::{Grant, PolicyError, ScopeRequest, SigningError, StateRequest, TtlRequest};
 use crate::state::AppState;
 
@@ -108,13 +109,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     CallerIp(caller_ip): CallerIp,
     body: Bytes,
-) -> Result<
-    (
-        [(axum::http::HeaderName, &'static str); 2],
-        Json<TokenCreateResponse>,
-    ),
-    ApiError,
-> {
+) -> Result<Response, ApiError> {
     let request = ParsedRequest::parse(&body)?;
     let now = state.clock.now();
     let client = state
@@ -157,10 +152,7 @@ pub async fn create_token(
         scope: issued.scopes,
         state_abbr: issued.state,
     };
-    Ok((
-        [(CACHE_CONTROL, "no-store"), (PRAGMA, "no-cache")],
-        Json(response),
-    ))
+    Ok(no_store(Json(response)))
 }
 
 /// Names `tokenTime` and the client's limit when the lifetime is refused.
