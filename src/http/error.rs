@@ -254,6 +254,9 @@ impl From<SigningError> for ApiError {
 
 impl From<TokenError> for ApiError {
     fn from(err: TokenError) -> Self {
+        if err == TokenError::Unavailable {
+            return Self::Unavailable;
+        }
         tracing::info!(reason = %err, "token refused");
         Self::InvalidToken
     }

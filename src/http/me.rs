@@ -22,13 +22,17 @@ use crate::state::AppState;
         (status = 200, description = "The token's verified claims", body = Object,
             example = json!({"iss": "http://127.0.0.1:8080", "sub": "demo", "client_id": "demo",
                 "scope": "programs:read", "state": "IC"})),
-        (status = 401, description = "Missing, invalid or expired token", body = ErrorBody)))]
+        (status = 401, description = "Missing, invalid, expired or revoked token", body = ErrorBody),
+        (status = 503, description = "Revocation cannot be checked right now", body = ErrorBody)))]
 #[tracing::instrument(skip_all)]
 pub async fn me(
     State(state): State<AppState>,
     token: PresentedToken,
 ) -> Result<Json<Map<String, Value>>, ApiError> {
-    let claims = state.signer.verify(&token.0, state.clock.now())?;
+    let claims = state
+        .signer
+        .verify_active(&token.0, state.clock.now())
+        .await?;
     Ok(Json(claims))
 }
 

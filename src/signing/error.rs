@@ -67,4 +67,10 @@ pub enum TokenError {
     /// `nbf` is in the future.
     #[error("token not yet valid")]
     NotYetValid,
+    /// The token was revoked.
+    #[error("token revoked")]
+    Revoked,
+    /// Revocation could not be checked (the database is down); fail closed.
+    #[error("revocation status unavailable")]
+    Unavailable,
 }

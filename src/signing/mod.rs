@@ -216,6 +216,36 @@ impl Signer {
         )
     }
 
+    /// Verifies a token and checks it has not been revoked: what every protected endpoint uses.
+    /// Fails closed when revocation cannot be checked.
+    pub async fn verify_active(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Map<String, Value>, TokenError> {
+        let claims = self.verify(token, now)?;
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .ok_or_else(|| TokenError::Invalid("jti is missing".into()))?;
+        match self.log.is_revoked(jti).await {
+            Ok(false) => Ok(claims),
+            Ok(true) => Err(TokenError::Revoked),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot check token revocation");
+                Err(TokenError::Unavailable)
+            }
+        }
+    }
+
+    /// Revokes tokens by `jti`; every protected endpoint refuses them from now on. Returns how
+    /// many were newly revoked.
+    pub async fn revoke(&self, jtis: &[String], now: DateTime<Utc>) -> Result<u64, SigningError> {
+        let revoked = self.log.revoke(jtis, now).await?;
+        tracing::info!(count = revoked, "tokens revoked");
+        Ok(revoked)
+    }
+
     /// The JWKS document of every published key.
     pub fn jwks(&self) -> Arc<Value> {
         self.keys.load().jwks()

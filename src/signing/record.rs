@@ -71,4 +71,30 @@ impl IssuanceLog {
         .await?;
         Ok(())
     }
+
+    /// Marks tokens revoked; returns how many were newly revoked.
+    pub async fn revoke(&self, jtis: &[String], now: DateTime<Utc>) -> Result<u64, SigningError> {
+        let mut revoked = 0;
+        for jti in jtis {
+            revoked += sqlx::query(
+                "update issuances set revoked_at = $2 where jti = $1 and revoked_at is null",
+            )
+            .bind(jti)
+            .bind(now.timestamp_millis())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(revoked)
+    }
+
+    /// Whether a token has been revoked (an unknown jti is not: it was never recorded by us).
+    pub async fn is_revoked(&self, jti: &str) -> Result<bool, SigningError> {
+        let row: Option<(Option<i64>,)> =
+            sqlx::query_as("select revoked_at from issuances where jti = $1")
+                .bind(jti)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(matches!(row, Some((Some(_),))))
+    }
 }

@@ -117,3 +117,34 @@ async fn me_with(app: &TestApp, token: &str) -> u16 {
         .status()
         .as_u16()
 }
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_at_once() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let issued = app.issue_for(&client).await;
+    assert_eq!(me_with(&app, issued.token.expose()).await, 200);
+    let now = tokenmint::clock::Clock::now(&*app.clock);
+    assert_eq!(
+        app.state
+            .signer
+            .revoke(std::slice::from_ref(&issued.jti), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(me_with(&app, issued.token.expose()).await, 401);
+    assert_eq!(
+        app.state.signer.revoke(&[issued.jti], now).await.unwrap(),
+        0,
+        "already revoked"
+    );
+}
+
+#[tokio::test]
+async fn protected_endpoints_fail_closed_when_revocation_cannot_be_checked() {
+    let app = TestApp::spawn().await;
+    let (token, _) = token(&app).await;
+    app.state.registry.database().pool().close().await;
+    assert_eq!(me_with(&app, &token).await, 503);
+}
