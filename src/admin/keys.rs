@@ -6,7 +6,6 @@ use axum::Json;
 
 use super::views::{KeyView, RotateKeysRequest, RotatedKey};
 use super::{optional_json, AdminError};
-use crate::domain::Algorithm;
 use crate::http::error::ErrorBody;
 use crate::state::AppState;
 
@@ -33,13 +32,9 @@ pub async fn rotate_keys(
     body: Bytes,
 ) -> Result<Json<Vec<RotatedKey>>, AdminError> {
     let request: RotateKeysRequest = optional_json(&body)?;
-    let algorithms = request
-        .algorithm
-        .map_or(Algorithm::ALL.to_vec(), |a| vec![a]);
-    let mut rotated = Vec::with_capacity(algorithms.len());
-    for algorithm in algorithms {
-        let kid = state.signer.rotate(algorithm, state.clock.now()).await?;
-        rotated.push(RotatedKey { algorithm, kid });
-    }
-    Ok(Json(rotated))
+    let rotated = state
+        .signer
+        .rotate_some(request.algorithm, state.clock.now())
+        .await?;
+    Ok(Json(rotated.into_iter().map(RotatedKey::from).collect()))
 }

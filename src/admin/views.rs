@@ -321,3 +321,9 @@ pub struct RotatedKey {
     /// The newly active key.
     pub kid: String,
 }
+
+impl From<(Algorithm, String)> for RotatedKey {
+    fn from((algorithm, kid): (Algorithm, String)) -> Self {
+        Self { algorithm, kid }
+    }
+}

@@ -293,13 +293,13 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
             print_json(&keys.iter().map(KeyView::from).collect::<Vec<_>>())
         }
         Command::Keys(KeysCommand::Rotate { algorithm }) => {
-            let algorithms = algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]);
-            let mut rotated = Vec::new();
-            for algorithm in algorithms {
-                let kid = state.signer.rotate(algorithm, now).await?;
-                rotated.push(RotatedKey { algorithm, kid });
-            }
-            print_json(&rotated)
+            let rotated = state.signer.rotate_some(algorithm, now).await?;
+            print_json(
+                &rotated
+                    .into_iter()
+                    .map(RotatedKey::from)
+                    .collect::<Vec<_>>(),
+            )
         }
         Command::ApiKey(command) => api_keys::run(command, state).await,
         Command::ServiceAccount(command) => service_accounts::run(command, state).await,

@@ -4,7 +4,8 @@
 //! `client_phones`, whose primary key makes a phone belong to one client and serves lookups.
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
 use sqlx::{Any, Row, Transaction};
 
 use super::RegistryError;
@@ -170,29 +171,30 @@ fn to_json(list: &[String]) -> String {
     serde_json::Value::from(list.to_vec()).to_string()
 }
 
+/// The client's columns as `$1..$13` (id, name, policy, status, phones, email, times).
+fn bind_client<'q>(sql: &'q str, c: &'q Client) -> Query<'q, Any, AnyArguments<'q>> {
+    sqlx::query(sql)
+        .bind(c.id.as_str())
+        .bind(&c.name)
+        .bind(to_json(&c.policy.allowed_scopes))
+        .bind(to_json(&c.policy.default_scopes))
+        .bind(to_json(&c.policy.allowed_states))
+        .bind(c.policy.default_state.as_deref())
+        .bind(c.policy.max_ttl_minutes)
+        .bind(c.policy.algorithm.as_str())
+        .bind(c.status.as_str())
+        .bind(to_json(&c.phones))
+        .bind(c.email.as_deref())
+        .bind(c.created_at.timestamp_millis())
+        .bind(c.updated_at.timestamp_millis())
+}
+
 /// Inserts a new client row and its phones.
 pub(super) async fn insert(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<(), RegistryError> {
-    sqlx::query(
-        "insert into clients (id, name, allowed_scopes, default_scopes, allowed_states, \
-         default_state, max_ttl_minutes, algorithm, status, phones, email, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(c.id.as_str())
-    .bind(&c.name)
-    .bind(to_json(&c.policy.allowed_scopes))
-    .bind(to_json(&c.policy.default_scopes))
-    .bind(to_json(&c.policy.allowed_states))
-    .bind(c.policy.default_state.as_deref())
-    .bind(c.policy.max_ttl_minutes)
-    .bind(c.policy.algorithm.as_str())
-    .bind(c.status.as_str())
-    .bind(to_json(&c.phones))
-    .bind(c.email.as_deref())
-    .bind(c.created_at.timestamp_millis())
-    .bind(c.updated_at.timestamp_millis())
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| {
+    const SQL: &str = "insert into clients (id, name, allowed_scopes, default_scopes, \
+        allowed_states, default_state, max_ttl_minutes, algorithm, status, phones, email, \
+        created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    bind_client(SQL, c).execute(&mut **tx).await.map_err(|e| {
         if crate::db::is_unique_violation(&e) {
             RegistryError::invalid("client_id", "a client with this id exists")
         } else {
@@ -202,27 +204,12 @@ pub(super) async fn insert(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<
     replace_phones(tx, c).await
 }
 
-/// Writes every field of an existing client row.
+/// Writes every field of an existing client row (`created_at` is bound but not changed).
 pub(super) async fn update(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<(), RegistryError> {
-    sqlx::query(
-        "update clients set name = $2, allowed_scopes = $3, default_scopes = $4, \
-         allowed_states = $5, default_state = $6, max_ttl_minutes = $7, algorithm = $8, \
-         status = $9, phones = $10, email = $11, updated_at = $12 where id = $1",
-    )
-    .bind(c.id.as_str())
-    .bind(&c.name)
-    .bind(to_json(&c.policy.allowed_scopes))
-    .bind(to_json(&c.policy.default_scopes))
-    .bind(to_json(&c.policy.allowed_states))
-    .bind(c.policy.default_state.as_deref())
-    .bind(c.policy.max_ttl_minutes)
-    .bind(c.policy.algorithm.as_str())
-    .bind(c.status.as_str())
-    .bind(to_json(&c.phones))
-    .bind(c.email.as_deref())
-    .bind(c.updated_at.timestamp_millis())
-    .execute(&mut **tx)
-    .await?;
+    const SQL: &str = "update clients set name = $2, allowed_scopes = $3, default_scopes = $4, \
+        allowed_states = $5, default_state = $6, max_ttl_minutes = $7, algorithm = $8, \
+        status = $9, phones = $10, email = $11, created_at = $12, updated_at = $13 where id = $1";
+    bind_client(SQL, c).execute(&mut **tx).await?;
     replace_phones(tx, c).await
 }
 

@@ -278,6 +278,21 @@ impl Signer {
         Ok(kid)
     }
 
+    /// Rotates one algorithm's keys, or every algorithm's when `None`; returns the new active kid
+    /// of each.
+    pub async fn rotate_some(
+        &self,
+        algorithm: Option<Algorithm>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Algorithm, String)>, SigningError> {
+        let algorithms = algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]);
+        let mut rotated = Vec::with_capacity(algorithms.len());
+        for algorithm in algorithms {
+            rotated.push((algorithm, self.rotate(algorithm, now).await?));
+        }
+        Ok(rotated)
+    }
+
     /// Every stored key, newest first.
     pub async fn keys(&self) -> Result<Vec<KeyInfo>, SigningError> {
         keystore::list(&self.pool).await
