@@ -265,12 +265,10 @@ impl ClientRegistry {
     /// Upper-cases states, drops duplicate scopes and checks the policy and contact fields.
     fn normalized(&self, mut client: Client) -> Result<Client, RegistryError> {
         let p = &mut client.policy;
-        for states in [&mut p.allowed_states] {
-            for s in states.iter_mut() {
-                *s = s.trim().to_ascii_uppercase();
-            }
-            dedupe(states);
+        for state in &mut p.allowed_states {
+            *state = state.trim().to_ascii_uppercase();
         }
+        dedupe(&mut p.allowed_states);
         p.default_state = p
             .default_state
             .take()
