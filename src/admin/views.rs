@@ -196,8 +196,8 @@ impl From<&Client> for ClientView {
     }
 }
 
-/// A new client with its first secret, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+/// A new client with its first secret, shown this once (no `Debug`: it holds the secret).
+#[derive(Serialize, ToSchema)]
 pub struct CreatedClientView {
     /// The client.
     #[serde(flatten)]
@@ -227,8 +227,8 @@ pub struct AddSecretRequest {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// A new secret, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+/// A new secret, shown this once (no `Debug`: it holds the secret).
+#[derive(Serialize, ToSchema)]
 pub struct IssuedSecretView {
     /// The secret's id.
     pub secret_id: String,

@@ -65,8 +65,8 @@ pub struct TokenCreateRequest {
     user: Option<Map<String, Value>>,
 }
 
-/// The issued token.
-#[derive(Debug, Serialize, ToSchema)]
+/// The issued token (no `Debug`: it holds the token).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenCreateResponse {
     /// The signed JWT.
@@ -171,7 +171,6 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 /// The request after type checks; policy checks come later, in the signing core.
-#[derive(Debug)]
 struct ParsedRequest {
     client_id: String,
     client_secret: String,
@@ -180,6 +179,15 @@ struct ParsedRequest {
     ipaddress: Option<String>,
     scope: Option<Vec<String>>,
     user: Option<Map<String, Value>>,
+}
+
+/// Redacted: the secret never reaches a log or a panic message.
+impl std::fmt::Debug for ParsedRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedRequest")
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ParsedRequest {
