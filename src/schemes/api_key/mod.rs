@@ -11,6 +11,10 @@ pub mod request;
 pub mod response;
 pub mod validate;
 
+use std::future::Future;
+use std::net::IpAddr;
+use std::time::Duration;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
@@ -18,7 +22,7 @@ use axum::http::header::CACHE_CONTROL;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,7 +31,7 @@ use crate::http::error::{ApiError, SchemeError};
 use crate::http::extract::CallerIp;
 use crate::registry::api_keys::Environment;
 use crate::registry::ClientStatus;
-use crate::signing::Grant;
+use crate::signing::{Grant, IssuedToken};
 use crate::state::AppState;
 use request::{AuthorizationQuery, TestApiKeyRequest};
 use response::{ApiKeyErrors, ErrorsBody, JwtResponse, TestApiKeyResponse};
@@ -81,6 +85,21 @@ pub async fn authorize(
     RawQuery(query): RawQuery,
 ) -> Result<impl IntoResponse, SchemeError<ApiKeyErrors>> {
     let api_key = validate::api_key(AuthorizationQuery::parse(query.as_deref()))?;
+    let issued = in_time(&state, issue_for_key(&state, &api_key, caller_ip)).await?;
+    Ok((
+        [(CACHE_CONTROL, "no-store")],
+        Json(JwtResponse {
+            jwt: issued.token.expose().to_owned(),
+        }),
+    ))
+}
+
+/// Authenticates a key for the service's environment and issues the client's default token.
+async fn issue_for_key(
+    state: &AppState,
+    api_key: &SecretString,
+    caller_ip: Option<IpAddr>,
+) -> Result<IssuedToken, ApiError> {
     let environment = validate::environment(state.settings.mode);
     let now = state.clock.now();
     let key = state
@@ -93,12 +112,7 @@ pub async fn authorize(
     let issued = state.signer.issue(&grant, now).await?;
     tracing::info!(api_key_id = %key.api_key_id, client_id = %client.id, jti = %issued.jti,
         "token issued for an api key");
-    Ok((
-        [(CACHE_CONTROL, "no-store")],
-        Json(JwtResponse {
-            jwt: issued.token.expose().to_owned(),
-        }),
-    ))
+    Ok(issued)
 }
 
 /// Create a sandbox API key for a registered phone
@@ -129,10 +143,21 @@ pub async fn create_test_api_key(
         _ => ApiError::invalid("phone", "The body could not be read."),
     })?;
     let phone = validate::phone(&TestApiKeyRequest::parse(&body)?.phone)?;
-    let client = state.registry.client_by_phone(&phone).await?;
+    let created = in_time(&state, create_for_phone(&state, &phone)).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(CACHE_CONTROL, "no-store")],
+        Json(created),
+    ))
+}
+
+/// Creates a sandbox key, expiring after the configured minutes, for the active client a phone
+/// (E.164) is registered to.
+async fn create_for_phone(state: &AppState, phone: &str) -> Result<TestApiKeyResponse, ApiError> {
+    let client = state.registry.client_by_phone(phone).await?;
     if client.status != ClientStatus::Active {
         tracing::info!(client_id = %client.id, "test api key refused: client suspended");
-        return Err(ApiError::NotFound("phone").into());
+        return Err(ApiError::NotFound("phone"));
     }
     let now = state.clock.now();
     let ttl_minutes = state.settings.schemes.api_key.test_key_ttl_minutes;
@@ -146,11 +171,30 @@ pub async fn create_test_api_key(
             now,
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        [(CACHE_CONTROL, "no-store")],
-        Json(TestApiKeyResponse::new(&issued, expires_at)),
-    ))
+    Ok(TestApiKeyResponse::new(&issued, expires_at))
+}
+
+/// Runs store-bound work within the pool's acquire timeout (and inside the request timeout), so
+/// a store that stops answering is a 503 in this scheme's format, not the outer timeout's.
+async fn in_time<T>(
+    state: &AppState,
+    work: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let settings = &state.settings;
+    let request = Duration::from_secs(settings.http.request_timeout_seconds)
+        .saturating_sub(Duration::from_millis(500));
+    let budget = Duration::from_millis(settings.database.acquire_timeout_ms)
+        .min(request)
+        .max(Duration::from_millis(100));
+    tokio::time::timeout(budget, work)
+        .await
+        .unwrap_or_else(|_| {
+            tracing::warn!(
+                budget_ms = budget.as_millis(),
+                "the store did not answer in time"
+            );
+            Err(ApiError::Unavailable)
+        })
 }
 
 /// This scheme's routes; `/test-api-keys` only in sandbox mode, so a production service answers

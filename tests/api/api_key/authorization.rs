@@ -203,3 +203,26 @@ async fn a_store_outage_is_503_with_retry_after_in_the_errors_format() {
     assert!(response.headers().contains_key(RETRY_AFTER));
     assert_errors(response, 503, "service").await;
 }
+
+#[tokio::test]
+async fn a_store_that_stops_answering_is_503_in_the_errors_format() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let (_, key) = create_key(&app, &client.id, "sandbox", None).await;
+    let mut lock = app.state.registry.database().pool().begin().await.unwrap();
+    sqlx::query("lock table api_keys in access exclusive mode")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+
+    let response = authorize(&app, &key).await;
+
+    lock.rollback().await.unwrap();
+    assert!(response.headers().contains_key(RETRY_AFTER));
+    assert_errors(response, 503, "service").await;
+    assert_eq!(
+        authorize(&app, &key).await.status(),
+        200,
+        "back once it answers"
+    );
+}
