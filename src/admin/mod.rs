@@ -2,7 +2,7 @@
 //! signing core like a scheme. Guarded as a whole by the admin token; JSON in snake_case; invalid
 //! input is 422 `{"error": "invalid_request", "message", "field"}`.
 
-mod api_keys;
+pub mod api_keys;
 mod auth;
 mod clients;
 mod keys;

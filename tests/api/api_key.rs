@@ -1,1 +1,0 @@
-//! `api_key`: see the scheme module of the same name.
