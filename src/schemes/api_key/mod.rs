@@ -18,7 +18,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::header::CACHE_CONTROL;
+
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -29,6 +29,7 @@ use utoipa_axum::routes;
 use crate::config::Mode;
 use crate::http::error::{ApiError, SchemeError};
 use crate::http::extract::CallerIp;
+use crate::http::no_store;
 use crate::registry::api_keys::Environment;
 use crate::registry::ClientStatus;
 use crate::signing::{Grant, IssuedToken};
@@ -86,12 +87,9 @@ pub async fn authorize(
 ) -> Result<impl IntoResponse, SchemeError<ApiKeyErrors>> {
     let api_key = validate::api_key(AuthorizationQuery::parse(query.as_deref()))?;
     let issued = in_time(&state, issue_for_key(&state, &api_key, caller_ip)).await?;
-    Ok((
-        [(CACHE_CONTROL, "no-store")],
-        Json(JwtResponse {
-            jwt: issued.token.expose().to_owned(),
-        }),
-    ))
+    Ok(no_store(Json(JwtResponse {
+        jwt: issued.token.expose().to_owned(),
+    })))
 }
 
 /// Authenticates a key for the service's environment and issues the client's default token.
@@ -144,11 +142,7 @@ pub async fn create_test_api_key(
     })?;
     let phone = validate::phone(&TestApiKeyRequest::parse(&body)?.phone)?;
     let created = in_time(&state, create_for_phone(&state, &phone)).await?;
-    Ok((
-        StatusCode::CREATED,
-        [(CACHE_CONTROL, "no-store")],
-        Json(created),
-    ))
+    Ok(no_store((StatusCode::CREATED, Json(created))))
 }
 
 /// Creates a sandbox key, expiring after the configured minutes, for the active client a phone
