@@ -134,3 +134,58 @@ fn seconds_to_time(seconds: i64) -> DateTime<Utc> {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use rcgen::{CertificateParams, KeyPair, RsaKeySize, PKCS_RSA_SHA256};
+
+    fn self_signed(key: &KeyPair) -> String {
+        let params = CertificateParams::new(vec!["svc.example".to_owned()]).unwrap();
+        params.self_signed(key).unwrap().pem()
+    }
+
+    #[test]
+    fn an_rsa_certificate_yields_its_validity_fingerprint_and_public_key() {
+        let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let parsed = parse_current(&self_signed(&key), now).unwrap();
+        assert_eq!(parsed.fingerprint.len(), 64);
+        assert!(parsed.not_before < parsed.not_after);
+        assert!(!parsed.public_key.is_empty());
+    }
+
+    #[test]
+    fn other_keys_other_blocks_and_garbage_are_refused_with_a_reason() {
+        let ec = KeyPair::generate().unwrap();
+        assert!(parse(&self_signed(&ec)).unwrap_err().contains("RSA"));
+        assert!(parse(&ec.serialize_pem())
+            .unwrap_err()
+            .contains("PRIVATE KEY"));
+        assert!(parse("hello").is_err());
+        let rsa = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
+        let twice = format!("{}\n{}", self_signed(&rsa), self_signed(&rsa));
+        assert!(parse(&twice).unwrap_err().contains("exactly one"));
+    }
+
+    #[test]
+    fn validity_is_checked_at_registration_time() {
+        let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
+        let pem = self_signed(&key);
+        let parsed = parse(&pem).unwrap();
+        let late = parsed.not_after + Duration::seconds(1);
+        assert!(parse_current(&pem, late).unwrap_err().contains("expired"));
+        let early = parsed.not_before - Duration::seconds(1);
+        assert!(parse_current(&pem, early)
+            .unwrap_err()
+            .contains("not yet valid"));
+    }
+
+    #[test]
+    fn modulus_bits_ignore_leading_zero_bytes() {
+        assert_eq!(modulus_bits(&[0x00, 0x80, 0x00]), 16);
+        assert_eq!(modulus_bits(&[0x01]), 1);
+        assert_eq!(modulus_bits(&[]), 0);
+    }
+}
