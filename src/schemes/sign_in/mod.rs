@@ -36,7 +36,7 @@ use crate::signing::{
     Grant, IssuedToken, PolicyError, ScopeRequest, SigningError, StateRequest, TtlRequest,
 };
 use crate::state::AppState;
-use request::{TokenParams, TokenRequest};
+use request::{SignInTokenRequest, TokenParams};
 use validate::{Accepted, Rejection};
 
 /// This route's path; its public URL is the audience assertions must name.
@@ -83,14 +83,14 @@ impl From<Rejection> for ApiError {
 
 /// The token response.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TokenResponse {
+pub struct SignInTokenResponse {
     /// The Sign-in Service's envelope.
-    pub data: TokenData,
+    pub data: SignInTokenData,
 }
 
 /// The token itself.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TokenData {
+pub struct SignInTokenData {
     /// A signed JWT (RS256) for the config's audience, living the config's duration.
     #[schema(example = "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...")]
     pub access_token: String,
@@ -102,13 +102,13 @@ pub struct TokenData {
 /// a form body or a JSON body; the query string wins on a clash. The assertion is an RS256 JWT
 /// signed with the key of a certificate registered for the service account.
 #[utoipa::path(post, path = "/v0/sign_in/token", tag = "sign_in",
-    params(TokenRequest),
+    params(SignInTokenRequest),
     request_body(description = "The same parameters in a form or JSON body",
-        content((TokenRequest = "application/x-www-form-urlencoded"),
-            (TokenRequest = "application/json"))),
+        content((Option<SignInTokenRequest> = "application/x-www-form-urlencoded"),
+            (Option<SignInTokenRequest> = "application/json"))),
     responses(
         (status = 200, description = "The access token (`Cache-Control: no-store`)",
-            body = TokenResponse),
+            body = SignInTokenResponse),
         (status = 400, description = "The grant was refused; the first failing check decides",
             body = SignInErrorBody, examples(
                 ("grant_type" = (value = json!({"errors": "Grant type is not valid"}))),
@@ -147,8 +147,8 @@ pub async fn issue_token(
         return Err(refuse(Rejection::Disabled));
     }
     let issued = issue(&state, &account, &client, accepted, caller_ip, now).await?;
-    let body = TokenResponse {
-        data: TokenData {
+    let body = SignInTokenResponse {
+        data: SignInTokenData {
             access_token: issued.token.expose().to_owned(),
         },
     };

@@ -90,7 +90,7 @@ impl TokenParams {
 /// The grant's parameters in a form or JSON body (the query string may carry them instead).
 #[derive(Debug, Deserialize, ToSchema, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct TokenRequest {
+pub struct SignInTokenRequest {
     /// Must be `urn:ietf:params:oauth:grant-type:jwt-bearer`.
     #[schema(example = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
     #[param(example = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
