@@ -56,10 +56,15 @@ impl Certificate {
 /// What a PEM holds, parsed and checked.
 #[derive(Clone, Debug)]
 pub(super) struct Parsed {
+    /// Lowercase hex SHA-256 of the DER encoding.
     pub fingerprint: String,
+    /// The subject's distinguished name.
     pub subject: String,
+    /// Start of validity.
     pub not_before: DateTime<Utc>,
+    /// End of validity.
     pub not_after: DateTime<Utc>,
+    /// The DER `RSAPublicKey`.
     pub public_key: Vec<u8>,
 }
 

@@ -18,7 +18,9 @@ const CERTIFICATE_COLUMNS: &str =
 
 /// A certificate to store: what the registry shows plus the PEM it came from.
 pub(super) struct NewCertificate {
+    /// What the registry shows.
     pub certificate: Certificate,
+    /// The PEM as registered (trimmed).
     pub pem: String,
 }
 

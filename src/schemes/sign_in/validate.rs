@@ -124,8 +124,9 @@ pub fn grant(params: &TokenParams, max_bytes: usize) -> Result<Assertion, Reject
     if params.grant_type.as_deref() != Some(JWT_BEARER) {
         return Err(Rejection::GrantType);
     }
-    let raw = match params.assertion.as_deref() {
-        Some(raw) if !raw.trim().is_empty() => raw,
+    // Surrounding whitespace (a pasted newline) is not part of a compact JWS.
+    let raw = match params.assertion.as_deref().map(str::trim) {
+        Some(raw) if !raw.is_empty() => raw,
         _ => return Err(Rejection::BlankAssertion),
     };
     parse(raw, max_bytes).ok_or(Rejection::Malformed)
