@@ -6,7 +6,7 @@ pub mod api_keys;
 mod auth;
 mod clients;
 mod keys;
-mod service_accounts;
+pub mod service_accounts;
 pub mod views;
 
 use axum::extract::FromRequest;

@@ -1,0 +1,118 @@
+//! `tokenmint service-account assertion`: builds and signs the RS256 assertion a service account
+//! sends to `POST /v0/sign_in/token`, the way a third-party backend would (iat now, exp now + 5
+//! minutes, a random `jti`). For demos and integration tests; the key never leaves the process.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde_json::{json, Map, Value};
+use x509_parser::pem::Pem;
+use zeroize::Zeroizing;
+
+/// Lifetime of a built assertion, seconds.
+pub const ASSERTION_LIFETIME_SECONDS: i64 = 300;
+
+/// Options of `service-account assertion`.
+#[derive(Debug, Args)]
+pub struct AssertionArgs {
+    /// The service account (claims `service_account_id` and, by default, `iss`).
+    #[arg(long)]
+    service_account_id: String,
+    /// The RSA private key, PEM (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`).
+    #[arg(long)]
+    key_file: PathBuf,
+    /// The subject the token is for (`sub`).
+    #[arg(long)]
+    sub: String,
+    /// A scope to ask for (repeat).
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// A user attribute as name=value, e.g. icn=1012667122V019349 (repeat).
+    #[arg(long = "user-attribute", value_parser = parse_attribute)]
+    user_attributes: Vec<(String, String)>,
+    /// The `aud`; default: this service's `<public URL>/v0/sign_in/token`.
+    #[arg(long)]
+    audience: Option<String>,
+    /// The `iss`; default: the service-account id.
+    #[arg(long)]
+    issuer: Option<String>,
+}
+
+fn parse_attribute(raw: &str) -> Result<(String, String), String> {
+    raw.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("{raw:?} is not name=value"))
+}
+
+/// Builds and signs the assertion; `default_audience` is the service's token URL.
+pub fn build(
+    args: &AssertionArgs,
+    default_audience: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let key = read_key(&args.key_file)?;
+    let iat = now.timestamp();
+    let attributes: Map<String, Value> = args
+        .user_attributes
+        .iter()
+        .map(|(name, value)| (name.clone(), Value::from(value.as_str())))
+        .collect();
+    let claims = json!({
+        "iss": args.issuer.as_deref().unwrap_or(&args.service_account_id),
+        "sub": args.sub,
+        "aud": args.audience.as_deref().unwrap_or(default_audience),
+        "iat": iat,
+        "exp": iat + ASSERTION_LIFETIME_SECONDS,
+        "jti": uuid::Uuid::new_v4().simple().to_string(),
+        "scopes": args.scopes,
+        "service_account_id": args.service_account_id,
+        "user_attributes": attributes,
+    });
+    sign(&key, &claims)
+}
+
+/// Signs claims as a compact JWS with header `{"alg": "RS256", "typ": "JWT"}`.
+pub fn sign(key: &RsaKeyPair, claims: &Value) -> anyhow::Result<String> {
+    let header = json!({"alg": "RS256", "typ": "JWT"});
+    let mut jws = URL_SAFE_NO_PAD.encode(header.to_string());
+    jws.push('.');
+    jws.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let mut signature = vec![0; key.public_modulus_len()];
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        jws.as_bytes(),
+        &mut signature,
+    )
+    .map_err(|_| anyhow::anyhow!("signing the assertion failed"))?;
+    jws.push('.');
+    jws.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(jws)
+}
+
+/// Reads an RSA private key from a PEM file.
+pub fn read_key(path: &std::path::Path) -> anyhow::Result<RsaKeyPair> {
+    let text =
+        Zeroizing::new(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
+    let mut block = Pem::iter_from_buffer(&text)
+        .next()
+        .and_then(Result::ok)
+        .with_context(|| format!("{} holds no PEM block", path.display()))?;
+    let der = Zeroizing::new(std::mem::take(&mut block.contents));
+    let parsed = match block.label.as_str() {
+        "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der),
+        "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der),
+        other => anyhow::bail!(
+            "{} holds a {other:?}, not an RSA private key",
+            path.display()
+        ),
+    };
+    parsed.map_err(|_| anyhow::anyhow!("{} is not a usable RSA private key", path.display()))
+}

@@ -1,0 +1,196 @@
+//! X.509 certificates of service accounts: parsing a PEM into what the registry keeps (validity,
+//! fingerprint, subject) and the RSA public key that verifies assertions. Pure.
+//!
+//! Assertions are RS256 (RSASSA-PKCS1-v1_5 with SHA-256), so only certificates with an RSA key of
+//! 2048 to 8192 bits are accepted: exactly what the verification algorithm can use.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use x509_parser::pem::Pem;
+use x509_parser::public_key::PublicKey;
+
+use crate::registry::client::millis_to_time;
+
+/// Smallest accepted RSA modulus, bits (RFC 7518 §3.3 asks for 2048 or more).
+const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus the verifier accepts, bits.
+const MAX_RSA_BITS: usize = 8192;
+
+/// A registered certificate as the registry shows it (never the PEM itself).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// The certificate's id within tokenmint.
+    pub id: String,
+    /// Lowercase hex SHA-256 of the DER encoding.
+    pub fingerprint: String,
+    /// The subject's distinguished name.
+    pub subject: String,
+    /// Start of validity.
+    pub not_before: DateTime<Utc>,
+    /// End of validity.
+    pub not_after: DateTime<Utc>,
+    /// When it was registered.
+    pub created_at: DateTime<Utc>,
+    /// The RSA public key as a DER `RSAPublicKey` (RFC 8017 A.1.1), for signature checks.
+    pub public_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Certificate")
+            .field("id", &self.id)
+            .field("fingerprint", &self.fingerprint)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Certificate {
+    /// Whether the certificate is within its validity period at `now` (both ends inclusive, as
+    /// RFC 5280 §4.1.2.5 defines validity).
+    pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+}
+
+/// What a PEM holds, parsed and checked.
+#[derive(Clone, Debug)]
+pub(super) struct Parsed {
+    /// Lowercase hex SHA-256 of the DER encoding.
+    pub fingerprint: String,
+    /// The subject's distinguished name.
+    pub subject: String,
+    /// Start of validity.
+    pub not_before: DateTime<Utc>,
+    /// End of validity.
+    pub not_after: DateTime<Utc>,
+    /// The DER `RSAPublicKey`.
+    pub public_key: Vec<u8>,
+}
+
+/// Parses one PEM-encoded X.509 certificate with an RSA key; the error says what is wrong.
+pub(super) fn parse(pem: &str) -> Result<Parsed, String> {
+    let mut blocks = Pem::iter_from_buffer(pem.as_bytes());
+    let block = match blocks.next() {
+        Some(Ok(block)) => block,
+        _ => return Err("is not a PEM-encoded X.509 certificate".into()),
+    };
+    if blocks.next().is_some() {
+        return Err("must hold exactly one certificate".into());
+    }
+    if block.label != "CERTIFICATE" {
+        return Err(format!(
+            "is a PEM {:?} block, not a CERTIFICATE",
+            block.label
+        ));
+    }
+    let cert = block
+        .parse_x509()
+        .map_err(|_| "is not a valid X.509 certificate".to_owned())?;
+    let spki = cert.public_key();
+    let bits = match spki.parsed() {
+        Ok(PublicKey::RSA(rsa)) => modulus_bits(rsa.modulus),
+        _ => return Err("must carry an RSA public key (assertions are RS256)".into()),
+    };
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+        return Err(format!(
+            "has a {bits}-bit RSA key; {MIN_RSA_BITS} to {MAX_RSA_BITS} bits are accepted"
+        ));
+    }
+    let validity = cert.validity();
+    Ok(Parsed {
+        fingerprint: hex(&Sha256::digest(&block.contents)),
+        subject: cert.subject().to_string(),
+        not_before: seconds_to_time(validity.not_before.timestamp()),
+        not_after: seconds_to_time(validity.not_after.timestamp()),
+        public_key: spki.subject_public_key.data.to_vec(),
+    })
+}
+
+/// Parses a PEM and checks it is valid at `now`: what registration requires.
+pub(super) fn parse_current(pem: &str, now: DateTime<Utc>) -> Result<Parsed, String> {
+    let parsed = parse(pem)?;
+    if parsed.not_after < now {
+        return Err(format!("has expired (not after {})", parsed.not_after));
+    }
+    if parsed.not_before > now {
+        return Err(format!(
+            "is not yet valid (not before {})",
+            parsed.not_before
+        ));
+    }
+    Ok(parsed)
+}
+
+fn modulus_bits(modulus: &[u8]) -> usize {
+    let trimmed: &[u8] = match modulus.iter().position(|b| *b != 0) {
+        Some(start) => &modulus[start..],
+        None => &[],
+    };
+    trimmed.first().map_or(0, |first| {
+        trimmed.len() * 8 - first.leading_zeros() as usize
+    })
+}
+
+fn seconds_to_time(seconds: i64) -> DateTime<Utc> {
+    millis_to_time(seconds.saturating_mul(1000))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use rcgen::{CertificateParams, KeyPair, RsaKeySize, PKCS_RSA_SHA256};
+
+    fn self_signed(key: &KeyPair) -> String {
+        let params = CertificateParams::new(vec!["svc.example".to_owned()]).unwrap();
+        params.self_signed(key).unwrap().pem()
+    }
+
+    #[test]
+    fn an_rsa_certificate_yields_its_validity_fingerprint_and_public_key() {
+        let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let parsed = parse_current(&self_signed(&key), now).unwrap();
+        assert_eq!(parsed.fingerprint.len(), 64);
+        assert!(parsed.not_before < parsed.not_after);
+        assert!(!parsed.public_key.is_empty());
+    }
+
+    #[test]
+    fn other_keys_other_blocks_and_garbage_are_refused_with_a_reason() {
+        let ec = KeyPair::generate().unwrap();
+        assert!(parse(&self_signed(&ec)).unwrap_err().contains("RSA"));
+        assert!(parse(&ec.serialize_pem())
+            .unwrap_err()
+            .contains("PRIVATE KEY"));
+        assert!(parse("hello").is_err());
+        let rsa = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
+        let twice = format!("{}\n{}", self_signed(&rsa), self_signed(&rsa));
+        assert!(parse(&twice).unwrap_err().contains("exactly one"));
+    }
+
+    #[test]
+    fn validity_is_checked_at_registration_time() {
+        let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
+        let pem = self_signed(&key);
+        let parsed = parse(&pem).unwrap();
+        let late = parsed.not_after + Duration::seconds(1);
+        assert!(parse_current(&pem, late).unwrap_err().contains("expired"));
+        let early = parsed.not_before - Duration::seconds(1);
+        assert!(parse_current(&pem, early)
+            .unwrap_err()
+            .contains("not yet valid"));
+    }
+
+    #[test]
+    fn modulus_bits_ignore_leading_zero_bytes() {
+        assert_eq!(modulus_bits(&[0x00, 0x80, 0x00]), 16);
+        assert_eq!(modulus_bits(&[0x01]), 1);
+        assert_eq!(modulus_bits(&[]), 0);
+    }
+}

@@ -1,0 +1,79 @@
+//! The used-assertion record: replay protection for service-account assertions (RFC 7523 §3,
+//! item 7 lets the server keep used `jti` values until they expire).
+//!
+//! One row per (service account, `jti`) holds the expiry of the assertion that used it. Recording
+//! is a single upsert that only overwrites an *expired* row, so when two instances race on the same
+//! `jti` the database lets exactly one of them affect a row. The `jti` is stored as its SHA-256,
+//! so any length fits the primary-key index and no caller-chosen text is kept.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::registry::{ClientRegistry, RegistryError};
+
+fn digest(jti: &str) -> String {
+    Sha256::digest(jti.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl ClientRegistry {
+    /// Records that an accepted assertion used `jti` until `expires_at`. Returns `false` when a
+    /// still-unexpired assertion of the same service account used it first (a replay).
+    #[tracing::instrument(skip_all, fields(service_account_id = %service_account_id))]
+    pub async fn record_assertion_use(
+        &self,
+        service_account_id: &str,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, RegistryError> {
+        let now_millis = now.timestamp_millis();
+        let done = sqlx::query(
+            "insert into used_assertions (service_account_id, jti_digest, expires_at) \
+             values ($1, $2, $3) \
+             on conflict (service_account_id, jti_digest) \
+             do update set expires_at = excluded.expires_at \
+             where used_assertions.expires_at <= $4",
+        )
+        .bind(service_account_id)
+        .bind(digest(jti))
+        .bind(expires_at.timestamp_millis())
+        .bind(now_millis)
+        .execute(self.db.pool())
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        // Housekeeping: rows of this account that can no longer block anything.
+        sqlx::query(
+            "delete from used_assertions where service_account_id = $1 and expires_at <= $2",
+        )
+        .bind(service_account_id)
+        .bind(now_millis)
+        .execute(self.db.pool())
+        .await?;
+        Ok(true)
+    }
+
+    /// Forgets a use recorded by [`Self::record_assertion_use`] whose token could not be issued,
+    /// so the caller may retry with the same assertion. Only the row this use wrote is removed.
+    pub async fn release_assertion_use(
+        &self,
+        service_account_id: &str,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), RegistryError> {
+        sqlx::query(
+            "delete from used_assertions \
+             where service_account_id = $1 and jti_digest = $2 and expires_at = $3",
+        )
+        .bind(service_account_id)
+        .bind(digest(jti))
+        .bind(expires_at.timestamp_millis())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,263 @@
+//! `POST /v0/sign_in/token`: the RFC 7523 jwt-bearer grant for service accounts, compatible with
+//! the VA.gov Sign-in Service (CONTRACT.md section E).
+//!
+//! A service account signs an assertion with the private key of a certificate registered in its
+//! config; this adapter reads the grant ([`request`]), runs the numbered checks ([`validate`])
+//! against the config the registry finds, records the assertion's `jti` so it cannot be replayed,
+//! and asks the signing core for the token. Every refusal is 400 `{"errors": "<message>"}`; only
+//! a store that does not answer is 503, in the same shape.
+
+pub mod request;
+#[cfg(test)]
+mod tests;
+pub mod validate;
+
+use std::net::IpAddr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::Algorithm;
+use crate::http::error::{ApiError, ErrorFormat, SchemeError};
+use crate::http::extract::CallerIp;
+use crate::registry::service_accounts::ServiceAccount;
+use crate::registry::{Client, ClientStatus, RegistryError};
+use crate::signing::{
+    Grant, IssuedToken, PolicyError, ScopeRequest, SigningError, StateRequest, TtlRequest,
+};
+use crate::state::AppState;
+use request::{SignInTokenRequest, TokenParams};
+use validate::{Accepted, Rejection};
+
+/// This route's path; its public URL is the audience assertions must name.
+pub const TOKEN_PATH: &str = "/v0/sign_in/token";
+/// The scheme's name in issuance records.
+pub const SCHEME: &str = "sign_in";
+
+/// The Sign-in Service's error format: `{"errors": "<message>"}`, 400 for every refusal.
+pub struct SignInFormat;
+
+/// A failure of this route, rendered in [`SignInFormat`].
+pub type SignInError = SchemeError<SignInFormat>;
+
+/// The error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInErrorBody {
+    /// What was wrong with the request.
+    #[schema(example = "Assertion has expired")]
+    pub errors: String,
+}
+
+impl ErrorFormat for SignInFormat {
+    fn render(error: ApiError) -> Response {
+        let status = match &error {
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = SignInErrorBody {
+            errors: error.to_string(),
+        };
+        error.respond_with(status, Json(body))
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(rejection: Rejection) -> Self {
+        Self::InvalidRequest {
+            message: rejection.to_string(),
+            field: None,
+        }
+    }
+}
+
+/// The token response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInTokenResponse {
+    /// The Sign-in Service's envelope.
+    pub data: SignInTokenData,
+}
+
+/// The token itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInTokenData {
+    /// A signed JWT (RS256) for the config's audience, living the config's duration.
+    #[schema(example = "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...")]
+    pub access_token: String,
+}
+
+/// Issues a service-account access token for a signed JWT assertion (RFC 7523 jwt-bearer).
+///
+/// `grant_type` and `assertion` may come in the query string (as the Sign-in Service documents),
+/// a form body or a JSON body; the query string wins on a clash. The assertion is an RS256 JWT
+/// signed with the key of a certificate registered for the service account.
+#[utoipa::path(post, path = "/v0/sign_in/token", tag = "sign_in",
+    params(SignInTokenRequest),
+    request_body(description = "The same parameters in a form or JSON body",
+        content((Option<SignInTokenRequest> = "application/x-www-form-urlencoded"),
+            (Option<SignInTokenRequest> = "application/json"))),
+    responses(
+        (status = 200, description = "The access token (`Cache-Control: no-store`)",
+            body = SignInTokenResponse),
+        (status = 400, description = "The grant was refused; the first failing check decides",
+            body = SignInErrorBody, examples(
+                ("grant_type" = (value = json!({"errors": "Grant type is not valid"}))),
+                ("blank" = (value = json!({"errors": "Assertion can't be blank"}))),
+                ("malformed" = (value = json!({"errors": "Assertion is malformed"}))),
+                ("unknown" = (value = json!({"errors": "Service account config not found"}))),
+                ("signature" = (value = json!(
+                    {"errors": "Assertion body does not match signature"}))),
+                ("expired" = (value = json!({"errors": "Assertion has expired"}))),
+                ("audience" = (value = json!({"errors": "Invalid audience. Expected \
+                    [\"http://127.0.0.1:8080/v0/sign_in/token\"], received <none>"}))),
+                ("missing" = (value = json!({"errors": "Missing required claim sub"}))),
+                ("scopes" = (value = json!({"errors": "Invalid scopes"}))),
+                ("replay" = (value = json!({"errors": "Assertion has already been used"}))))),
+        (status = 503, description = "The store did not answer; retry after `Retry-After`",
+            body = SignInErrorBody)))]
+#[tracing::instrument(skip_all, fields(service_account_id = tracing::field::Empty))]
+pub async fn issue_token(
+    State(state): State<AppState>,
+    CallerIp(caller_ip): CallerIp,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, SignInError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let params = TokenParams::read(uri.query(), content_type, &body.unwrap_or_default());
+    let now = state.clock.now();
+    let max_bytes = state.settings.schemes.sign_in.max_assertion_bytes;
+    let assertion = validate::grant(&params, max_bytes).map_err(refuse)?;
+    let (account, client) = find_account(&state, validate::account_id(&assertion)).await?;
+    let audience = state.settings.public_url_for(TOKEN_PATH);
+    let accepted = validate::check(&assertion, &account, now, &audience).map_err(refuse)?;
+    if client.status != ClientStatus::Active {
+        return Err(refuse(Rejection::Disabled));
+    }
+    let issued = issue(&state, &account, &client, accepted, caller_ip, now).await?;
+    let body = SignInTokenResponse {
+        data: SignInTokenData {
+            access_token: issued.token.expose().to_owned(),
+        },
+    };
+    let no_store = [
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (header::PRAGMA, HeaderValue::from_static("no-cache")),
+    ];
+    Ok((no_store, Json(body)).into_response())
+}
+
+/// Logs why a grant was refused (never the assertion) and turns it into this route's error.
+fn refuse(rejection: Rejection) -> SignInError {
+    tracing::info!(reason = %rejection, "service-account assertion refused");
+    rejection.into()
+}
+
+/// Check 4, second half: the config the assertion names, with its client.
+async fn find_account(
+    state: &AppState,
+    id: Result<&str, Rejection>,
+) -> Result<(ServiceAccount, Client), SignInError> {
+    let id = id.map_err(refuse)?;
+    if crate::registry::service_accounts::is_valid_id(id) {
+        tracing::Span::current().record("service_account_id", id);
+    }
+    match state.registry.service_account_with_client(id).await {
+        Ok(found) => Ok(found),
+        Err(RegistryError::NotFound(_)) => Err(refuse(Rejection::ConfigNotFound)),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Check 14 and issuance: the `jti` is recorded first, so of two racing requests only one gets
+/// a token; if the token then cannot be issued, the `jti` is released for a retry.
+async fn issue(
+    state: &AppState,
+    account: &ServiceAccount,
+    client: &Client,
+    accepted: Accepted,
+    caller_ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<IssuedToken, SignInError> {
+    let registry = &state.registry;
+    let jti = accepted.jti.as_deref();
+    if let Some(jti) = jti {
+        if !registry
+            .record_assertion_use(&account.id, jti, accepted.expires_at, now)
+            .await?
+        {
+            return Err(refuse(Rejection::Replayed));
+        }
+    }
+    let grant = grant_for(account, client, &accepted, caller_ip);
+    let failure = match state.signer.issue(&grant, now).await {
+        Ok(issued) => return Ok(issued),
+        Err(failure) => failure,
+    };
+    if let Some(jti) = jti {
+        if let Err(err) = registry
+            .release_assertion_use(&account.id, jti, accepted.expires_at)
+            .await
+        {
+            tracing::warn!(error = %err, "could not release the jti of a failed issuance");
+        }
+    }
+    Err(match failure {
+        SigningError::Policy(PolicyError::ScopeNotAllowed(_) | PolicyError::ScopeMalformed(_)) => {
+            refuse(Rejection::InvalidScopes)
+        }
+        SigningError::Policy(_) => refuse(Rejection::ClientPolicy),
+        other => other.into(),
+    })
+}
+
+/// The grant of an accepted assertion: the config's audience and exact lifetime, the asserted
+/// subject and scopes, and the Sign-in Service's own claims. Service-account tokens are signed
+/// RS256, as the Sign-in Service's are (CONTRACT.md: "RS256 (service accounts' default)").
+fn grant_for(
+    account: &ServiceAccount,
+    client: &Client,
+    accepted: &Accepted,
+    caller_ip: Option<IpAddr>,
+) -> Grant {
+    let mut policy = client.policy.clone();
+    policy.algorithm = Algorithm::RS256;
+    let mut extra_claims = Map::new();
+    extra_claims.insert("version".into(), json!("V0"));
+    extra_claims.insert("scopes".into(), json!(accepted.scopes));
+    extra_claims.insert("service_account_id".into(), json!(account.id));
+    extra_claims.insert(
+        "user_attributes".into(),
+        Value::Object(accepted.user_attributes.clone()),
+    );
+    Grant {
+        scheme: SCHEME,
+        client_id: client.id.clone(),
+        policy,
+        subject: accepted.subject.clone(),
+        audience: Some(vec![account.access_token_audience.clone()]),
+        scopes: ScopeRequest::Requested(accepted.scopes.clone()),
+        state: StateRequest::NotApplicable,
+        ttl: TtlRequest::Exactly(account.access_token_duration_seconds),
+        extra_claims,
+        caller_ip,
+        declared_ip: None,
+    }
+}
+
+/// This scheme's routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(issue_token))
+}
