@@ -17,8 +17,8 @@ use std::net::IpAddr;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -30,6 +30,7 @@ use utoipa_axum::routes;
 use crate::domain::Algorithm;
 use crate::http::error::{ApiError, ErrorFormat, SchemeError};
 use crate::http::extract::CallerIp;
+use crate::http::no_store;
 use crate::registry::service_accounts::ServiceAccount;
 use crate::registry::{Client, ClientStatus, RegistryError};
 use crate::signing::{
@@ -152,11 +153,7 @@ pub async fn issue_token(
             access_token: issued.token.expose().to_owned(),
         },
     };
-    let no_store = [
-        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        (header::PRAGMA, HeaderValue::from_static("no-cache")),
-    ];
-    Ok((no_store, Json(body)).into_response())
+    Ok(no_store(Json(body)))
 }
 
 /// Logs why a grant was refused (never the assertion) and turns it into this route's error.
