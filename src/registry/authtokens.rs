@@ -13,7 +13,7 @@ use super::{AuthenticatedCredential, ClientRegistry, RegistryError};
 #[derive(Debug)]
 pub enum RefreshClaim {
     /// The token was not refreshed before and now is: issue its successor.
-    Claimed(AuthenticatedCredential),
+    Claimed(Box<AuthenticatedCredential>),
     /// The token was refreshed before: a reuse. Carries every token issued from it, in order.
     Reused(Vec<String>),
 }
@@ -67,7 +67,7 @@ impl ClientRegistry {
         .await?
         .rows_affected();
         if claimed == 1 {
-            return Ok(RefreshClaim::Claimed(credential));
+            return Ok(RefreshClaim::Claimed(Box::new(credential)));
         }
         let descendants = self.authtoken_descendants(jti).await?;
         tracing::warn!(
