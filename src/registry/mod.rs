@@ -11,6 +11,7 @@ mod api_groups;
 pub mod api_keys;
 mod authtokens;
 mod client;
+mod decisions;
 mod error;
 mod jwt_credentials;
 mod notifications;

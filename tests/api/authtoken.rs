@@ -1,8 +1,9 @@
 //! JWT credentials and the AuthToken generator (CONTRACT.md section D): the portal's access
 //! requests, decisions, notifications and e-mail (`portal`), credentials (`credentials`),
-//! generate and refresh (`tokens`), and the JavaScript module under Node's test runner
-//! (`generator_js`). The helpers here arrange what each needs, through the public routes.
+//! generate and refresh (`tokens`), the JavaScript module under Node's test runner
+//! (`generator_js`), and the administrator's API groups and CLI (`admin`). The helpers here arrange what each needs, through the public routes.
 
+mod admin;
 mod credentials;
 mod generator_js;
 mod portal;

@@ -300,37 +300,3 @@ async fn bad_portal_input_is_400_naming_the_field_and_writes_nothing() {
         .unwrap();
     assert_eq!(both.status(), 201, "several groups in one request");
 }
-
-#[tokio::test]
-async fn the_administrator_defines_and_lists_api_groups_with_validation() {
-    let app = TestApp::spawn().await;
-    create_groups(&app).await;
-    let groups: Value = app
-        .admin(Method::GET, "/admin/api-groups", None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(groups[1]["name"], GROUP, "sorted by name");
-    assert_eq!(groups[1]["scopes"], json!(GROUP_SCOPES));
-    for (body, field) in [
-        (json!({"name": GROUP, "scopes": ["x:read"]}), "name"),
-        (json!({"name": "has space", "scopes": ["x:read"]}), "name"),
-        (json!({"name": "g", "scopes": []}), "scopes"),
-        (json!({"name": "g", "scopes": ["bad scope"]}), "scopes"),
-    ] {
-        let response = app
-            .admin(Method::POST, "/admin/api-groups", Some(body.clone()))
-            .await;
-        let (status, error) = status_and_body(response).await;
-        assert_eq!(
-            (status, error["field"].as_str()),
-            (422, Some(field)),
-            "{body}"
-        );
-    }
-    let bad_status = app
-        .admin(Method::GET, "/admin/access-requests?status=maybe", None)
-        .await;
-    assert_eq!(bad_status.status(), 422);
-}
