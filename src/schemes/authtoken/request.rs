@@ -6,9 +6,15 @@ use serde_json::{Map, Value};
 
 use crate::http::error::ApiError;
 
-/// The members of a JSON object body, taken out one by one.
-#[derive(Debug)]
+/// The members of a JSON object body, taken out one by one. They may hold a secret or a token,
+/// so `Debug` shows member names only.
 pub struct Fields(Map<String, Value>);
+
+impl std::fmt::Debug for Fields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
 
 impl Fields {
     /// Parses a body that must be a JSON object.
@@ -81,6 +87,16 @@ mod tests {
             "missing"
         );
         assert_eq!(fields.optional_string("missing").unwrap(), None);
+    }
+
+    #[test]
+    fn debug_output_shows_member_names_and_never_values() {
+        let fields = Fields::parse(br#"{"key": "k", "secret": "hunter2"}"#).unwrap();
+        let printed = format!("{fields:?}");
+        assert!(
+            printed.contains("secret") && !printed.contains("hunter2"),
+            "{printed}"
+        );
     }
 
     #[test]

@@ -41,7 +41,7 @@ const ALREADY_REFRESHED: &str = "this AuthToken was already refreshed; as a prec
 type TokenResult = Result<Response, SchemeError<AuthTokenErrors>>;
 
 /// `generate(key, secret)`: the JWT credential's key and secret.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 #[schema(example = json!({"key": "398e54e888da42f8d089e28c298a42b0",
     "secret": "paste the secret shown when the credential was created"}))]
 #[allow(dead_code)] // documents the wire format; parsed field by field
@@ -53,7 +53,7 @@ pub struct GenerateRequest {
 }
 
 /// `refresh(oldAuthToken)`: the AuthToken to renew.
-#[derive(Debug, ToSchema)]
+#[derive(ToSchema)]
 #[schema(example = json!({"authToken": "eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9..."}))]
 #[allow(dead_code, non_snake_case)] // documents the wire format; parsed field by field
 pub struct RefreshRequest {

@@ -21,7 +21,7 @@ pub struct AccessRequestBody {
 }
 
 /// An access request and its decision.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AccessRequestView {
     /// Identifier.
     #[schema(example = "ar_0193a4b2c3d47e8f9a0b1c2d3e4f5a6b")]
@@ -144,8 +144,8 @@ impl From<&JwtCredential> for CredentialView {
     }
 }
 
-/// A credential just created, with its secret shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+/// A credential just created, with its secret shown this once (in the body; `Debug` redacts it).
+#[derive(Serialize, ToSchema)]
 pub struct CreatedCredentialView {
     /// The public key.
     #[schema(example = "398e54e888da42f8d089e28c298a42b0")]
@@ -163,6 +163,15 @@ pub struct CreatedCredentialView {
     pub api_groups: Vec<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for CreatedCredentialView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedCredentialView")
+            .field("key", &self.key)
+            .field("secret", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<&IssuedJwtCredential> for CreatedCredentialView {
