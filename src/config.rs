@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use figment::providers::{Env, Format, Toml};
+use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -65,6 +65,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// Settings of individual token schemes.
     pub schemes: SchemeSettings,
+    /// Outgoing e-mail (access-request decisions); an empty host sends none.
+    pub smtp: SmtpSettings,
 }
 
 /// Settings of individual token schemes.
@@ -74,6 +76,46 @@ pub struct SchemeSettings {
     pub api_key: ApiKeySettings,
     /// `/v0/sign_in/token`.
     pub sign_in: SignInSettings,
+    /// `/auth/authtoken` and `/auth/authtoken/refresh`.
+    pub authtoken: AuthTokenSettings,
+}
+
+/// AuthToken scheme settings (JWT credentials).
+#[derive(Clone, Debug, Deserialize)]
+pub struct AuthTokenSettings {
+    /// Lifetime of an AuthToken, minutes (capped by the client's maximum).
+    pub token_lifetime_minutes: i64,
+    /// How long after its expiry an AuthToken may still be refreshed, hours.
+    pub refresh_window_hours: i64,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (a local relay or a test sink only).
+    None,
+    /// Plain connection upgraded with STARTTLS (required).
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// The SMTP relay that notification e-mails go through.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SmtpSettings {
+    /// Relay host name; empty disables e-mail.
+    pub host: String,
+    /// Relay port.
+    pub port: u16,
+    /// The `From` mailbox, e.g. `tokenmint <no-reply@example.com>`.
+    pub from: String,
+    /// User name for SMTP AUTH; empty sends no credentials.
+    pub username: String,
+    /// Password for SMTP AUTH.
+    pub password: SecretString,
+    /// `none`, `starttls` or `tls`.
+    pub tls: SmtpTls,
 }
 
 /// API-key scheme settings.
@@ -191,8 +233,18 @@ impl Settings {
             Mode::Sandbox => EMBEDDED_SANDBOX,
             Mode::Production => EMBEDDED_PRODUCTION,
         };
-        let figment = layer(base, dir, mode.as_str(), embedded_mode)
+        let mut figment = layer(base, dir, mode.as_str(), embedded_mode)
             .merge(Env::prefixed("TOKENMINT__").split("__"));
+        // The explicit environment's `TOKENMINT__SECTION__KEY` entries too, parsed as figment
+        // parses the process environment, so a caller (a test) can set any key without touching
+        // the process environment. `load` passes the process environment, so nothing changes there.
+        for (name, value) in env {
+            if let Some(path) = name.strip_prefix("TOKENMINT__").filter(|p| !p.is_empty()) {
+                let key = path.to_ascii_lowercase().replace("__", ".");
+                let value: figment::value::Value = value.parse().unwrap_or_else(|e| match e {});
+                figment = figment.merge(Serialized::default(&key, value));
+            }
+        }
         let mut settings: Settings = figment.extract().context("invalid configuration")?;
         settings.mode = mode;
         if let Some(listen) = var("TOKENMINT_LISTEN") {
@@ -241,6 +293,12 @@ impl Settings {
         }
         if self.signing.max_ttl_cap_minutes < 1 {
             bail!("signing.max_ttl_cap_minutes must be at least 1");
+        }
+        let authtoken = &self.schemes.authtoken;
+        if authtoken.token_lifetime_minutes < 1 || authtoken.refresh_window_hours < 0 {
+            bail!(
+                "schemes.authtoken needs token_lifetime_minutes >= 1 and refresh_window_hours >= 0"
+            );
         }
         if self.mode == Mode::Production {
             if self.signing.master_key.expose_secret().is_empty() {
@@ -335,13 +393,35 @@ mod tests {
     }
 
     #[test]
+    fn section_keys_of_the_explicit_environment_are_honoured() {
+        let s = load(&[
+            ("TOKENMINT__SMTP__HOST", "127.0.0.1"),
+            ("TOKENMINT__SMTP__PORT", "2525"),
+            ("TOKENMINT__SMTP__TLS", "none"),
+            ("TOKENMINT__SCHEMES__AUTHTOKEN__REFRESH_WINDOW_HOURS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (s.smtp.host.as_str(), s.smtp.port, s.smtp.tls),
+            ("127.0.0.1", 2525, SmtpTls::None)
+        );
+        assert_eq!(s.schemes.authtoken.refresh_window_hours, 2);
+        assert_eq!(s.schemes.authtoken.token_lifetime_minutes, 60);
+        let defaults = load(&[]).unwrap();
+        assert!(defaults.smtp.host.is_empty(), "no e-mail unless configured");
+        assert_eq!(defaults.schemes.authtoken.refresh_window_hours, 24);
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
         let s = load(&[
             ("TOKENMINT_ADMIN_TOKEN", "hunter2-admin"),
             ("TOKENMINT_MASTER_KEY", "c2VjcmV0"),
+            ("TOKENMINT__SMTP__PASSWORD", "smtp-hunter2"),
         ])
         .unwrap();
         let printed = format!("{s:?}");
+        assert!(!printed.contains("smtp-hunter2"));
         assert!(!printed.contains("hunter2-admin"));
         assert!(!printed.contains("c2VjcmV0"));
     }

@@ -11,6 +11,7 @@
 //! - [`admin`]: the admin API.
 //! - [`http`]: router, layers, errors, OpenAPI.
 //! - [`cli`]: the subcommands of the binary.
+//! - [`mail`]: outgoing e-mail through the configured SMTP relay.
 //! - [`sandbox`]: development conveniences of sandbox mode.
 
 pub mod admin;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod mail;
 pub mod registry;
 pub mod sandbox;
 pub mod schemes;

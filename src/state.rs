@@ -10,6 +10,7 @@ use crate::admin::AdminCredential;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::mail::Mailer;
 use crate::registry::ClientRegistry;
 use crate::signing::{MasterKey, Signer};
 
@@ -26,6 +27,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The admin API credential.
     pub admin: Arc<AdminCredential>,
+    /// Outgoing e-mail (disabled when `[smtp].host` is empty).
+    pub mailer: Arc<Mailer>,
 }
 
 impl AppState {
@@ -51,12 +54,14 @@ impl AppState {
             .await
             .context("loading signing keys")?;
         let admin = AdminCredential::from_settings(&settings.admin)?;
+        let mailer = Mailer::from_settings(&settings.smtp).context("[smtp] settings")?;
         Ok(Self {
             registry,
             signer: Arc::new(signer),
             clock,
             settings: Arc::new(settings),
             admin: Arc::new(admin),
+            mailer: Arc::new(mailer),
         })
     }
 }

@@ -1,7 +1,9 @@
-//! The admin API under `/admin/`: clients, secrets and signing keys, over the registry and the
-//! signing core like a scheme. Guarded as a whole by the admin token; JSON in snake_case; invalid
-//! input is 422 `{"error": "invalid_request", "message", "field"}`.
+//! The admin API under `/admin/`: clients, secrets, signing keys, API groups and access
+//! requests, over the registry and the signing core like a scheme. Guarded as a whole by the
+//! admin token; JSON in snake_case; invalid input is 422 `{"error": "invalid_request",
+//! "message", "field"}`.
 
+pub mod access;
 pub mod api_keys;
 mod auth;
 mod clients;
@@ -58,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .merge(api_keys::router())
+        .merge(access::router())
         .merge(service_accounts::router())
         .layer(middleware::from_fn(auth::require_admin))
         .layer(SetResponseHeaderLayer::overriding(

@@ -1,6 +1,7 @@
 //! The subcommands of the `tokenmint` binary. Bootstrap and operations mirror the admin API and
 //! call the same registry and signing functions; output is the admin API's JSON.
 
+mod access;
 mod api_keys;
 mod service_accounts;
 
@@ -65,6 +66,12 @@ pub enum Command {
     /// Manage service-account configs.
     #[command(subcommand)]
     ServiceAccount(service_accounts::ServiceAccountCommand),
+    /// Manage API groups (scope bundles of JWT credentials).
+    #[command(subcommand)]
+    ApiGroup(access::ApiGroupCommand),
+    /// List and decide clients' access requests to API groups.
+    #[command(subcommand)]
+    AccessRequest(access::AccessRequestCommand),
 }
 
 /// Client subcommands.
@@ -303,6 +310,8 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
         }
         Command::ApiKey(command) => api_keys::run(command, state).await,
         Command::ServiceAccount(command) => service_accounts::run(command, state).await,
+        Command::ApiGroup(command) => access::run_api_group(command, state).await,
+        Command::AccessRequest(command) => access::run_access_request(command, state).await,
         Command::Serve
         | Command::Migrate
         | Command::Openapi { .. }

@@ -15,6 +15,10 @@ use utoipa::ToSchema;
 use crate::registry::RegistryError;
 use crate::signing::{PolicyError, SigningError, TokenError};
 
+/// The one answer to a refused JWT credential, whatever the reason (unknown key, wrong secret,
+/// revoked credential, suspended client), so keys cannot be probed.
+pub const INVALID_CREDENTIALS: &str = "the key or secret is invalid, or the credential is revoked";
+
 /// Seconds a client should wait before retrying when the store is down.
 pub const RETRY_AFTER_UNAVAILABLE_SECONDS: u64 = 5;
 
@@ -35,6 +39,10 @@ pub enum ApiError {
     /// Valid credentials of a suspended client.
     #[error("the client is suspended")]
     ClientSuspended,
+    /// A JWT credential (key and secret) or an AuthToken that cannot be used: one code, with a
+    /// message that says no more than the scheme wants to reveal.
+    #[error("{0}")]
+    InvalidCredentials(&'static str),
     /// A missing, malformed, expired or foreign access token.
     #[error("the access token is missing, invalid or expired")]
     InvalidToken,
@@ -96,9 +104,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::InvalidClient | Self::ClientSuspended | Self::InvalidToken => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::InvalidClient
+            | Self::ClientSuspended
+            | Self::InvalidToken
+            | Self::InvalidCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::AdminUnauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -115,6 +124,7 @@ impl ApiError {
             Self::InvalidRequest { .. } => "invalid_request",
             Self::InvalidClient | Self::ClientSuspended => "invalid_client",
             Self::InvalidToken => "invalid_token",
+            Self::InvalidCredentials(_) => "invalid_credentials",
             Self::AdminUnauthorized => "unauthorized",
             Self::Forbidden { code, .. } => code,
             Self::NotFound(_) => "not_found",
@@ -210,6 +220,15 @@ impl From<RegistryError> for ApiError {
             // Same answer for unknown id and wrong secret: don't reveal which clients exist.
             RegistryError::UnknownClient | RegistryError::WrongSecret => Self::InvalidClient,
             RegistryError::Suspended => Self::ClientSuspended,
+            // The AuthToken scheme answers these with its own single message (see
+            // `schemes::authtoken`); elsewhere they are a failed authentication like the above.
+            RegistryError::UnknownCredential | RegistryError::CredentialRevoked => {
+                Self::InvalidCredentials(INVALID_CREDENTIALS)
+            }
+            RegistryError::NotApproved(_) => Self::Forbidden {
+                code: "group_not_approved",
+                message: err.to_string(),
+            },
             RegistryError::NotFound(what) => Self::NotFound(what),
             RegistryError::Invalid { field, message } => Self::invalid(field, message),
             RegistryError::Unavailable(e) => {
@@ -293,6 +312,16 @@ mod tests {
             (ApiError::invalid("f", "bad"), 400, "invalid_request"),
             (ApiError::InvalidClient, 401, "invalid_client"),
             (ApiError::InvalidToken, 401, "invalid_token"),
+            (
+                ApiError::InvalidCredentials(INVALID_CREDENTIALS),
+                401,
+                "invalid_credentials",
+            ),
+            (
+                ApiError::from(RegistryError::NotApproved(vec!["g".into()])),
+                403,
+                "group_not_approved",
+            ),
             (
                 ApiError::Forbidden {
                     code: "invalid_scope",

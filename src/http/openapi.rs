@@ -25,9 +25,14 @@ use utoipa::{Modify, OpenApi};
             an API key; POST /test-api-keys: a sandbox API key for a registered phone"),
         (name = "sign_in", description = "POST /v0/sign_in/token: a service-account access token \
             for a signed JWT assertion (RFC 7523 jwt-bearer grant)"),
+        (name = "authtoken", description = "JWT credentials to AuthTokens: POST /auth/authtoken \
+            (generate), POST /auth/authtoken/refresh (refresh, once per token, also after expiry \
+            within a window) and the JavaScript generator module"),
+        (name = "portal", description = "The client portal for JWT credentials: access requests \
+            to API groups, notifications of decisions, credentials (HTTP Basic client_id:client_secret)"),
         (name = "tokens", description = "Verifying tokens and publishing keys"),
-        (name = "admin", description = "Administration: clients, secrets, signing keys \
-            (Authorization: Bearer <admin token>)"),
+        (name = "admin", description = "Administration: clients, secrets, signing keys, API \
+            groups and access requests (Authorization: Bearer <admin token>)"),
         (name = "operations", description = "Probes for orchestrators and load balancers"),
     ),
     modifiers(&SecuritySchemes)
@@ -65,6 +70,17 @@ impl Modify for SecuritySchemes {
                 "jwt",
                 "An access token in the URL, as a standalone application is loaded.",
             ))),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "The client's credentials: `client_id` as user name, `client_secret` as password.",
+                    ))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "admin",

@@ -14,6 +14,16 @@ pub enum RegistryError {
     /// The client is suspended: none of its credentials work.
     #[error("client is suspended")]
     Suspended,
+    /// No JWT credential has that key (authentication maps it to the same answer as a wrong
+    /// secret).
+    #[error("unknown JWT credential")]
+    UnknownCredential,
+    /// The JWT credential was revoked.
+    #[error("JWT credential is revoked")]
+    CredentialRevoked,
+    /// API groups the client has no approved access request for (listed).
+    #[error("API groups not approved for this client: {}", .0.join(", "))]
+    NotApproved(Vec<String>),
     /// The named object does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),

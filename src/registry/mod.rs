@@ -3,11 +3,18 @@
 //! It authenticates credentials and answers "who is this client and what may it get"; it never
 //! signs, never speaks HTTP and never imports `signing`. Each credential kind is its own module
 //! over the same `clients` table (client secrets now; API keys, JWT credentials and service
-//! accounts join as further kinds).
+//! accounts join as further kinds). JWT credentials come with their portal: API groups, access
+//! requests and their decisions, notifications, and the lineage of issued AuthTokens.
 
+mod access_requests;
+mod api_groups;
 pub mod api_keys;
+mod authtokens;
 mod client;
+mod decisions;
 mod error;
+mod jwt_credentials;
+mod notifications;
 pub mod secret;
 mod secrets;
 pub mod service_accounts;
@@ -18,8 +25,15 @@ use chrono::{DateTime, Utc};
 
 use sqlx::Row;
 
+pub use access_requests::{AccessRequest, AccessStatus, Decision};
+pub use api_groups::ApiGroup;
+pub use authtokens::RefreshClaim;
 pub use client::{Client, ClientStatus, ClientUpdate, NewClient};
 pub use error::RegistryError;
+pub use jwt_credentials::{
+    AuthenticatedCredential, IssuedJwtCredential, JwtCredential, NewJwtCredential,
+};
+pub use notifications::{decision_text, Notification};
 pub use secrets::{IssuedSecret, SecretInfo};
 
 use crate::db::Database;

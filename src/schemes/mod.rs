@@ -6,6 +6,7 @@
 
 pub mod api_key;
 pub mod auth_jwt;
+pub mod authtoken;
 pub mod sign_in;
 pub mod token_create;
 
@@ -21,4 +22,5 @@ pub fn router(mode: Mode) -> OpenApiRouter<AppState> {
         .merge(auth_jwt::router())
         .merge(api_key::router(mode))
         .merge(sign_in::router())
+        .merge(authtoken::router())
 }

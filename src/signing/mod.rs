@@ -224,6 +224,33 @@ impl Signer {
         now: DateTime<Utc>,
     ) -> Result<Map<String, Value>, TokenError> {
         let claims = self.verify(token, now)?;
+        self.unless_revoked(claims).await
+    }
+
+    /// Verifies a token like [`Self::verify_active`], except that its `exp` may have passed up
+    /// to `grace_seconds` ago: for a refresh route, which renews expired tokens within a window.
+    pub async fn verify_active_allowing_expiry(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        grace_seconds: i64,
+    ) -> Result<Map<String, Value>, TokenError> {
+        let claims = verify::verify_allowing_expiry(
+            &self.keys.load(),
+            &self.issuer,
+            token,
+            now,
+            self.leeway_seconds,
+            grace_seconds,
+        )?;
+        self.unless_revoked(claims).await
+    }
+
+    /// The claims, unless their `jti` was revoked; fails closed when that cannot be checked.
+    async fn unless_revoked(
+        &self,
+        claims: Map<String, Value>,
+    ) -> Result<Map<String, Value>, TokenError> {
         let jti = claims
             .get("jti")
             .and_then(Value::as_str)

@@ -30,6 +30,20 @@ pub fn verify(
     now: DateTime<Utc>,
     leeway_seconds: i64,
 ) -> Result<Map<String, Value>, TokenError> {
+    verify_allowing_expiry(keys, issuer, token, now, leeway_seconds, 0)
+}
+
+/// [`verify`], except that `exp` may have passed up to `grace_seconds` ago (or the leeway, if
+/// longer). Only for refresh routes, which renew an expired token within a documented window;
+/// every other check (key, `alg`, `typ`, signature, `iss`, `nbf`) is the same.
+pub fn verify_allowing_expiry(
+    keys: &KeySet,
+    issuer: &str,
+    token: &str,
+    now: DateTime<Utc>,
+    leeway_seconds: i64,
+    grace_seconds: i64,
+) -> Result<Map<String, Value>, TokenError> {
     if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
         return Err(TokenError::Malformed);
     }
@@ -59,11 +73,71 @@ pub fn verify(
     let now = now.timestamp();
     let seconds = |name: &str| claims.get(name).and_then(Value::as_i64);
     let exp = seconds("exp").ok_or_else(|| TokenError::Invalid("exp is not a number".into()))?;
-    if exp + leeway_seconds <= now {
+    if exp.saturating_add(leeway_seconds.max(grace_seconds)) <= now {
         return Err(TokenError::Expired);
     }
     if seconds("nbf").is_some_and(|nbf| nbf - leeway_seconds > now) {
         return Err(TokenError::NotYetValid);
     }
     Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::Algorithm;
+    use crate::signing::keys::KeyMaterial;
+    use crate::signing::token::{encode, AccessClaims};
+
+    const ISSUER: &str = "https://issuer.example";
+
+    fn token_expiring_at(exp: DateTime<Utc>) -> (KeySet, String) {
+        let key = KeyMaterial::generate(Algorithm::ES256).unwrap();
+        let published = vec![(
+            key.kid().to_owned(),
+            Algorithm::ES256,
+            key.public_jwk().clone(),
+        )];
+        let extra = Map::new();
+        let claims = AccessClaims {
+            iss: ISSUER,
+            sub: "s",
+            aud: json!("a"),
+            client_id: "c",
+            iat: exp.timestamp() - 60,
+            nbf: exp.timestamp() - 60,
+            exp: exp.timestamp(),
+            jti: "j",
+            scope: None,
+            state: None,
+            extra: &extra,
+        };
+        let token = encode(&key, &claims).unwrap();
+        (KeySet::new(vec![key], published).unwrap(), token)
+    }
+
+    #[test]
+    fn an_expired_token_passes_only_within_the_grace_period() {
+        let exp = DateTime::from_timestamp(1_900_000_000, 0).unwrap();
+        let (keys, token) = token_expiring_at(exp);
+        let later = |seconds| exp + Duration::seconds(seconds);
+        assert_eq!(
+            verify(&keys, ISSUER, &token, later(60), 5),
+            Err(TokenError::Expired)
+        );
+        let within = verify_allowing_expiry(&keys, ISSUER, &token, later(3599), 5, 3600);
+        assert_eq!(within.unwrap()["jti"], "j");
+        assert_eq!(
+            verify_allowing_expiry(&keys, ISSUER, &token, later(3600), 5, 3600),
+            Err(TokenError::Expired)
+        );
+        assert!(
+            verify_allowing_expiry(&keys, "https://other.example", &token, later(1), 5, 3600)
+                .is_err(),
+            "every other check still applies"
+        );
+    }
 }

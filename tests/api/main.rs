@@ -5,10 +5,12 @@
 
 mod helpers;
 mod pg;
+mod smtp_sink;
 
 mod admin;
 mod api_key;
 mod auth_jwt;
+mod authtoken;
 mod cli;
 mod me;
 mod plumbing;

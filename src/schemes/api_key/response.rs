@@ -85,7 +85,10 @@ fn status_field_message(error: &ApiError) -> (StatusCode, &str, String) {
             field.as_deref().unwrap_or("request"),
             message.clone(),
         ),
-        ApiError::InvalidClient | ApiError::InvalidToken | ApiError::AdminUnauthorized => (
+        ApiError::InvalidClient
+        | ApiError::InvalidCredentials(_)
+        | ApiError::InvalidToken
+        | ApiError::AdminUnauthorized => (
             StatusCode::UNAUTHORIZED,
             "apiKey",
             "The API key is invalid, revoked or expired.".to_owned(),
