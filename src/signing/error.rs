@@ -30,7 +30,7 @@ pub enum SigningError {
     Policy(#[from] PolicyError),
     /// The database (keys or issuance record) cannot be reached.
     #[error("database unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] std::sync::Arc<sqlx::Error>),
     /// Any other failure: a bug, corrupted key material, a wrong master key.
     #[error("signing failure: {0}")]
     Internal(#[from] anyhow::Error),
@@ -39,7 +39,7 @@ pub enum SigningError {
 impl From<sqlx::Error> for SigningError {
     fn from(err: sqlx::Error) -> Self {
         if db::is_unavailable(&err) {
-            Self::Unavailable(err)
+            Self::Unavailable(std::sync::Arc::new(err))
         } else {
             Self::Internal(anyhow::Error::new(err).context("signing storage"))
         }

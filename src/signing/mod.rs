@@ -176,7 +176,7 @@ impl Signer {
         };
         let token = token::encode(&key, &claims)?;
         self.log
-            .append(&Issuance {
+            .append(Issuance {
                 jti: jti.clone(),
                 client_id: grant.client_id.to_string(),
                 scheme: grant.scheme,

@@ -168,3 +168,34 @@ async fn published_kids(app: &TestApp) -> Vec<String> {
         .map(|k| k["kid"].as_str().unwrap().to_owned())
         .collect()
 }
+
+async fn concurrent_issuances_are_each_recorded_before_they_return(app: TestApp) {
+    let client = app.standard_client("ES256").await;
+    let issued = futures::future::join_all((0..40).map(|_| app.issue_for(&client))).await;
+    let mut jtis: Vec<&str> = issued.iter().map(|t| t.jti.as_str()).collect();
+    jtis.sort_unstable();
+    jtis.dedup();
+    assert_eq!(jtis.len(), 40);
+    for jti in jtis {
+        assert_eq!(app.count_rows("issuances", "jti = $1", jti).await, 1);
+    }
+}
+on_both_backends!(concurrent_issuances_are_each_recorded_before_they_return);
+
+#[tokio::test]
+async fn no_token_is_returned_when_its_record_cannot_be_written() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let client = app.state.registry.client(&client.id).await.unwrap();
+    let grant = tokenmint::signing::Grant::for_client("test", &client.id, &client.policy, 60);
+    app.state.registry.database().pool().close().await;
+    let now = tokenmint::clock::Clock::now(&*app.clock);
+    let outcome = app.state.signer.issue(&grant, now).await;
+    assert!(
+        matches!(
+            outcome,
+            Err(tokenmint::signing::SigningError::Unavailable(_))
+        ),
+        "{outcome:?}"
+    );
+}
