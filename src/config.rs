@@ -67,6 +67,18 @@ pub struct Settings {
     pub schemes: SchemeSettings,
     /// Outgoing e-mail (access-request decisions); an empty host sends none.
     pub smtp: SmtpSettings,
+    /// In-memory caches.
+    pub cache: CacheSettings,
+}
+
+/// In-memory caches.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CacheSettings {
+    /// Longest life of a cached verified credential (other instances' revocations reach this one
+    /// within this time at the latest).
+    pub verified_credentials_ttl_seconds: u64,
+    /// Most cached verified credentials per kind.
+    pub verified_credentials_capacity: u64,
 }
 
 /// Settings of individual token schemes.

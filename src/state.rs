@@ -48,8 +48,12 @@ impl AppState {
         let encoded = settings.signing.master_key.expose_secret();
         let master = MasterKey::from_base64(encoded).context("TOKENMINT_MASTER_KEY")?;
         let pepper = MasterKey::derive_subkey(encoded, "tokenmint credential digest v1")?;
-        let registry =
-            ClientRegistry::new(db.clone(), settings.signing.max_ttl_cap_minutes, pepper)?;
+        let registry = ClientRegistry::new(
+            db.clone(),
+            settings.signing.max_ttl_cap_minutes,
+            pepper,
+            &settings.cache,
+        )?;
         let signer = Signer::start(db.pool().clone(), master, &settings.signing, clock.now())
             .await
             .context("loading signing keys")?;

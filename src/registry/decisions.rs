@@ -71,6 +71,7 @@ impl ClientRegistry {
         }
         notifications::insert(&mut tx, &request, now).await?;
         tx.commit().await?;
+        self.forget_client(client.id.as_str());
         tracing::info!(client_id = %client.id, status = status.as_str(), "access request decided");
         Ok((request, client))
     }

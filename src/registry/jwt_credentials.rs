@@ -178,6 +178,7 @@ impl ClientRegistry {
         if done.rows_affected() == 0 {
             return Err(RegistryError::NotFound("credential"));
         }
+        self.forget_client(client.as_str());
         tracing::info!("JWT credential revoked");
         Ok(())
     }
@@ -192,7 +193,13 @@ impl ClientRegistry {
         &self,
         key: &str,
         presented: &str,
+        now: DateTime<Utc>,
     ) -> Result<AuthenticatedCredential, RegistryError> {
+        let cache_key = self.verified_jwt_credentials.key(key, presented);
+        if let Some(hit) = self.verified_jwt_credentials.get(&cache_key, now) {
+            return Ok(hit);
+        }
+        let ticket = self.verified_jwt_credentials.ticket();
         let found = if key.len() <= MAX_PRESENTED_LEN && presented.len() <= MAX_PRESENTED_LEN {
             self.load_credential(key).await?
         } else {
@@ -210,7 +217,18 @@ impl ClientRegistry {
         match found {
             None => Err(RegistryError::UnknownCredential),
             Some(_) if !matches => Err(RegistryError::WrongSecret),
-            Some((credential, client, _)) => self.ensure_active(credential, client).await,
+            Some((credential, client, _)) => {
+                let authenticated = self.ensure_active(credential, client).await?;
+                let client_id = authenticated.client.id.to_string();
+                self.verified_jwt_credentials.insert(
+                    cache_key,
+                    &client_id,
+                    ticket,
+                    None,
+                    authenticated.clone(),
+                );
+                Ok(authenticated)
+            }
         }
     }
 

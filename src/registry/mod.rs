@@ -10,6 +10,7 @@ mod access_requests;
 mod api_groups;
 pub mod api_keys;
 mod authtokens;
+mod cache;
 mod client;
 mod decisions;
 mod error;
@@ -36,6 +37,7 @@ pub use jwt_credentials::{
 pub use notifications::{decision_text, Notification};
 pub use secrets::{IssuedSecret, SecretInfo};
 
+use crate::config::CacheSettings;
 use crate::db::Database;
 use crate::domain::{is_scope_token, ClientId};
 
@@ -46,6 +48,10 @@ pub struct ClientRegistry {
     decoy_hash: Arc<str>,
     max_ttl_cap_minutes: i64,
     pepper: Arc<[u8; 32]>,
+    generations: Arc<cache::Generations>,
+    verified_secrets: Arc<cache::VerifiedCache<Client>>,
+    verified_api_keys: Arc<cache::VerifiedCache<api_keys::AuthenticatedKey>>,
+    verified_jwt_credentials: Arc<cache::VerifiedCache<AuthenticatedCredential>>,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -57,13 +63,48 @@ impl std::fmt::Debug for ClientRegistry {
 impl ClientRegistry {
     /// A registry over `db`; hashes a decoy secret once (about one argon2 run). `pepper` keys the
     /// digests of high-entropy credentials (API keys), so a stolen table alone cannot confirm one.
-    pub fn new(db: Database, max_ttl_cap_minutes: i64, pepper: [u8; 32]) -> anyhow::Result<Self> {
+    pub fn new(
+        db: Database,
+        max_ttl_cap_minutes: i64,
+        pepper: [u8; 32],
+        caches: &CacheSettings,
+    ) -> anyhow::Result<Self> {
+        let generations = Arc::new(cache::Generations::default());
+        let ttl = std::time::Duration::from_secs(caches.verified_credentials_ttl_seconds);
+        let capacity = caches.verified_credentials_capacity;
         Ok(Self {
             db,
             decoy_hash: secret::decoy_hash()?.into(),
             max_ttl_cap_minutes,
             pepper: Arc::new(pepper),
+            verified_secrets: Arc::new(cache::VerifiedCache::new(
+                generations.clone(),
+                capacity,
+                ttl,
+            )),
+            verified_api_keys: Arc::new(cache::VerifiedCache::new(
+                generations.clone(),
+                capacity,
+                ttl,
+            )),
+            verified_jwt_credentials: Arc::new(cache::VerifiedCache::new(
+                generations.clone(),
+                capacity,
+                ttl,
+            )),
+            generations,
         })
+    }
+
+    /// Invalidates this instance's cached authentications of a client; call after any committed
+    /// change to the client or its credentials.
+    pub fn forget_client(&self, client_id: &str) {
+        self.generations.forget_client(client_id);
+    }
+
+    /// Invalidates every cached authentication on this instance.
+    pub fn forget_all(&self) {
+        self.generations.forget_all();
     }
 
     /// The keyed digest (HMAC-SHA256 under the pepper, hex) of a 256-bit random credential:
@@ -97,6 +138,11 @@ impl ClientRegistry {
         presented: &str,
         now: DateTime<Utc>,
     ) -> Result<Client, RegistryError> {
+        let cache_key = self.verified_secrets.key(raw_id, presented);
+        if let Some(client) = self.verified_secrets.get(&cache_key, now) {
+            return Ok(client);
+        }
+        let ticket = self.verified_secrets.ticket();
         let found = match ClientId::parse(raw_id) {
             Some(id) if presented.len() <= 512 => self.client_with_secrets(&id, now).await?,
             _ => None,
@@ -104,7 +150,7 @@ impl ClientRegistry {
         let locator = secret::locator(presented);
         let hash = found
             .as_ref()
-            .and_then(|(_, candidates)| secret::select_candidate(&locator, candidates))
+            .and_then(|(_, candidates, _)| secret::select_candidate(&locator, candidates))
             .map_or_else(|| self.decoy_hash.to_string(), str::to_owned);
         let presented = presented.to_owned();
         let matches = tokio::task::spawn_blocking(move || secret::verify_secret(&presented, &hash))
@@ -113,10 +159,21 @@ impl ClientRegistry {
         match found {
             None => Err(RegistryError::UnknownClient),
             Some(_) if !matches => Err(RegistryError::WrongSecret),
-            Some((client, _)) if client.status == ClientStatus::Suspended => {
+            Some((client, _, _)) if client.status == ClientStatus::Suspended => {
                 Err(RegistryError::Suspended)
             }
-            Some((client, _)) => Ok(client),
+            Some((client, _, first_expiry)) => {
+                // Valid until the first of the client's live secrets expires: conservative.
+                let valid_until = first_expiry;
+                self.verified_secrets.insert(
+                    cache_key,
+                    raw_id,
+                    ticket,
+                    valid_until,
+                    client.clone(),
+                );
+                Ok(client)
+            }
         }
     }
 
@@ -125,9 +182,10 @@ impl ClientRegistry {
         &self,
         id: &ClientId,
         now: DateTime<Utc>,
-    ) -> Result<Option<(Client, Vec<(String, String)>)>, RegistryError> {
+    ) -> Result<Option<(Client, Vec<(String, String)>, Option<DateTime<Utc>>)>, RegistryError> {
         let sql = format!(
-            "select {}, s.locator, s.hash from clients c left join client_secrets s \
+            "select {}, s.locator, s.hash, s.expires_at as secret_expires_at \
+             from clients c left join client_secrets s \
              on s.client_id = c.id and s.revoked_at is null \
              and (s.expires_at is null or s.expires_at > $2) where c.id = $1",
             client::CLIENT_COLUMNS
@@ -142,14 +200,21 @@ impl ClientRegistry {
         };
         let client = client::from_row(first)?;
         let mut candidates = Vec::with_capacity(rows.len());
+        let mut first_expiry: Option<DateTime<Utc>> = None;
         for row in &rows {
             let locator: Option<String> = row.try_get("locator")?;
             let hash: Option<String> = row.try_get("hash")?;
+            let expires_at: Option<i64> = row.try_get("secret_expires_at")?;
             if let (Some(locator), Some(hash)) = (locator, hash) {
                 candidates.push((locator, hash));
+                let expires_at = expires_at.and_then(DateTime::from_timestamp_millis);
+                first_expiry = match (first_expiry, expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
             }
         }
-        Ok(Some((client, candidates)))
+        Ok(Some((client, candidates, first_expiry)))
     }
 
     /// Registers a client with a first secret, returned once in clear.
@@ -232,6 +297,7 @@ impl ClientRegistry {
         let mut tx = self.db.pool().begin().await?;
         client::update(&mut tx, &updated).await?;
         tx.commit().await?;
+        self.forget_client(updated.id.as_str());
         tracing::info!(client_id = %updated.id, status = updated.status.as_str(), "client updated");
         Ok(updated)
     }
@@ -266,6 +332,7 @@ impl ClientRegistry {
         now: DateTime<Utc>,
     ) -> Result<(), RegistryError> {
         secrets::revoke(self.db.pool(), id, secret_id, now).await?;
+        self.forget_client(id);
         tracing::info!(client_id = %id, secret_id = %secret_id, "secret revoked");
         Ok(())
     }

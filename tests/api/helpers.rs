@@ -122,6 +122,11 @@ impl TestApp {
         self.http.get(self.url(path)).send().await.unwrap()
     }
 
+    /// A GET of an owned path (for closures that build the path).
+    pub async fn get_owned(&self, path: String) -> Response {
+        self.get(&path).await
+    }
+
     /// An admin request with the admin token.
     pub async fn admin(
         &self,

@@ -11,6 +11,7 @@ mod admin;
 mod api_key;
 mod auth_jwt;
 mod authtoken;
+mod cache;
 mod cli;
 mod me;
 mod plumbing;

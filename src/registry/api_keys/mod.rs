@@ -135,13 +135,19 @@ impl ClientRegistry {
             tracing::info!(reason = "malformed", "api key refused");
             return Err(RegistryError::UnknownClient);
         }
+        let digest = self.keyed_digest(presented);
+        let cache_key = format!("{}:{digest}", environment.as_str());
+        if let Some(hit) = self.verified_api_keys.get(&cache_key, now) {
+            return Ok(hit);
+        }
+        let ticket = self.verified_api_keys.ticket();
         let sql = format!(
             "select k.id as key_id, k.environment as key_environment, \
              k.expires_at as key_expires_at, k.revoked_at as key_revoked_at, {CLIENT_COLUMNS} \
              from api_keys k join clients c on c.id = k.client_id where k.digest = $1"
         );
         let Some(row) = sqlx::query(&sql)
-            .bind(self.keyed_digest(presented))
+            .bind(&digest)
             .fetch_optional(self.db.pool())
             .await?
         else {
@@ -170,7 +176,16 @@ impl ClientRegistry {
             tracing::info!(api_key_id = %api_key_id, client_id = %client.id, "client suspended");
             return Err(RegistryError::Suspended);
         }
-        Ok(AuthenticatedKey { api_key_id, client })
+        let authenticated = AuthenticatedKey { api_key_id, client };
+        let valid_until = expires_at.and_then(DateTime::from_timestamp_millis);
+        self.verified_api_keys.insert(
+            cache_key,
+            authenticated.client.id.as_str(),
+            ticket,
+            valid_until,
+            authenticated.clone(),
+        );
+        Ok(authenticated)
     }
 
     /// A client's API keys, oldest first (never the keys themselves).
@@ -202,6 +217,8 @@ impl ClientRegistry {
         if done.rows_affected() == 0 {
             return Err(RegistryError::NotFound("api key"));
         }
+        // The key's client is not at hand here; revocations are rare, so forget everything.
+        self.forget_all();
         tracing::info!("api key revoked");
         Ok(())
     }

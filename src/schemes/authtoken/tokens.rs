@@ -99,7 +99,7 @@ pub async fn generate(
     let secret = fields.required_string("secret")?;
     let credential = state
         .registry
-        .authenticate_jwt_credential(&key, &secret)
+        .authenticate_jwt_credential(&key, &secret, state.clock.now())
         .await
         .map_err(|e| refused(e, INVALID_CREDENTIALS))?;
     tracing::Span::current().record("key", credential.credential.key.as_str());

@@ -1,0 +1,225 @@
+//! The verified-credential cache: a credential verified once is not re-verified (argon2id, a
+//! database round trip) on every request.
+//!
+//! An entry is keyed by the credential and an HMAC of the presented secret under a key that
+//! exists only in this process's memory, so a wrong secret is simply a miss and takes the full
+//! path (one argon2 verification, as for an unknown credential: the timings stay
+//! indistinguishable). Only successful authentications are cached, never refusals.
+//!
+//! Invalidation fails closed: every registry write that changes a client or revokes one of its
+//! credentials bumps that client's *generation* after its commit, and an entry is valid only for
+//! the generation current when it was filled. A fill takes a *ticket* (the count of all changes so
+//! far) before its database read and is not cached at all if any change happened meanwhile, so a
+//! change racing with a fill can never be cached as current. Changes made by another instance reach this one through
+//! change notifications (the hardening work); until then an entry lives at most the configured
+//! TTL. Entries also end with the credential's own expiry.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// How a cached authentication ends besides invalidation.
+#[derive(Clone, Debug)]
+pub(crate) struct Verified<T> {
+    /// What the authentication returned.
+    pub(crate) value: T,
+    client_id: String,
+    generation: u64,
+    epoch: u64,
+    valid_until: Option<DateTime<Utc>>,
+}
+
+/// A bounded cache of successful authentications of one credential kind.
+pub(crate) struct VerifiedCache<T> {
+    entries: moka::sync::Cache<String, Arc<Verified<T>>>,
+    generations: Arc<Generations>,
+    digest_key: [u8; 32],
+}
+
+/// Per-client generations, a global epoch and a count of all changes, shared by every credential
+/// kind's cache.
+#[derive(Default)]
+pub(crate) struct Generations {
+    by_client: Mutex<HashMap<String, u64>>,
+    epoch: AtomicU64,
+    changes: AtomicU64,
+}
+
+impl Generations {
+    /// A client's current generation.
+    pub(crate) fn of(&self, client_id: &str) -> u64 {
+        self.by_client
+            .lock()
+            .map(|map| map.get(client_id).copied().unwrap_or(0))
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Invalidates every cached authentication of a client (call after the change commits).
+    pub(crate) fn forget_client(&self, client_id: &str) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut map) = self.by_client.lock() {
+            *map.entry(client_id.to_owned()).or_insert(0) += 1;
+        } else {
+            self.forget_all();
+        }
+    }
+
+    /// Invalidates every cached authentication (call after the change commits).
+    pub(crate) fn forget_all(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn changes(&self) -> u64 {
+        self.changes.load(Ordering::SeqCst)
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+}
+
+/// A ticket taken before the database read that will fill the cache: the count of changes then.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ticket {
+    changes: u64,
+}
+
+impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
+    /// A cache of at most `capacity` entries living at most `ttl`.
+    pub(crate) fn new(generations: Arc<Generations>, capacity: u64, ttl: Duration) -> Self {
+        let mut digest_key = [0u8; 32];
+        // Without randomness the key stays all zeros; entries are still keyed per secret, and a
+        // process that cannot draw randomness cannot sign tokens either.
+        let _ = SystemRandom::new().fill(&mut digest_key);
+        Self {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            generations,
+            digest_key,
+        }
+    }
+
+    /// The cache key of a credential id and the secret presented with it.
+    pub(crate) fn key(&self, credential: &str, secret: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.digest_key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        mac.update(credential.as_bytes());
+        mac.update(&[0]);
+        mac.update(secret.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Takes a ticket; take it *before* the database read whose result will be cached.
+    pub(crate) fn ticket(&self) -> Ticket {
+        Ticket {
+            changes: self.generations.changes(),
+        }
+    }
+
+    /// A still-valid cached authentication.
+    pub(crate) fn get(&self, key: &str, now: DateTime<Utc>) -> Option<T> {
+        let hit = self.entries.get(key)?;
+        let current = hit.generation == self.generations.of(&hit.client_id)
+            && hit.epoch == self.generations.epoch()
+            && hit.valid_until.is_none_or(|until| now < until);
+        if current {
+            Some(hit.value.clone())
+        } else {
+            self.entries.invalidate(key);
+            None
+        }
+    }
+
+    /// Caches a successful authentication of `client_id` until it changes or `valid_until` (the
+    /// credential's own expiry); nothing is cached if anything changed since the ticket.
+    pub(crate) fn insert(
+        &self,
+        key: String,
+        client_id: &str,
+        ticket: Ticket,
+        valid_until: Option<DateTime<Utc>>,
+        value: T,
+    ) {
+        let generation = self.generations.of(client_id);
+        let epoch = self.generations.epoch();
+        if self.generations.changes() != ticket.changes {
+            return;
+        }
+        let verified = Verified {
+            value,
+            client_id: client_id.to_owned(),
+            generation,
+            epoch,
+            valid_until,
+        };
+        self.entries.insert(key, Arc::new(verified));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    fn cache() -> VerifiedCache<&'static str> {
+        VerifiedCache::new(Arc::default(), 100, Duration::from_secs(60))
+    }
+
+    #[test]
+    fn a_hit_needs_the_same_secret() {
+        let cache = cache();
+        let ticket = cache.ticket();
+        cache.insert(cache.key("c1", "right"), "c1", ticket, None, "client");
+        let now = now();
+        assert_eq!(cache.get(&cache.key("c1", "right"), now), Some("client"));
+        assert_eq!(cache.get(&cache.key("c1", "wrong"), now), None);
+    }
+
+    #[test]
+    fn forgetting_a_client_invalidates_even_a_fill_that_raced_with_the_change() {
+        let cache = cache();
+        let key = cache.key("c1", "s");
+        let ticket = cache.ticket(); // taken before the database read
+        cache.generations.forget_client("c1"); // the change commits meanwhile
+        cache.insert(key.clone(), "c1", ticket, None, "stale");
+        assert_eq!(cache.get(&key, now()), None);
+        let fresh = cache.ticket();
+        cache.insert(key.clone(), "c1", fresh, None, "fresh");
+        assert_eq!(cache.get(&key, now()), Some("fresh"));
+        cache.generations.forget_all();
+        assert_eq!(cache.get(&key, now()), None);
+    }
+
+    #[test]
+    fn an_entry_ends_with_the_credentials_expiry() {
+        let cache = cache();
+        let now = now();
+        let key = cache.key("c1", "s");
+        let ticket = cache.ticket();
+        cache.insert(
+            key.clone(),
+            "c1",
+            ticket,
+            Some(now + chrono::Duration::seconds(5)),
+            "c",
+        );
+        assert_eq!(cache.get(&key, now), Some("c"));
+        assert_eq!(cache.get(&key, now + chrono::Duration::seconds(5)), None);
+    }
+}
