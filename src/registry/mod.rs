@@ -52,6 +52,7 @@ pub struct ClientRegistry {
     verified_secrets: Arc<cache::VerifiedCache<Client>>,
     verified_api_keys: Arc<cache::VerifiedCache<api_keys::AuthenticatedKey>>,
     verified_jwt_credentials: Arc<cache::VerifiedCache<AuthenticatedCredential>>,
+    service_account_lookups: Arc<cache::VerifiedCache<(service_accounts::ServiceAccount, Client)>>,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -88,6 +89,11 @@ impl ClientRegistry {
                 ttl,
             )),
             verified_jwt_credentials: Arc::new(cache::VerifiedCache::new(
+                generations.clone(),
+                capacity,
+                ttl,
+            )),
+            service_account_lookups: Arc::new(cache::VerifiedCache::new(
                 generations.clone(),
                 capacity,
                 ttl,

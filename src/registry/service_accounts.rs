@@ -163,10 +163,20 @@ impl ClientRegistry {
     pub async fn service_account_with_client(
         &self,
         id: &str,
+        now: DateTime<Utc>,
     ) -> Result<(ServiceAccount, Client), RegistryError> {
+        let cache_key = format!("service-account:{id}");
+        if let Some(found) = self.service_account_lookups.get(&cache_key, now) {
+            return Ok(found);
+        }
+        let ticket = self.service_account_lookups.ticket();
         let account = self.service_account(id).await?;
         let client = self.client(account.client_id.as_str()).await?;
-        Ok((account, client))
+        let found = (account, client);
+        let client_id = found.1.id.to_string();
+        self.service_account_lookups
+            .insert(cache_key, &client_id, ticket, None, found.clone());
+        Ok(found)
     }
 
     /// Every service account, oldest first.
@@ -214,6 +224,7 @@ impl ClientRegistry {
             }
         }
         tx.commit().await?;
+        self.forget_client(account.client_id.as_str());
         tracing::info!("service account updated");
         Ok(account)
     }
@@ -229,6 +240,8 @@ impl ClientRegistry {
             return Err(RegistryError::NotFound("service account"));
         }
         tx.commit().await?;
+        // The account's client is not at hand here; deletions are rare, so forget everything.
+        self.forget_all();
         tracing::info!("service account deleted");
         Ok(())
     }
@@ -256,6 +269,7 @@ impl ClientRegistry {
         }
         storage::insert_certificate(&mut tx, &account.id, &new, "pem").await?;
         tx.commit().await?;
+        self.forget_client(account.client_id.as_str());
         tracing::info!(fingerprint = %new.certificate.fingerprint, "certificate added");
         Ok(new.certificate)
     }

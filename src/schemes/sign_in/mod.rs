@@ -171,7 +171,11 @@ async fn find_account(
     if crate::registry::service_accounts::is_valid_id(id) {
         tracing::Span::current().record("service_account_id", id);
     }
-    match state.registry.service_account_with_client(id).await {
+    match state
+        .registry
+        .service_account_with_client(id, state.clock.now())
+        .await
+    {
         Ok(found) => Ok(found),
         Err(RegistryError::NotFound(_)) => Err(refuse(Rejection::ConfigNotFound)),
         Err(other) => Err(other.into()),
