@@ -1,8 +1,10 @@
-//! The lineage of issued AuthTokens: which credential each belongs to, which token it replaced,
-//! and whether it was refreshed. The database decides "once": a refresh claims a token with a
-//! conditional update, so of two concurrent refreshes exactly one wins, and a second
-//! presentation is detected as reuse, answered with the chain of tokens issued from it.
-//! Revoking those tokens is the signing core's business (the scheme hands it the list).
+//! The lineage of refreshed AuthTokens: which token was refreshed, and which token each refresh
+//! issued. Rows are written only when a refresh happens (issuing a token writes nothing here,
+//! keeping `generate` to the one issuance record): refreshing T claims T with one conditional
+//! upsert (insert it as refreshed, or mark its row from an earlier refresh as refreshed, only if
+//! it was not refreshed yet), so of two concurrent refreshes exactly one wins, and a second
+//! presentation is detected as reuse, answered with the chain of tokens issued from it. Revoking
+//! those tokens is the signing core's business (the scheme hands it the list).
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -19,12 +21,12 @@ pub enum RefreshClaim {
 }
 
 impl ClientRegistry {
-    /// Records an AuthToken just issued for `credential_key` (the successor of `parent`, if any).
-    pub async fn record_authtoken(
+    /// Records the AuthToken a refresh of `parent` just issued for `credential_key`.
+    pub async fn record_refreshed_successor(
         &self,
         jti: &str,
         credential_key: &str,
-        parent: Option<&str>,
+        parent: &str,
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<(), RegistryError> {
@@ -42,26 +44,29 @@ impl ClientRegistry {
         Ok(())
     }
 
-    /// Claims the AuthToken `jti` for a refresh at `now`, once. Its credential and client must be
-    /// active (checked first, so a refused refresh does not consume the token); a token this
-    /// registry has no record of is an `UnknownCredential`.
+    /// Claims the AuthToken `jti` of `credential_key` (issued at `issued_at`, expiring at
+    /// `expires_at`: read from the verified token) for a refresh at `now`, once. Its credential and
+    /// client must be active (checked first, so a refused refresh does not consume the token).
     #[tracing::instrument(skip_all, fields(jti = %jti))]
     pub async fn claim_authtoken_refresh(
         &self,
         jti: &str,
+        credential_key: &str,
+        issued_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<RefreshClaim, RegistryError> {
-        let key: String = sqlx::query("select credential_key from authtokens where jti = $1")
-            .bind(jti)
-            .fetch_optional(self.db.pool())
-            .await?
-            .ok_or(RegistryError::UnknownCredential)?
-            .try_get("credential_key")?;
-        let credential = self.active_jwt_credential(&key).await?;
+        let credential = self.active_jwt_credential(credential_key).await?;
         let claimed = sqlx::query(
-            "update authtokens set refreshed_at = $2 where jti = $1 and refreshed_at is null",
+            "insert into authtokens (jti, credential_key, parent_jti, issued_at, expires_at, \
+             refreshed_at) values ($1, $2, null, $3, $4, $5) \
+             on conflict (jti) do update set refreshed_at = excluded.refreshed_at \
+             where authtokens.refreshed_at is null",
         )
         .bind(jti)
+        .bind(credential_key)
+        .bind(issued_at.timestamp_millis())
+        .bind(expires_at.timestamp_millis())
         .bind(now.timestamp_millis())
         .execute(self.db.pool())
         .await?
@@ -104,25 +109,6 @@ impl ClientRegistry {
              ) select jti from chain order by depth, jti",
         )
         .bind(jti)
-        .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| row.try_get("jti").map_err(RegistryError::from))
-            .collect()
-    }
-
-    /// The AuthTokens of a credential that have not expired at `now`.
-    pub async fn live_authtokens(
-        &self,
-        credential_key: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<String>, RegistryError> {
-        let rows = sqlx::query(
-            "select jti from authtokens where credential_key = $1 and expires_at > $2 \
-             order by issued_at, jti",
-        )
-        .bind(credential_key)
-        .bind(now.timestamp_millis())
         .fetch_all(self.db.pool())
         .await?;
         rows.iter()

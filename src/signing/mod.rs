@@ -273,6 +273,18 @@ impl Signer {
         Ok(revoked)
     }
 
+    /// Revokes every live token a scheme issued to one subject (e.g. all AuthTokens of a revoked
+    /// credential); returns how many were newly revoked.
+    pub async fn revoke_subject(
+        &self,
+        scheme: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, SigningError> {
+        let live = self.log.live_tokens(scheme, subject, now).await?;
+        self.revoke(&live, now).await
+    }
+
     /// The JWKS document of every published key.
     pub fn jwks(&self) -> Arc<Value> {
         self.keys.load().jwks()

@@ -115,6 +115,25 @@ impl IssuanceLog {
         Ok(revoked)
     }
 
+    /// The unexpired, unrevoked tokens a scheme issued to one subject.
+    pub async fn live_tokens(
+        &self,
+        scheme: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, SigningError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "select jti from issuances where scheme = $1 and subject = $2 and expires_at > $3 \
+             and revoked_at is null order by issued_at, jti",
+        )
+        .bind(scheme)
+        .bind(subject)
+        .bind(now.timestamp_millis())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(jti,)| jti).collect())
+    }
+
     /// Whether a token has been revoked (an unknown jti is not: it was never recorded by us).
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, SigningError> {
         let row: Option<(Option<i64>,)> =

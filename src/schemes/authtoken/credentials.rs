@@ -84,14 +84,7 @@ pub async fn revoke_credential(
         .revoke_jwt_credential(&client.id, &key, now)
         .await?;
     // Best effort: the credential is revoked (what the caller asked); its tokens expire anyway.
-    let revoked = match state.registry.live_authtokens(&key, now).await {
-        Ok(jtis) => state
-            .signer
-            .revoke(&jtis, now)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
+    let revoked = state.signer.revoke_subject(super::SCHEME, &key, now).await;
     if let Err(error) = revoked {
         tracing::warn!(%error, "could not revoke the AuthTokens of a revoked credential");
     }

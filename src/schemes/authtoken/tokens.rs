@@ -16,7 +16,7 @@ use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -147,7 +147,20 @@ pub async fn refresh(
         .and_then(Value::as_str)
         .unwrap_or_default();
     tracing::Span::current().record("jti", jti);
-    let claim = state.registry.claim_authtoken_refresh(jti, now).await;
+    let lineage = AuthTokenLineage::of(&claims).ok_or_else(|| {
+        tracing::info!("refresh refused: not an AuthToken");
+        ApiError::InvalidCredentials(REFRESH_REFUSED)
+    })?;
+    let claim = state
+        .registry
+        .claim_authtoken_refresh(
+            jti,
+            lineage.credential_key,
+            lineage.issued_at,
+            lineage.expires_at,
+            now,
+        )
+        .await;
     match claim.map_err(|e| refused(e, REFRESH_REFUSED))? {
         RefreshClaim::Claimed(credential) => {
             match issue(&state, &credential, Some(jti), caller_ip).await {
@@ -168,8 +181,8 @@ pub async fn refresh(
     }
 }
 
-/// Issues an AuthToken for an active credential and records it in the lineage (as the successor
-/// of `parent`) before it is returned.
+/// Issues an AuthToken for an active credential; a refresh's successor is recorded in the lineage
+/// (as the successor of `parent`) before it is returned.
 async fn issue(
     state: &AppState,
     authenticated: &AuthenticatedCredential,
@@ -195,17 +208,43 @@ async fn issue(
     extra.insert("username".into(), credential.username.clone().into());
     extra.insert("api_groups".into(), credential.api_groups.clone().into());
     let issued = state.signer.issue(&grant, now).await?;
-    state
-        .registry
-        .record_authtoken(
-            &issued.jti,
-            &credential.key,
-            parent,
-            issued.issued_at,
-            issued.expires_at,
-        )
-        .await?;
+    if let Some(parent) = parent {
+        state
+            .registry
+            .record_refreshed_successor(
+                &issued.jti,
+                &credential.key,
+                parent,
+                issued.issued_at,
+                issued.expires_at,
+            )
+            .await?;
+    }
     Ok(issued)
+}
+
+/// What a refresh needs from a verified AuthToken: its credential and lifetime.
+struct AuthTokenLineage<'c> {
+    credential_key: &'c str,
+    issued_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl<'c> AuthTokenLineage<'c> {
+    /// `None` for a token that is not an AuthToken (no `credential_key` claim).
+    fn of(claims: &'c Map<String, Value>) -> Option<Self> {
+        let time = |name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_i64)
+                .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+        };
+        Some(Self {
+            credential_key: claims.get("credential_key")?.as_str()?,
+            issued_at: time("iat")?,
+            expires_at: time("exp")?,
+        })
+    }
 }
 
 /// One answer for every refused credential; the reason goes to the log only.
