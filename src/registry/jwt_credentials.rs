@@ -210,10 +210,7 @@ impl ClientRegistry {
             .as_ref()
             .and_then(|(_, _, candidate)| secret::select_candidate(&locator, candidate))
             .map_or_else(|| self.decoy_hash.to_string(), str::to_owned);
-        let presented = presented.to_owned();
-        let matches = tokio::task::spawn_blocking(move || secret::verify_secret(&presented, &hash))
-            .await
-            .map_err(|e| anyhow::anyhow!("secret verification task failed: {e}"))?;
+        let matches = self.verify_secret(presented, hash).await?;
         match found {
             None => Err(RegistryError::UnknownCredential),
             Some(_) if !matches => Err(RegistryError::WrongSecret),

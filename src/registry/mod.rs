@@ -53,6 +53,7 @@ pub struct ClientRegistry {
     verified_api_keys: Arc<cache::VerifiedCache<api_keys::AuthenticatedKey>>,
     verified_jwt_credentials: Arc<cache::VerifiedCache<AuthenticatedCredential>>,
     service_account_lookups: Arc<cache::VerifiedCache<(service_accounts::ServiceAccount, Client)>>,
+    argon2_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -99,7 +100,23 @@ impl ClientRegistry {
                 ttl,
             )),
             generations,
+            argon2_permits: Arc::new(tokio::sync::Semaphore::new(argon2_parallelism())),
         })
+    }
+
+    /// Verifies a presented secret against an argon2id hash on the blocking pool, at most
+    /// [`argon2_parallelism`] at a time: each verification takes ~19 MiB and a core for tens of
+    /// milliseconds, so a flood of wrong secrets queues here instead of exhausting memory.
+    async fn verify_secret(&self, presented: &str, hash: String) -> Result<bool, RegistryError> {
+        let _permit = self
+            .argon2_permits
+            .acquire()
+            .await
+            .map_err(|e| anyhow::anyhow!("argon2 permits closed: {e}"))?;
+        let presented = zeroize::Zeroizing::new(presented.to_owned());
+        tokio::task::spawn_blocking(move || secret::verify_secret(&presented, &hash))
+            .await
+            .map_err(|e| anyhow::anyhow!("secret verification task failed: {e}").into())
     }
 
     /// Invalidates this instance's cached authentications of a client; call after any committed
@@ -158,10 +175,7 @@ impl ClientRegistry {
             .as_ref()
             .and_then(|(_, candidates, _)| secret::select_candidate(&locator, candidates))
             .map_or_else(|| self.decoy_hash.to_string(), str::to_owned);
-        let presented = presented.to_owned();
-        let matches = tokio::task::spawn_blocking(move || secret::verify_secret(&presented, &hash))
-            .await
-            .map_err(|e| anyhow::anyhow!("secret verification task failed: {e}"))?;
+        let matches = self.verify_secret(presented, hash).await?;
         match found {
             None => Err(RegistryError::UnknownClient),
             Some(_) if !matches => Err(RegistryError::WrongSecret),
@@ -388,6 +402,11 @@ impl ClientRegistry {
         }
         Ok(client)
     }
+}
+
+/// How many argon2 verifications may run at once: one per core.
+fn argon2_parallelism() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }
 
 fn dedupe(list: &mut Vec<String>) {
