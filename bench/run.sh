@@ -24,6 +24,8 @@
 #                               (healthz always runs first; auth_jwt_rs256 is also available)
 #   BENCH_ASSERTION_RATE=3000   sign_in: assertions signed per second of run, times 1.5
 #   BENCH_LOADGEN=wrk|oha       force a load generator (default: wrk if it can be had)
+#   BENCH_WRAPPER               a command prefix for `tokenmint serve`, for profiling, e.g.
+#                               "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out"
 #   PG_BIN                      PostgreSQL server binaries (else pg_config --bindir, then
 #                               /usr/lib/postgresql/*/bin)
 set -euo pipefail
@@ -58,6 +60,7 @@ PG_DIR=""        # the throwaway cluster's directory (owned by `postgres` when w
 PG_BIN_DIR=""
 SERVICE_PID=""
 SAMPLER_PID=""
+LOAD_PID=""      # the load generator while it runs
 LOADGEN=""
 
 # ---------------------------------------------------------------------------------------------
@@ -93,6 +96,7 @@ apt_install() {
 cleanup() {
   local status=$?
   set +e
+  [[ -n "$LOAD_PID" ]] && kill "$LOAD_PID" 2>/dev/null
   stop_sampler
   stop_service
   if [[ -n "$PG_DIR" && -d "$PG_DIR/data" ]]; then
@@ -209,7 +213,9 @@ tm() { "$BIN" "$@"; }
 start_service() {
   local log_file="$WORK/service-$BACKEND.log" started deadline
   started="$(date +%s%N)"
-  (cd "$WORK" && exec "$BIN" serve >>"$log_file" 2>&1) &
+  local wrapper=()
+  read -r -a wrapper <<<"${BENCH_WRAPPER:-}"
+  (cd "$WORK" && exec "${wrapper[@]}" "$BIN" serve >>"$log_file" 2>&1) &
   SERVICE_PID=$!
   deadline=$((started + 30 * 1000000000))
   until curl -fs -o /dev/null "$BASE_URL/readyz"; do
@@ -391,6 +397,17 @@ sampled_peak_kb() {
   echo "$peak"
 }
 
+# Runs a command in the background and waits for it, so that a signal stops the script (and,
+# through cleanup, the command) at once rather than when the command is done.
+in_background() {
+  "$@" &
+  LOAD_PID=$!
+  local status=0
+  wait "$LOAD_PID" || status=$?
+  LOAD_PID=""
+  return "$status"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Load: each driver leaves R_OK R_SECONDS R_ERRORS R_P50_US R_P99_US R_MAX_US (and R_NOTE)
 
@@ -399,7 +416,7 @@ drive_wrk() {
   [[ "$route" == sign_in ]] && script=assertions.lua
   BENCH_METHOD="$METHOD" BENCH_BODY_FILE="$BODY_FILE" BENCH_LUA_DIR="$LUA_DIR" \
     BENCH_ASSERTIONS="$WORK/assertions.txt" \
-    wrk -t "$BENCH_THREADS" -c "$connections" -d "${BENCH_SECONDS}s" \
+    in_background wrk -t "$BENCH_THREADS" -c "$connections" -d "${BENCH_SECONDS}s" \
     --timeout "${WRK_TIMEOUT_SECONDS}s" -s "$LUA_DIR/$script" "${HEADERS[@]}" \
     "$BASE_URL$URL_PATH" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
   local line kv
@@ -427,7 +444,7 @@ drive_oha() {
     return
   fi
   [[ -n "$BODY_FILE" ]] && body=(-D "$BODY_FILE" -T "$CONTENT_TYPE")
-  "$LOADGEN" --no-tui --output-format json -z "${BENCH_SECONDS}s" -c "$connections" \
+  in_background "$LOADGEN" --no-tui --output-format json -z "${BENCH_SECONDS}s" -c "$connections" \
     -t "${WRK_TIMEOUT_SECONDS}s" -m "$METHOD" "${HEADERS[@]}" "${body[@]}" \
     "$BASE_URL$URL_PATH" >"$out" 2>"$out.err" || { cat "$out.err" >&2; die "oha failed"; }
   R_OK="$(jq '[.statusCodeDistribution | to_entries[] | select(.key | startswith("2")) | .value] | add // 0' "$out")"
