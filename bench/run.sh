@@ -26,6 +26,8 @@
 #   BENCH_LOADGEN=wrk|oha       force a load generator (default: wrk if it can be had)
 #   BENCH_WRAPPER               a command prefix for `tokenmint serve`, for profiling, e.g.
 #                               "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out"
+#   BENCH_RSS_LIMIT_MB          the service is killed (and restarted for the next run) when its
+#                               RSS passes this; default: half of the machine's memory
 #   PG_BIN                      PostgreSQL server binaries (else pg_config --bindir, then
 #                               /usr/lib/postgresql/*/bin)
 set -euo pipefail
@@ -52,6 +54,9 @@ BENCH_ROUTES="${BENCH_ROUTES:-${DEFAULTS[BENCH_ROUTES]}}"
 BENCH_ASSERTION_RATE="${BENCH_ASSERTION_RATE:-${DEFAULTS[BENCH_ASSERTION_RATE]}}"
 # Longer than any latency we expect to see, so slow routes show their latency, not timeouts.
 WRK_TIMEOUT_SECONDS=30
+# The machine is shared: a service that runs away with memory is stopped before the kernel's
+# OOM killer picks a process, possibly someone else's.
+BENCH_RSS_LIMIT_MB="${BENCH_RSS_LIMIT_MB:-$(awk '/^MemTotal:/ { print int($2 / 2048) }' /proc/meminfo)}"
 
 AS_ROOT=false
 [[ "$(id -u)" == 0 ]] && AS_ROOT=true
@@ -103,7 +108,12 @@ cleanup() {
     as_postgres "$PG_BIN_DIR/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
   fi
   [[ -n "$PG_DIR" ]] && rm -rf "$PG_DIR"
-  [[ -n "$WORK" ]] && rm -rf "$WORK"
+  if [[ -n "$WORK" && "$status" != 0 ]]; then
+    rm -f "$WORK"/*.txt "$WORK"/*.json "$WORK"/*.key "$WORK"/*.db*
+    log "failed; the service and load-generator logs are kept in $WORK"
+  elif [[ -n "$WORK" ]]; then
+    rm -rf "$WORK"
+  fi
   exit "$status"
 }
 
@@ -246,6 +256,8 @@ configure_service() {
   export DATABASE_URL
   export RUST_LOG=warn
   BASE_URL="http://$TOKENMINT_LISTEN"
+  # Fixed, so that a restarted service on another port keeps its issuer and assertion audience.
+  export TOKENMINT_PUBLIC_URL="$BASE_URL"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -361,8 +373,9 @@ check_routes() {
 # Peak RSS: VmHWM is reset before each run (clear_refs) and VmRSS polled every 100 ms
 
 start_sampler() {
-  local pid="$SERVICE_PID" out="$WORK/rss-peak-kb"
+  local pid="$SERVICE_PID" out="$WORK/rss-peak-kb" limit_kb=$((BENCH_RSS_LIMIT_MB * 1024))
   echo 0 >"$out"
+  rm -f "$WORK/rss-limit-hit"
   echo 5 >"/proc/$pid/clear_refs" 2>/dev/null && HWM_RESET=true || HWM_RESET=false
   (
     peak=0
@@ -373,6 +386,11 @@ start_sampler() {
           echo "$peak" >"$out"
         fi
       done <"/proc/$pid/status"
+      if ((peak > limit_kb)); then
+        kill -KILL "$pid" 2>/dev/null
+        touch "$WORK/rss-limit-hit"
+        break
+      fi
       sleep 0.1
     done
   ) &
@@ -390,11 +408,30 @@ stop_sampler() {
 sampled_peak_kb() {
   local peak hwm
   peak="$(cat "$WORK/rss-peak-kb")"
-  if $HWM_RESET; then
+  if $HWM_RESET && [[ -r "/proc/$SERVICE_PID/status" ]]; then
     hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVICE_PID/status")"
     ((hwm > peak)) && peak=$hwm
   fi
   echo "$peak"
+}
+
+# After a run: if the service is gone, says why in R_NOTE and starts it again for the next run
+# (time to ready keeps its first measurement).
+restart_if_gone() {
+  kill -0 "$SERVICE_PID" 2>/dev/null && return 0
+  wait "$SERVICE_PID" 2>/dev/null || true
+  local why="service died (see its log; the kernel's OOM killer?); restarted"
+  [[ -e "$WORK/rss-limit-hit" ]] &&
+    why="service killed by bench/run.sh: RSS passed BENCH_RSS_LIMIT_MB=$BENCH_RSS_LIMIT_MB; restarted"
+  log "$why"
+  R_NOTE="${R_NOTE:+$R_NOTE; }$why"
+  SERVICE_PID=""
+  # A new port: the old one may still be held by the killed process's connections.
+  TOKENMINT_LISTEN="127.0.0.1:$(free_port)"
+  BASE_URL="http://$TOKENMINT_LISTEN"
+  local first_ready_ms=$READY_MS
+  start_service
+  READY_MS=$first_ready_ms
 }
 
 # Runs a command in the background and waits for it, so that a signal stops the script (and,
@@ -428,10 +465,11 @@ drive_wrk() {
   R_ERRORS=$((r[status_errors] + r[socket_errors]))
   R_P50_US=${r[p50_us]} R_P99_US=${r[p99_us]} R_MAX_US=${r[max_us]}
   R_NOTE=""
+  ((R_ERRORS == 0)) || R_NOTE="errors: ${r[status_errors]} non-2xx, ${r[socket_errors]} socket"
   line="$(grep '^BENCH_ASSERTIONS ' "$out" || true)"
   if [[ -n "$line" ]]; then
     for kv in ${line#BENCH_ASSERTIONS }; do r[${kv%%=*}]=${kv#*=}; done
-    ((r[replayed] == 0)) || R_NOTE="ran out of assertions: ${r[replayed]} replays; raise BENCH_ASSERTION_RATE"
+    ((r[replayed] == 0)) || R_NOTE="$R_NOTE; ran out of assertions: ${r[replayed]} replays, raise BENCH_ASSERTION_RATE"
   fi
 }
 
@@ -471,6 +509,7 @@ measure() {
   if [[ "$LOADGEN" == wrk ]]; then drive_wrk "$route" "$connections"; else drive_oha "$route" "$connections"; fi
   stop_sampler
   peak_kb="$(sampled_peak_kb)"
+  restart_if_gone
   rate="$(calc "$R_OK / $R_SECONDS")"
   [[ "$route" == healthz ]] && CEILING="$rate"
   ratio="$(calc "$CEILING > 0 ? $rate / $CEILING : 0")"
