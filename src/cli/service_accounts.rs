@@ -131,8 +131,8 @@ pub async fn run(command: ServiceAccountCommand, state: &AppState) -> anyhow::Re
         }
         ServiceAccountCommand::Assertion(args) => {
             let audience = state.settings.public_url_for(TOKEN_PATH);
-            println!("{}", assertion::build(&args, &audience, now)?);
-            Ok(())
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            assertion::write_all(&args, &audience, now, &mut out)
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `tokenmint service-account assertion`: builds and signs the RS256 assertion a service account
 //! sends to `POST /v0/sign_in/token`, the way a third-party backend would (iat now, exp now + 5
-//! minutes, a random `jti`). For demos and integration tests; the key never leaves the process.
+//! minutes, a random `jti`). For demos, integration tests and the benchmark (`--count`, since
+//! each assertion is accepted once); the key never leaves the process.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -42,6 +44,9 @@ pub struct AssertionArgs {
     /// The `iss`; default: the service-account id.
     #[arg(long)]
     issuer: Option<String>,
+    /// How many assertions to print, one a line, each with its own `jti`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    count: u64,
 }
 
 fn parse_attribute(raw: &str) -> Result<(String, String), String> {
@@ -51,13 +56,54 @@ fn parse_attribute(raw: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{raw:?} is not name=value"))
 }
 
-/// Builds and signs the assertion; `default_audience` is the service's token URL.
+/// Writes `--count` assertions to `out`, one a line; `default_audience` is the service's token
+/// URL. The key is read once; the signing is spread over the available cores, since a benchmark
+/// asks for tens of thousands of single-use assertions.
+pub fn write_all(
+    args: &AssertionArgs,
+    default_audience: &str,
+    now: DateTime<Utc>,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let key = read_key(&args.key_file)?;
+    let workers = std::thread::available_parallelism().map_or(1, usize::from) as u64;
+    let per_worker = args.count.div_ceil(workers);
+    let batches = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let first = worker * per_worker;
+                let size = per_worker.min(args.count.saturating_sub(first));
+                let key = &key;
+                scope.spawn(move || {
+                    (0..size)
+                        .map(|_| build(key, args, default_audience, now))
+                        .collect::<anyhow::Result<Vec<String>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("an assertion worker panicked"))?
+            })
+            .collect::<anyhow::Result<Vec<Vec<String>>>>()
+    })?;
+    for assertion in batches.iter().flatten() {
+        writeln!(out, "{assertion}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Builds and signs one assertion with `key`; `default_audience` is the service's token URL.
 pub fn build(
+    key: &RsaKeyPair,
     args: &AssertionArgs,
     default_audience: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
-    let key = read_key(&args.key_file)?;
     let iat = now.timestamp();
     let attributes: Map<String, Value> = args
         .user_attributes
@@ -75,7 +121,7 @@ pub fn build(
         "service_account_id": args.service_account_id,
         "user_attributes": attributes,
     });
-    sign(&key, &claims)
+    sign(key, &claims)
 }
 
 /// Signs claims as a compact JWS with header `{"alg": "RS256", "typ": "JWT"}`.

@@ -170,3 +170,45 @@ async fn an_assertion_from_the_cli_is_exchanged_for_a_token() {
     assert_eq!(me["user_attributes"]["icn"], ICN);
     assert_eq!(me["service_account_id"], f.account_id.as_str());
 }
+
+#[tokio::test]
+async fn the_cli_prints_as_many_single_use_assertions_as_asked() {
+    const COUNT: usize = 3;
+    let f = Fixture::arrange(TestApp::spawn_on(Backend::Sqlite).await).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key.pem");
+    std::fs::write(&key_file, &keys()[0].pem).unwrap();
+    let mut command = tokenmint(dir.path());
+    command.args([
+        "service-account",
+        "assertion",
+        "--service-account-id",
+        &f.account_id,
+        "--key-file",
+        key_file.to_str().unwrap(),
+        "--sub",
+        SUBJECT,
+        "--scope",
+        "programs:read",
+        "--audience",
+        &f.token_url(),
+        "--count",
+        &COUNT.to_string(),
+    ]);
+    let printed = tokio::task::spawn_blocking(move || run(&mut command))
+        .await
+        .unwrap();
+
+    let assertions: Vec<&str> = printed.lines().collect();
+    assert_eq!(assertions.len(), COUNT);
+    let behind = SystemClock.now() - f.app.clock.now_utc();
+    f.app.clock.advance_seconds(behind.num_seconds() + 1);
+    for assertion in assertions {
+        access_token(f.exchange_assertion(assertion).await).await;
+    }
+    assert_eq!(
+        f.issuance_count().await,
+        COUNT as i64,
+        "each one is its own jti"
+    );
+}

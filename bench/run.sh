@@ -1,0 +1,631 @@
+#!/usr/bin/env bash
+# tokenmint benchmark (issue 5): one command, `bash bench/run.sh`, documented in BENCHMARKS.md.
+#
+# Builds the release binary, installs a load generator if missing (wrk from Debian's packages,
+# else oha from crates.io), then for each backend (PostgreSQL in a throwaway cluster with durable
+# settings, then SQLite in a temporary file):
+#   1. `tokenmint migrate`, then seeds through the CLI: an ES256 client with a secret, an RS256
+#      client, a production API key, a service account with a self-signed RSA certificate, an
+#      API group;
+#   2. starts `tokenmint serve` in production mode and records the time to the first 200 of
+#      /readyz; seeds through the HTTP API: an access request (HTTP Basic), its approval (admin
+#      API), JWT credentials (HTTP Basic); checks every route once;
+#   3. drives /healthz (the ceiling) and every token route for BENCH_SECONDS at each concurrency,
+#      sampling the service's peak RSS, and prints one table per backend, also written as
+#      markdown to bench/results/<date>-<backend>.md.
+# Everything it starts is stopped, and its temporary files removed, on exit.
+#
+# Settings (environment):
+#   BENCH_SECONDS=20            duration of each run
+#   BENCH_BACKENDS=postgres,sqlite
+#   BENCH_CONCURRENCY="32 128"  connections, one round of runs each
+#   BENCH_THREADS=2             load-generator threads
+#   BENCH_ROUTES="auth_jwt token_create clients_authorization authtoken sign_in"
+#                               (healthz always runs first; auth_jwt_rs256 is also available)
+#   BENCH_ASSERTION_RATE=3000   sign_in: assertions signed per second of run, times 1.5
+#   BENCH_LOADGEN=wrk|oha       force a load generator (default: wrk if it can be had)
+#   BENCH_WRAPPER               a command prefix for `tokenmint serve`, for profiling, e.g.
+#                               "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out"
+#   BENCH_RSS_LIMIT_MB          the service is killed (and restarted for the next run) when its
+#                               RSS passes this; default: half of the machine's memory
+#   PG_BIN                      PostgreSQL server binaries (else pg_config --bindir, then
+#                               /usr/lib/postgresql/*/bin)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LUA_DIR="$ROOT/bench"
+RESULTS_DIR="$ROOT/bench/results"
+BIN="$ROOT/target/release/tokenmint"
+
+declare -A DEFAULTS=(
+  [BENCH_SECONDS]=20
+  [BENCH_BACKENDS]="postgres,sqlite"
+  [BENCH_CONCURRENCY]="32 128"
+  [BENCH_THREADS]=2
+  [BENCH_ROUTES]="auth_jwt token_create clients_authorization authtoken sign_in"
+  [BENCH_ASSERTION_RATE]=3000
+)
+BENCH_SECONDS="${BENCH_SECONDS:-${DEFAULTS[BENCH_SECONDS]}}"
+BENCH_BACKENDS="${BENCH_BACKENDS:-${DEFAULTS[BENCH_BACKENDS]}}"
+BENCH_CONCURRENCY="${BENCH_CONCURRENCY:-${DEFAULTS[BENCH_CONCURRENCY]}}"
+BENCH_THREADS="${BENCH_THREADS:-${DEFAULTS[BENCH_THREADS]}}"
+export BENCH_THREADS # also read by bench/assertions.lua
+BENCH_ROUTES="${BENCH_ROUTES:-${DEFAULTS[BENCH_ROUTES]}}"
+BENCH_ASSERTION_RATE="${BENCH_ASSERTION_RATE:-${DEFAULTS[BENCH_ASSERTION_RATE]}}"
+# Longer than any latency we expect to see, so slow routes show their latency, not timeouts.
+WRK_TIMEOUT_SECONDS=30
+# The machine is shared: a service that runs away with memory is stopped before the kernel's
+# OOM killer picks a process, possibly someone else's.
+BENCH_RSS_LIMIT_MB="${BENCH_RSS_LIMIT_MB:-$(awk '/^MemTotal:/ { print int($2 / 2048) }' /proc/meminfo)}"
+
+AS_ROOT=false
+[[ "$(id -u)" == 0 ]] && AS_ROOT=true
+WORK=""          # this run's temporary directory
+PG_DIR=""        # the throwaway cluster's directory (owned by `postgres` when we are root)
+PG_BIN_DIR=""
+SERVICE_PID=""
+SAMPLER_PID=""
+LOAD_PID=""      # the load generator while it runs
+LOADGEN=""
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
+
+# Floating-point arithmetic: `calc '<awk expression>'`.
+calc() { awk "BEGIN { printf \"%s\", ($1) }" </dev/null; }
+
+# A loopback TCP port nobody listens on.
+free_port() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  die "found no free loopback port"
+}
+
+# apt-get install, as root only; refreshes the package lists once if the first try fails.
+apt_install() {
+  $AS_ROOT && command -v apt-get >/dev/null || return 1
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" </dev/null >&2 && return 0
+  apt-get update -qq >&2 &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" </dev/null >&2
+}
+
+cleanup() {
+  local status=$?
+  set +e
+  [[ -n "$LOAD_PID" ]] && kill "$LOAD_PID" 2>/dev/null
+  stop_sampler
+  stop_service
+  if [[ -n "$PG_DIR" && -d "$PG_DIR/data" ]]; then
+    as_postgres "$PG_BIN_DIR/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+  fi
+  [[ -n "$PG_DIR" ]] && rm -rf "$PG_DIR"
+  if [[ -n "$WORK" && "$status" != 0 ]]; then
+    rm -f "$WORK"/*.txt "$WORK"/*.json "$WORK"/*.key "$WORK"/*.db*
+    log "failed; the service and load-generator logs are kept in $WORK"
+  elif [[ -n "$WORK" ]]; then
+    rm -rf "$WORK"
+  fi
+  exit "$status"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tools
+
+build_release() {
+  log "cargo build --release --locked"
+  (cd "$ROOT" && cargo build --release --locked)
+}
+
+ensure_tools() {
+  command -v curl >/dev/null || apt_install curl || die "curl is needed"
+  command -v jq >/dev/null || apt_install jq || die "jq is needed: apt-get install jq"
+  command -v openssl >/dev/null || apt_install openssl || die "openssl is needed"
+}
+
+# Sets LOADGEN to wrk or oha (a path), installing one if neither is there.
+ensure_load_generator() {
+  local want="${BENCH_LOADGEN:-}"
+  if [[ "$want" != oha ]]; then
+    if command -v wrk >/dev/null || { log "installing wrk (apt-get)"; apt_install wrk; }; then
+      LOADGEN=wrk
+      return
+    fi
+    [[ "$want" == wrk ]] && die "wrk is not installed and cannot be (apt-get install wrk needs root)"
+  fi
+  local oha
+  oha="$(command -v oha || true)"
+  [[ -z "$oha" && -x "${CARGO_HOME:-$HOME/.cargo}/bin/oha" ]] && oha="${CARGO_HOME:-$HOME/.cargo}/bin/oha"
+  if [[ -z "$oha" ]]; then
+    log "installing oha (cargo install oha --locked)"
+    cargo install oha --locked >&2 || true
+    oha="$(command -v oha || true)"
+    [[ -z "$oha" && -x "${CARGO_HOME:-$HOME/.cargo}/bin/oha" ]] && oha="${CARGO_HOME:-$HOME/.cargo}/bin/oha"
+  fi
+  [[ -n "$oha" ]] || die "no load generator: install wrk ('apt-get install wrk', as root) or oha ('cargo install oha --locked')"
+  LOADGEN="$oha"
+}
+
+loadgen_version() {
+  if [[ "$LOADGEN" == wrk ]]; then
+    wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2
+  else
+    "$LOADGEN" --version 2>&1 | head -n 1
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: a throwaway cluster with durable settings
+
+find_pg_bin() {
+  local dir
+  if [[ -n "${PG_BIN:-}" ]]; then echo "$PG_BIN"; return; fi
+  dir="$(pg_config --bindir 2>/dev/null || true)"
+  if [[ -n "$dir" && -x "$dir/initdb" ]]; then echo "$dir"; return; fi
+  for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
+    if [[ -x "$dir/initdb" ]]; then echo "$dir"; return; fi
+  done
+  return 1
+}
+
+# Runs a PostgreSQL program as the `postgres` OS user when we are root (it refuses to run as
+# root), from a directory that user can enter.
+as_postgres() {
+  if $AS_ROOT; then
+    (cd "$PG_DIR" && runuser -u postgres -- "$@")
+  else
+    (cd "$PG_DIR" && "$@")
+  fi
+}
+
+start_postgres() {
+  PG_BIN_DIR="$(find_pg_bin)" || {
+    log "installing the PostgreSQL server (apt-get)"
+    apt_install postgresql || die "no PostgreSQL server binaries: apt-get install postgresql, or set PG_BIN"
+    PG_BIN_DIR="$(find_pg_bin)" || die "no PostgreSQL server binaries found after installing"
+  }
+  PG_DIR="$(mktemp -d /tmp/tokenmint-bench-pg.XXXXXX)"
+  $AS_ROOT && chown postgres:postgres "$PG_DIR"
+  local port
+  port="$(free_port)"
+  # --no-sync only skips initdb's own fsync of the new files; the server below is durable.
+  as_postgres "$PG_BIN_DIR/initdb" -D "$PG_DIR/data" -A trust -U postgres -E UTF8 --locale=C \
+    --no-sync >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
+  as_postgres "$PG_BIN_DIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=200" \
+    start >/dev/null || { cat "$PG_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
+  as_postgres "$PG_BIN_DIR/createdb" -h 127.0.0.1 -p "$port" -U postgres tokenmint
+  PG_VERSION="$("$PG_BIN_DIR/postgres" --version)"
+  DATABASE_URL="postgres://postgres@127.0.0.1:$port/tokenmint"
+}
+
+stop_postgres() {
+  [[ -n "$PG_DIR" ]] || return 0
+  as_postgres "$PG_BIN_DIR/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null
+  rm -rf "$PG_DIR"
+  PG_DIR=""
+}
+
+# ---------------------------------------------------------------------------------------------
+# The service
+
+tm() { "$BIN" "$@"; }
+
+# Starts `tokenmint serve` and sets READY_MS: from process start to the first 200 of /readyz.
+start_service() {
+  local log_file="$WORK/service-$BACKEND.log" started deadline
+  started="$(date +%s%N)"
+  local wrapper=()
+  read -r -a wrapper <<<"${BENCH_WRAPPER:-}"
+  (cd "$WORK" && exec "${wrapper[@]}" "$BIN" serve >>"$log_file" 2>&1) &
+  SERVICE_PID=$!
+  deadline=$((started + 30 * 1000000000))
+  until curl -fs -o /dev/null "$BASE_URL/readyz"; do
+    kill -0 "$SERVICE_PID" 2>/dev/null || { cat "$log_file" >&2; die "the service exited"; }
+    (($(date +%s%N) < deadline)) || { cat "$log_file" >&2; die "not ready within 30 s"; }
+    sleep 0.005
+  done
+  READY_MS=$((($(date +%s%N) - started) / 1000000))
+  log "ready in $READY_MS ms (pid $SERVICE_PID, log $log_file)"
+}
+
+stop_service() {
+  [[ -n "$SERVICE_PID" ]] || return 0
+  kill -TERM "$SERVICE_PID" 2>/dev/null || true
+  wait "$SERVICE_PID" 2>/dev/null || true
+  SERVICE_PID=""
+}
+
+# The service's environment: production mode, secrets made up for this run.
+configure_service() {
+  export TOKENMINT_MODE=production
+  export TOKENMINT_CONFIG_DIR="$ROOT/config"
+  export TOKENMINT_MASTER_KEY TOKENMINT_ADMIN_TOKEN
+  TOKENMINT_MASTER_KEY="$(openssl rand -base64 32)"
+  TOKENMINT_ADMIN_TOKEN="$(openssl rand -hex 24)"
+  TOKENMINT_LISTEN="127.0.0.1:$(free_port)"
+  export TOKENMINT_LISTEN
+  export DATABASE_URL
+  export RUST_LOG=warn
+  BASE_URL="http://$TOKENMINT_LISTEN"
+  # Fixed, so that a restarted service on another port keeps its issuer and assertion audience.
+  export TOKENMINT_PUBLIC_URL="$BASE_URL"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Seeding
+
+seed_with_cli() {
+  local client
+  client="$(tm client create --name bench-es256 --algorithm ES256 \
+    --scope programs:read --scope schools:read --scope assessment:interest \
+    --scope assessment:ability --scope abilityexplorer:read --default-scope programs:read \
+    --state IC --state OH --default-state IC --max-ttl-minutes 60 \
+    --phone +15550100001 --email bench@example.com)"
+  ES_ID="$(jq -r .client_id <<<"$client")"
+  ES_SECRET="$(jq -r .client_secret <<<"$client")"
+  client="$(tm client create --name bench-rs256 --algorithm RS256 \
+    --scope programs:read --default-scope programs:read \
+    --state IC --default-state IC --max-ttl-minutes 60 --email bench-rs@example.com)"
+  RS_ID="$(jq -r .client_id <<<"$client")"
+  RS_SECRET="$(jq -r .client_secret <<<"$client")"
+  API_KEY="$(tm api-key create "$ES_ID" --environment production | jq -r .api_key)"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/service-account.key" \
+    -out "$WORK/service-account.pem" -days 2 -subj "/CN=tokenmint-bench" 2>/dev/null
+  SERVICE_ACCOUNT_ID="$(tm service-account create --client-id "$RS_ID" \
+    --description benchmark --scope programs:read --audience https://api.bench.example \
+    --duration 300 --attribute icn --certificate-file "$WORK/service-account.pem" |
+    jq -r .service_account_id)"
+  tm api-group create --name bench-reports --scope reports:read --scope reports:export >/dev/null
+}
+
+# curl that fails on a non-2xx answer and shows its body.
+api() {
+  local out status
+  out="$(curl -sS -w '\n%{http_code}' "$@")"
+  status="${out##*$'\n'}"
+  [[ "$status" == 2* ]] || die "$* -> $status: ${out%$'\n'*}"
+  printf '%s' "${out%$'\n'*}"
+}
+
+seed_with_http() {
+  local request_id credential
+  request_id="$(api -u "$ES_ID:$ES_SECRET" -H 'Content-Type: application/json' \
+    -d '{"api_groups": ["bench-reports"], "reason": "benchmark"}' \
+    "$BASE_URL/v1/access-requests" | jq -r .id)"
+  api -H "Authorization: Bearer $TOKENMINT_ADMIN_TOKEN" -H 'Content-Type: application/json' \
+    -d '{"note": "benchmark"}' "$BASE_URL/admin/access-requests/$request_id/approve" >/dev/null
+  credential="$(api -u "$ES_ID:$ES_SECRET" -H 'Content-Type: application/json' \
+    -d '{"username": "bench", "notes": "benchmark", "api_groups": ["bench-reports"]}' \
+    "$BASE_URL/v1/credentials")"
+  CREDENTIAL_KEY="$(jq -r .key <<<"$credential")"
+  CREDENTIAL_SECRET="$(jq -r .secret <<<"$credential")"
+
+  jq -n --arg id "$ES_ID" --arg secret "$ES_SECRET" '{client_id: $id, client_secret: $secret,
+    stateAbbr: "OH", tokenTime: 30, ipaddress: "string",
+    scope: ["programs:read", "assessment:all"],
+    user: {orgId: "org-1", orgName: "Acme High", id: "user-42"}}' >"$WORK/token_create.json"
+  jq -n --arg key "$CREDENTIAL_KEY" --arg secret "$CREDENTIAL_SECRET" \
+    '{key: $key, secret: $secret}' >"$WORK/authtoken.json"
+}
+
+# Signs $1 single-use assertions into $2.
+make_assertions() {
+  tm service-account assertion --service-account-id "$SERVICE_ACCOUNT_ID" \
+    --key-file "$WORK/service-account.key" --sub bench-user@example.com \
+    --scope programs:read --user-attribute icn=1012667122V019349 --count "$1" >"$2"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Routes: each sets METHOD, URL_PATH, HEADERS (array), BODY_FILE, LABEL
+
+describe_route() {
+  METHOD=GET HEADERS=() BODY_FILE="" CONTENT_TYPE=""
+  case "$1" in
+    healthz) LABEL="GET /healthz (ceiling)" URL_PATH=/healthz ;;
+    auth_jwt)
+      LABEL="POST /auth/jwt" METHOD=POST URL_PATH=/auth/jwt
+      HEADERS=(-H "client-id: $ES_ID" -H "client-secret: $ES_SECRET") ;;
+    auth_jwt_rs256)
+      LABEL="POST /auth/jwt (RS256)" METHOD=POST URL_PATH=/auth/jwt
+      HEADERS=(-H "client-id: $RS_ID" -H "client-secret: $RS_SECRET") ;;
+    token_create)
+      LABEL="POST /auth/token/create" METHOD=POST URL_PATH=/auth/token/create
+      BODY_FILE="$WORK/token_create.json" CONTENT_TYPE=application/json ;;
+    clients_authorization)
+      LABEL="GET /clients/authorization" URL_PATH="/clients/authorization?apiKey=$API_KEY" ;;
+    authtoken)
+      LABEL="POST /auth/authtoken" METHOD=POST URL_PATH=/auth/authtoken
+      BODY_FILE="$WORK/authtoken.json" CONTENT_TYPE=application/json ;;
+    sign_in)
+      LABEL="POST /v0/sign_in/token (RS256)" METHOD=POST URL_PATH=/v0/sign_in/token
+      CONTENT_TYPE=application/x-www-form-urlencoded ;;
+    *) die "unknown route $1 (see BENCH_ROUTES in bench/run.sh)" ;;
+  esac
+}
+
+# One request per route, which must succeed, before anything is measured.
+check_routes() {
+  local route body=()
+  for route in healthz $BENCH_ROUTES; do
+    describe_route "$route"
+    body=()
+    [[ -n "$BODY_FILE" ]] && body=(-H "Content-Type: $CONTENT_TYPE" --data-binary "@$BODY_FILE")
+    if [[ "$route" == sign_in ]]; then
+      make_assertions 1 "$WORK/check-assertion.txt"
+      body=(--data-urlencode 'grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer'
+        --data-urlencode "assertion=$(cat "$WORK/check-assertion.txt")")
+    fi
+    api -X "$METHOD" "${HEADERS[@]}" "${body[@]}" "$BASE_URL$URL_PATH" >/dev/null
+  done
+  log "every route answers 2xx"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Peak RSS: VmHWM is reset before each run (clear_refs) and VmRSS polled every 100 ms
+
+start_sampler() {
+  local pid="$SERVICE_PID" out="$WORK/rss-peak-kb" limit_kb=$((BENCH_RSS_LIMIT_MB * 1024))
+  echo 0 >"$out"
+  rm -f "$WORK/rss-limit-hit"
+  echo 5 >"/proc/$pid/clear_refs" 2>/dev/null && HWM_RESET=true || HWM_RESET=false
+  (
+    peak=0
+    while [[ -r "/proc/$pid/status" ]]; do
+      while read -r key value _; do
+        if [[ "$key" == VmRSS: ]] && ((value > peak)); then
+          peak=$value
+          echo "$peak" >"$out"
+        fi
+      done <"/proc/$pid/status"
+      if ((peak > limit_kb)); then
+        kill -KILL "$pid" 2>/dev/null
+        touch "$WORK/rss-limit-hit"
+        break
+      fi
+      sleep 0.1
+    done
+  ) &
+  SAMPLER_PID=$!
+}
+
+stop_sampler() {
+  [[ -n "$SAMPLER_PID" ]] || return 0
+  kill "$SAMPLER_PID" 2>/dev/null || true
+  wait "$SAMPLER_PID" 2>/dev/null || true
+  SAMPLER_PID=""
+}
+
+# Peak RSS of the last run, kB.
+sampled_peak_kb() {
+  local peak hwm
+  peak="$(cat "$WORK/rss-peak-kb")"
+  if $HWM_RESET && [[ -r "/proc/$SERVICE_PID/status" ]]; then
+    hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVICE_PID/status")"
+    ((hwm > peak)) && peak=$hwm
+  fi
+  echo "$peak"
+}
+
+# After a run: if the service is gone, says why in R_NOTE and starts it again for the next run
+# (time to ready keeps its first measurement).
+restart_if_gone() {
+  kill -0 "$SERVICE_PID" 2>/dev/null && return 0
+  wait "$SERVICE_PID" 2>/dev/null || true
+  local why="service died (see its log; the kernel's OOM killer?); restarted"
+  [[ -e "$WORK/rss-limit-hit" ]] &&
+    why="service killed by bench/run.sh: RSS passed BENCH_RSS_LIMIT_MB=$BENCH_RSS_LIMIT_MB; restarted"
+  log "$why"
+  R_NOTE="${R_NOTE:+$R_NOTE; }$why"
+  SERVICE_PID=""
+  # A new port: the old one may still be held by the killed process's connections.
+  TOKENMINT_LISTEN="127.0.0.1:$(free_port)"
+  BASE_URL="http://$TOKENMINT_LISTEN"
+  local first_ready_ms=$READY_MS
+  start_service
+  READY_MS=$first_ready_ms
+}
+
+# Runs a command in the background and waits for it, so that a signal stops the script (and,
+# through cleanup, the command) at once rather than when the command is done.
+in_background() {
+  "$@" &
+  LOAD_PID=$!
+  local status=0
+  wait "$LOAD_PID" || status=$?
+  LOAD_PID=""
+  return "$status"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Load: each driver leaves R_OK R_SECONDS R_ERRORS R_P50_US R_P99_US R_MAX_US (and R_NOTE)
+
+drive_wrk() {
+  local route=$1 connections=$2 out="$WORK/wrk-$BACKEND-$1-$2.log" script=static.lua
+  [[ "$route" == sign_in ]] && script=assertions.lua
+  BENCH_METHOD="$METHOD" BENCH_BODY_FILE="$BODY_FILE" BENCH_LUA_DIR="$LUA_DIR" \
+    BENCH_ASSERTIONS="$WORK/assertions.txt" \
+    in_background wrk -t "$BENCH_THREADS" -c "$connections" -d "${BENCH_SECONDS}s" \
+    --timeout "${WRK_TIMEOUT_SECONDS}s" -s "$LUA_DIR/$script" "${HEADERS[@]}" \
+    "$BASE_URL$URL_PATH" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+  local line kv
+  line="$(grep '^BENCH_RESULT ' "$out")" || { cat "$out" >&2; die "wrk printed no result"; }
+  declare -A r=()
+  for kv in ${line#BENCH_RESULT }; do r[${kv%%=*}]=${kv#*=}; done
+  R_OK=$((r[requests] - r[status_errors]))
+  R_SECONDS="$(calc "${r[duration_us]} / 1000000")"
+  R_ERRORS=$((r[status_errors] + r[socket_errors]))
+  R_P50_US=${r[p50_us]} R_P99_US=${r[p99_us]} R_MAX_US=${r[max_us]}
+  R_NOTE=""
+  ((R_ERRORS == 0)) || R_NOTE="errors: ${r[status_errors]} non-2xx, ${r[socket_errors]} socket"
+  line="$(grep '^BENCH_ASSERTIONS ' "$out" || true)"
+  if [[ -n "$line" ]]; then
+    for kv in ${line#BENCH_ASSERTIONS }; do r[${kv%%=*}]=${kv#*=}; done
+    ((r[replayed] == 0)) || R_NOTE="$R_NOTE; ran out of assertions: ${r[replayed]} replays, raise BENCH_ASSERTION_RATE"
+  fi
+}
+
+drive_oha() {
+  local route=$1 connections=$2 out="$WORK/oha-$BACKEND-$1-$2.json" body=()
+  [[ -n "$BODY_FILE" ]] && body=(-D "$BODY_FILE" -T "$CONTENT_TYPE")
+  in_background "$LOADGEN" --no-tui --output-format json -z "${BENCH_SECONDS}s" -c "$connections" \
+    -t "${WRK_TIMEOUT_SECONDS}s" -m "$METHOD" "${HEADERS[@]}" "${body[@]}" \
+    "$BASE_URL$URL_PATH" >"$out" 2>"$out.err" || { cat "$out.err" >&2; die "oha failed"; }
+  R_OK="$(jq '[.statusCodeDistribution | to_entries[] | select(.key | startswith("2")) | .value] | add // 0' "$out")"
+  R_ERRORS="$(jq '([.statusCodeDistribution | to_entries[] | select(.key | startswith("2") | not) | .value] | add // 0)
+    + ([.errorDistribution | to_entries[] | select(.key | test("deadline") | not) | .value] | add // 0)' "$out")"
+  R_SECONDS="$(jq '.summary.total' "$out")"
+  R_P50_US="$(jq '.latencyPercentiles.p50 * 1000000 | floor' "$out")"
+  R_P99_US="$(jq '.latencyPercentiles.p99 * 1000000 | floor' "$out")"
+  R_MAX_US="$(jq '.summary.slowest * 1000000 | floor' "$out")"
+  R_NOTE=""
+}
+
+# Runs one route at one concurrency and appends its row to ROWS.
+measure() {
+  local route=$1 connections=$2 rate ratio peak_kb
+  describe_route "$route"
+  if [[ "$route" == sign_in && "$LOADGEN" != wrk ]]; then
+    # oha picks request bodies at random, and an assertion is accepted once.
+    log "$BACKEND c=$connections $LABEL: skipped, needs wrk"
+    ROWS+=("$LABEL|$connections|-|-|-|-|-|-|-|skipped: needs wrk (single-use assertions)")
+    return
+  fi
+  if [[ "$route" == sign_in ]]; then
+    local count=$((BENCH_ASSERTION_RATE * BENCH_SECONDS * 3 / 2))
+    log "signing $count assertions"
+    make_assertions "$count" "$WORK/assertions.txt"
+  fi
+  log "$BACKEND c=$connections $LABEL"
+  start_sampler
+  if [[ "$LOADGEN" == wrk ]]; then drive_wrk "$route" "$connections"; else drive_oha "$route" "$connections"; fi
+  stop_sampler
+  peak_kb="$(sampled_peak_kb)"
+  restart_if_gone
+  rate="$(calc "$R_OK / $R_SECONDS")"
+  [[ "$route" == healthz ]] && CEILING="$rate"
+  ratio="$(calc "$CEILING > 0 ? $rate / $CEILING : 0")"
+  ROWS+=("$LABEL|$connections|$(calc "int($rate + 0.5)")|$(ms "$R_P50_US")|$(ms "$R_P99_US")|$(ms "$R_MAX_US")|$R_ERRORS|$(calc "sprintf(\"%.3f\", $ratio)")|$(calc "sprintf(\"%.0f MiB\", $peak_kb / 1024)")|$R_NOTE")
+  ((peak_kb > RUN_PEAK_KB)) && RUN_PEAK_KB=$peak_kb
+  printf '    %s/s, p50 %s, p99 %s, errors %s, peak RSS %s MiB %s\n' \
+    "$(calc "int($rate + 0.5)")" "$(ms "$R_P50_US")" "$(ms "$R_P99_US")" "$R_ERRORS" \
+    "$(calc "sprintf(\"%.0f\", $peak_kb / 1024)")" "$R_NOTE" >&2
+  sleep 1 # let the service settle before the next run
+}
+
+ms() { calc "sprintf(\"%.2f ms\", $1 / 1000)"; }
+
+# This run's command: the settings that differ from the defaults, then the script.
+command_line() {
+  local name words=()
+  for name in BENCH_SECONDS BENCH_BACKENDS BENCH_CONCURRENCY BENCH_THREADS BENCH_ROUTES \
+    BENCH_ASSERTION_RATE BENCH_LOADGEN; do
+    [[ -n "${!name:-}" && "${!name}" != "${DEFAULTS[$name]:-}" ]] || continue
+    if [[ "${!name}" == *' '* ]]; then words+=("$name=\"${!name}\""); else words+=("$name=${!name}"); fi
+  done
+  words+=(bash bench/run.sh)
+  echo "${words[*]}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+print_table() {
+  local row
+  printf '\n%s — %ss per run, %s threads, time to ready %s ms, peak RSS %s MiB\n' \
+    "$BACKEND_NAME" "$BENCH_SECONDS" "$BENCH_THREADS" "$READY_MS" "$((RUN_PEAK_KB / 1024))"
+  printf '%-34s %5s %10s %10s %10s %10s %7s %8s %9s\n' \
+    route conc 'tokens/s' p50 p99 max errors 'vs ceil' 'peak RSS'
+  for row in "${ROWS[@]}"; do
+    IFS='|' read -r label conc rate p50 p99 max errors ratio rss note <<<"$row"
+    printf '%-34s %5s %10s %10s %10s %10s %7s %8s %9s %s\n' \
+      "$label" "$conc" "$rate" "$p50" "$p99" "$max" "$errors" "$ratio" "$rss" "$note"
+  done
+  echo
+}
+
+write_markdown() {
+  local file row commit
+  file="$RESULTS_DIR/$(date -u +%Y-%m-%d)-$BACKEND.md"
+  commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  git -C "$ROOT" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || commit="$commit (modified)"
+  mkdir -p "$RESULTS_DIR"
+  {
+    echo "# tokenmint benchmark: $BACKEND_NAME"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit; command: \`$(command_line)\`"
+    echo "- machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load generator on the same machine: $(loadgen_version), $BENCH_THREADS threads"
+    echo "- database: $DB_DESCRIPTION"
+    echo "- service: production mode, \`RUST_LOG=warn\`; time to ready (process start to the first 200 of /readyz, migrated database): **$READY_MS ms**; peak RSS over all runs: **$((RUN_PEAK_KB / 1024)) MiB**"
+    echo "- each run: ${BENCH_SECONDS} s; tokens/s counts 2xx answers; errors are non-2xx answers plus socket errors; \"vs ceiling\" divides by /healthz at the same concurrency"
+    echo
+    echo "| route | conc. | tokens/s | p50 | p99 | max | errors | vs ceiling | peak RSS | note |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    for row in "${ROWS[@]}"; do
+      IFS='|' read -r label conc rate p50 p99 max errors ratio rss note <<<"$row"
+      echo "| \`$label\` | $conc | $rate | $p50 | $p99 | $max | $errors | $ratio | $rss | $note |"
+    done
+  } >"$file"
+  log "wrote ${file#"$ROOT/"}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# One backend, start to finish
+
+run_backend() {
+  BACKEND=$1
+  ROWS=() RUN_PEAK_KB=0 CEILING=0
+  case "$BACKEND" in
+    postgres)
+      BACKEND_NAME=PostgreSQL
+      start_postgres
+      DB_DESCRIPTION="$PG_VERSION, throwaway cluster, fsync=on, synchronous_commit=on, full_page_writes=on" ;;
+    sqlite)
+      BACKEND_NAME=SQLite
+      DATABASE_URL="sqlite://$WORK/bench.db"
+      DB_DESCRIPTION="SQLite file in $(dirname "$WORK") (the service's own settings)" ;;
+    *) die "unknown backend $BACKEND (postgres or sqlite)" ;;
+  esac
+  configure_service
+  log "$BACKEND_NAME: migrate and seed"
+  tm migrate >/dev/null
+  seed_with_cli
+  start_service
+  seed_with_http
+  check_routes
+  local connections route
+  for connections in $BENCH_CONCURRENCY; do
+    for route in healthz $BENCH_ROUTES; do
+      measure "$route" "$connections"
+    done
+  done
+  stop_service
+  [[ "$BACKEND" == postgres ]] && stop_postgres
+  print_table
+  write_markdown
+}
+
+main() {
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM
+  build_release
+  ensure_tools
+  ensure_load_generator
+  log "load generator: $(loadgen_version)"
+  WORK="$(mktemp -d /tmp/tokenmint-bench.XXXXXX)"
+  cd "$WORK" # the CLI and the service write nothing into the work tree
+  local backend
+  for backend in ${BENCH_BACKENDS//,/ }; do
+    run_backend "$backend"
+  done
+}
+
+main "$@"
