@@ -527,7 +527,7 @@ ms() { calc "sprintf(\"%.2f ms\", $1 / 1000)"; }
 command_line() {
   local name words=()
   for name in BENCH_SECONDS BENCH_BACKENDS BENCH_CONCURRENCY BENCH_THREADS BENCH_ROUTES \
-    BENCH_ASSERTION_RATE BENCH_LOADGEN; do
+    BENCH_ASSERTION_RATE BENCH_LOADGEN BENCH_WRAPPER; do
     [[ -n "${!name:-}" && "${!name}" != "${DEFAULTS[$name]:-}" ]] || continue
     if [[ "${!name}" == *' '* ]]; then words+=("$name=\"${!name}\""); else words+=("$name=${!name}"); fi
   done
