@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod binary;
 mod helpers;
 mod pg;
 mod smtp_sink;

@@ -2,42 +2,10 @@
 //! start (printed once, in `demo.env`, working, and never in the log).
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use crate::binary::{run_json, tokenmint};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_tokenmint");
-
-/// The binary with a clean environment rooted in `dir` (SQLite database and sandbox data there).
-fn tokenmint(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "TOKENMINT_CONFIG_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
-        )
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/tokenmint.db", dir.display()),
-        )
-        .env("TOKENMINT__SANDBOX__DATA_DIR", dir.join("data"))
-        .env("RUST_LOG", "warn")
-        .current_dir(dir);
-    command
-}
-
-fn run_json(command: &mut Command) -> Value {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
 
 /// Stops the service if the test fails half-way.
 struct Running(Child);

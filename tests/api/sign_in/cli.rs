@@ -1,50 +1,12 @@
 //! `tokenmint service-account ...`: management in the admin API's JSON, and `assertion`, whose
 //! output a running service accepts.
 
-use std::path::Path;
-use std::process::Command;
-
 use serde_json::Value;
 use tokenmint::clock::{Clock, SystemClock};
 
 use super::{access_token, keys, Fixture, ICN, SUBJECT};
+use crate::binary::{run, run_json, tokenmint};
 use crate::helpers::{Backend, ClockExt, TestApp};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tokenmint");
-
-/// The binary with a clean environment rooted in `dir` (SQLite database and sandbox data there).
-fn tokenmint(dir: &Path) -> Command {
-    let mut command = Command::new(BIN);
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(
-            "TOKENMINT_CONFIG_DIR",
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
-        )
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/tokenmint.db", dir.display()),
-        )
-        .env("TOKENMINT__SANDBOX__DATA_DIR", dir.join("data"))
-        .env("RUST_LOG", "warn")
-        .current_dir(dir);
-    command
-}
-
-fn run(command: &mut Command) -> String {
-    let output = command.output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn run_json(command: &mut Command) -> Value {
-    serde_json::from_str(&run(command)).unwrap()
-}
 
 #[test]
 fn the_cli_manages_service_accounts_in_the_admin_api_format() {
