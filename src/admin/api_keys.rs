@@ -62,7 +62,7 @@ impl CreateApiKeyRequest {
 }
 
 /// A new API key, shown this once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct IssuedApiKeyView {
     /// The key's id, for listing and revocation.
     #[schema(example = "key_01936f0e5b7c7d2a9e4f1b3c5d7e9f10")]

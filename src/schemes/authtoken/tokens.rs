@@ -62,7 +62,7 @@ pub struct RefreshRequest {
 }
 
 /// An AuthToken.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthTokenResponse {
     /// The signed JWT; send it as `Authorization: Bearer <authToken>`.

@@ -83,14 +83,14 @@ impl From<Rejection> for ApiError {
 }
 
 /// The token response.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SignInTokenResponse {
     /// The Sign-in Service's envelope.
     pub data: SignInTokenData,
 }
 
 /// The token itself.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SignInTokenData {
     /// A signed JWT (RS256) for the config's audience, living the config's duration.
     #[schema(example = "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...")]
