@@ -67,6 +67,7 @@ SERVICE_PID=""
 SAMPLER_PID=""
 LOAD_PID=""      # the load generator while it runs
 LOADGEN=""
+FLUSH_US=0       # the disk's durable-flush latency (measure_flush)
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers
@@ -542,6 +543,7 @@ print_table() {
   local row
   printf '\n%s — %ss per run, %s threads, time to ready %s ms, peak RSS %s MiB\n' \
     "$BACKEND_NAME" "$BENCH_SECONDS" "$BENCH_THREADS" "$READY_MS" "$((RUN_PEAK_KB / 1024))"
+  [[ "$BACKEND" == postgres ]] && ((FLUSH_US > 0)) && printf '%s\n' "$(flush_bound)"
   printf '%-34s %5s %10s %10s %10s %10s %7s %8s %9s\n' \
     route conc 'tokens/s' p50 p99 max errors 'vs ceil' 'peak RSS'
   for row in "${ROWS[@]}"; do
@@ -565,6 +567,7 @@ write_markdown() {
     echo "- machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load generator on the same machine: $(loadgen_version), $BENCH_THREADS threads"
     echo "- database: $DB_DESCRIPTION"
     echo "- service: production mode, \`RUST_LOG=warn\`; time to ready (process start to the first 200 of /readyz, migrated database): **$READY_MS ms**; peak RSS over all runs: **$((RUN_PEAK_KB / 1024)) MiB**"
+    [[ "$BACKEND" == postgres ]] && ((FLUSH_US > 0)) && echo "- durable-commit bound: $(flush_bound)"
     echo "- each run: ${BENCH_SECONDS} s; tokens/s counts 2xx answers; errors are non-2xx answers plus socket errors; \"vs ceiling\" divides by /healthz at the same concurrency"
     echo
     echo "| route | conc. | tokens/s | p50 | p99 | max | errors | vs ceiling | peak RSS | note |"
@@ -575,6 +578,34 @@ write_markdown() {
     done
   } >"$file"
   log "wrote ${file#"$ROOT/"}"
+}
+
+# The disk's durable-flush latency, as PostgreSQL's WAL sees it: pg_test_fsync's one 8 kB write
+# plus fdatasync (Linux's default wal_sync_method), in microseconds. A route that answers only
+# after its record is committed cannot answer a connection faster than one flush, so with c
+# connections in a closed loop it serves at most c / flush tokens per second, whatever the code
+# does (Little's law); the tables print that bound beside the measured figures.
+measure_flush() {
+  local pg_bin out
+  FLUSH_US=0
+  pg_bin="$(find_pg_bin)" || return 0
+  out="$("$pg_bin/pg_test_fsync" -s 2 -f "$WORK/fsync.test" 2>/dev/null || true)"
+  rm -f "$WORK/fsync.test"
+  FLUSH_US="$(awk '/one 8kB write/ { one = 1 } one && $1 == "fdatasync" { print int($(NF - 1)); exit }' <<<"$out")"
+  FLUSH_US="${FLUSH_US:-0}"
+  if ((FLUSH_US > 0)); then
+    log "durable flush: $FLUSH_US µs (pg_test_fsync, fdatasync of one 8 kB write)"
+  fi
+}
+
+# "at most N/s at c=C" for each concurrency, or nothing when the flush was not measured.
+flush_bound() {
+  ((FLUSH_US > 0)) || return 0
+  local connections bounds=""
+  for connections in $BENCH_CONCURRENCY; do
+    bounds+="${bounds:+, }$(calc "int($connections * 1000000 / $FLUSH_US)")/s at c=$connections"
+  done
+  echo "one durable flush takes $FLUSH_US µs here (pg_test_fsync, fdatasync, 8 kB), so a route that waits for its commit serves at most $bounds (concurrency / flush)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -622,6 +653,7 @@ main() {
   log "load generator: $(loadgen_version)"
   WORK="$(mktemp -d /tmp/tokenmint-bench.XXXXXX)"
   cd "$WORK" # the CLI and the service write nothing into the work tree
+  measure_flush
   local backend
   for backend in ${BENCH_BACKENDS//,/ }; do
     run_backend "$backend"

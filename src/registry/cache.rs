@@ -13,6 +13,10 @@
 //! change racing with a fill can never be cached as current. Changes made by another instance reach this one through
 //! change notifications (the hardening work); until then an entry lives at most the configured
 //! TTL. Entries also end with the credential's own expiry.
+//!
+//! Misses of one key are filled once: [`VerifiedCache::lookup`] lets the first miss fill the
+//! entry and makes concurrent misses of the same key wait for it, then look again. Without it,
+//! the first burst of a client's connections would each run an argon2 verification.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +42,8 @@ pub(crate) struct Verified<T> {
 /// A bounded cache of successful authentications of one credential kind.
 pub(crate) struct VerifiedCache<T> {
     entries: moka::sync::Cache<String, Arc<Verified<T>>>,
+    /// One lock per key being filled, so concurrent misses of a key make one fill.
+    filling: moka::sync::Cache<String, Arc<tokio::sync::Mutex<()>>>,
     generations: Arc<Generations>,
     digest_key: [u8; 32],
 }
@@ -91,6 +97,21 @@ pub(crate) struct Ticket {
     changes: u64,
 }
 
+/// The right to fill one key after a miss: other misses of the key wait until it is dropped
+/// (after [`VerifiedCache::insert`], or on a refusal, when the next waiter tries itself).
+pub(crate) struct Fill {
+    ticket: Ticket,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// What [`VerifiedCache::lookup`] found.
+pub(crate) enum Lookup<T> {
+    /// A valid cached authentication.
+    Hit(T),
+    /// A miss: authenticate the slow way, then [`VerifiedCache::insert`] with this.
+    Miss(Fill),
+}
+
 impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
     /// A cache of at most `capacity` entries living at most `ttl`.
     pub(crate) fn new(generations: Arc<Generations>, capacity: u64, ttl: Duration) -> Self {
@@ -102,6 +123,10 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
             entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
+                .build(),
+            filling: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(Duration::from_secs(60))
                 .build(),
             generations,
             digest_key,
@@ -123,10 +148,30 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
     }
 
     /// Takes a ticket; take it *before* the database read whose result will be cached.
-    pub(crate) fn ticket(&self) -> Ticket {
+    fn ticket(&self) -> Ticket {
         Ticket {
             changes: self.generations.changes(),
         }
+    }
+
+    /// A valid cached authentication, or the turn to fill the key: a miss waits while another
+    /// miss of the same key is being filled, then looks again, so a burst of requests with one
+    /// credential costs one verification. The ticket is taken once the turn is ours.
+    pub(crate) async fn lookup(&self, key: &str, now: DateTime<Utc>) -> Lookup<T> {
+        if let Some(hit) = self.get(key, now) {
+            return Lookup::Hit(hit);
+        }
+        let lock = self
+            .filling
+            .get_with_by_ref(key, || Arc::new(tokio::sync::Mutex::new(())));
+        let turn = lock.lock_owned().await;
+        if let Some(hit) = self.get(key, now) {
+            return Lookup::Hit(hit);
+        }
+        Lookup::Miss(Fill {
+            ticket: self.ticket(),
+            _turn: turn,
+        })
     }
 
     /// A still-valid cached authentication.
@@ -149,10 +194,11 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
         &self,
         key: String,
         client_id: &str,
-        ticket: Ticket,
+        fill: Fill,
         valid_until: Option<DateTime<Utc>>,
         value: T,
     ) {
+        let ticket = fill.ticket;
         let generation = self.generations.of(client_id);
         let epoch = self.generations.epoch();
         if self.generations.changes() != ticket.changes {
@@ -181,45 +227,85 @@ mod tests {
         VerifiedCache::new(Arc::default(), 100, Duration::from_secs(60))
     }
 
-    #[test]
-    fn a_hit_needs_the_same_secret() {
+    /// The turn to fill `key`, which must be a miss.
+    async fn miss(cache: &VerifiedCache<&'static str>, key: &str) -> Fill {
+        match cache.lookup(key, now()).await {
+            Lookup::Miss(fill) => fill,
+            Lookup::Hit(value) => panic!("expected a miss, found {value}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hit_needs_the_same_secret() {
         let cache = cache();
-        let ticket = cache.ticket();
-        cache.insert(cache.key("c1", "right"), "c1", ticket, None, "client");
+        let key = cache.key("c1", "right");
+        let fill = miss(&cache, &key).await;
+        cache.insert(key, "c1", fill, None, "client");
         let now = now();
         assert_eq!(cache.get(&cache.key("c1", "right"), now), Some("client"));
         assert_eq!(cache.get(&cache.key("c1", "wrong"), now), None);
     }
 
-    #[test]
-    fn forgetting_a_client_invalidates_even_a_fill_that_raced_with_the_change() {
+    #[tokio::test]
+    async fn forgetting_a_client_invalidates_even_a_fill_that_raced_with_the_change() {
         let cache = cache();
         let key = cache.key("c1", "s");
-        let ticket = cache.ticket(); // taken before the database read
+        let fill = miss(&cache, &key).await; // its ticket is taken before the database read
         cache.generations.forget_client("c1"); // the change commits meanwhile
-        cache.insert(key.clone(), "c1", ticket, None, "stale");
+        cache.insert(key.clone(), "c1", fill, None, "stale");
         assert_eq!(cache.get(&key, now()), None);
-        let fresh = cache.ticket();
+        let fresh = miss(&cache, &key).await;
         cache.insert(key.clone(), "c1", fresh, None, "fresh");
         assert_eq!(cache.get(&key, now()), Some("fresh"));
         cache.generations.forget_all();
         assert_eq!(cache.get(&key, now()), None);
     }
 
-    #[test]
-    fn an_entry_ends_with_the_credentials_expiry() {
+    #[tokio::test]
+    async fn an_entry_ends_with_the_credentials_expiry() {
         let cache = cache();
         let now = now();
         let key = cache.key("c1", "s");
-        let ticket = cache.ticket();
-        cache.insert(
-            key.clone(),
-            "c1",
-            ticket,
-            Some(now + chrono::Duration::seconds(5)),
-            "c",
-        );
+        let fill = miss(&cache, &key).await;
+        let until = Some(now + chrono::Duration::seconds(5));
+        cache.insert(key.clone(), "c1", fill, until, "c");
         assert_eq!(cache.get(&key, now), Some("c"));
         assert_eq!(cache.get(&key, now + chrono::Duration::seconds(5)), None);
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_key_wait_for_the_first_fill() {
+        let cache = Arc::new(cache());
+        let key = cache.key("c1", "s");
+        let fill = miss(&cache, &key).await;
+        let waiter = tokio::spawn({
+            let (cache, key) = (Arc::clone(&cache), key.clone());
+            async move {
+                match cache.lookup(&key, now()).await {
+                    Lookup::Hit(value) => Some(value),
+                    Lookup::Miss(_) => None,
+                }
+            }
+        });
+        // Another key is not held up by this fill.
+        let other = cache.key("c2", "s");
+        assert!(matches!(cache.lookup(&other, now()).await, Lookup::Miss(_)));
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "the waiter must wait for the fill");
+        cache.insert(key, "c1", fill, None, "filled");
+        assert_eq!(waiter.await.unwrap(), Some("filled"));
+    }
+
+    #[tokio::test]
+    async fn a_refused_fill_hands_the_turn_to_the_next_miss() {
+        let cache = Arc::new(cache());
+        let key = cache.key("c1", "wrong");
+        let fill = miss(&cache, &key).await;
+        let waiter = tokio::spawn({
+            let (cache, key) = (Arc::clone(&cache), key.clone());
+            async move { matches!(cache.lookup(&key, now()).await, Lookup::Miss(_)) }
+        });
+        drop(fill); // a refusal caches nothing
+        assert!(waiter.await.unwrap(), "the next miss gets its own turn");
     }
 }

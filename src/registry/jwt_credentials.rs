@@ -3,11 +3,12 @@
 //! as an argon2id hash with a locator, like client secrets (see `secret.rs`).
 
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::api_groups::{self, json_list, to_json};
+use super::cache::Lookup;
 use super::client::{self, millis_to_time, Client, ClientStatus};
 use super::{secret, ClientRegistry, RegistryError};
 use crate::domain::ClientId;
@@ -107,13 +108,7 @@ impl ClientRegistry {
         if !refused.is_empty() {
             return Err(RegistryError::NotApproved(refused));
         }
-        let (secret, locator, hash) = tokio::task::spawn_blocking(|| {
-            let secret = secret::generate_secret();
-            let locator = secret::locator(secret.expose_secret());
-            secret::hash_secret(&secret).map(|hash| (secret, locator, hash))
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("hashing task failed: {e}"))??;
+        let (secret, locator, hash) = self.new_secret().await?;
         let credential = JwtCredential {
             key: uuid::Uuid::new_v4().simple().to_string(),
             client_id: client.clone(),
@@ -196,10 +191,10 @@ impl ClientRegistry {
         now: DateTime<Utc>,
     ) -> Result<AuthenticatedCredential, RegistryError> {
         let cache_key = self.verified_jwt_credentials.key(key, presented);
-        if let Some(hit) = self.verified_jwt_credentials.get(&cache_key, now) {
-            return Ok(hit);
-        }
-        let ticket = self.verified_jwt_credentials.ticket();
+        let fill = match self.verified_jwt_credentials.lookup(&cache_key, now).await {
+            Lookup::Hit(hit) => return Ok(hit),
+            Lookup::Miss(fill) => fill,
+        };
         let found = if key.len() <= MAX_PRESENTED_LEN && presented.len() <= MAX_PRESENTED_LEN {
             self.load_credential(key).await?
         } else {
@@ -220,7 +215,7 @@ impl ClientRegistry {
                 self.verified_jwt_credentials.insert(
                     cache_key,
                     &client_id,
-                    ticket,
+                    fill,
                     None,
                     authenticated.clone(),
                 );

@@ -14,6 +14,7 @@ mod cache;
 mod client;
 mod decisions;
 mod error;
+mod hashing;
 mod jwt_credentials;
 mod notifications;
 pub mod secret;
@@ -40,6 +41,7 @@ pub use secrets::{IssuedSecret, SecretInfo};
 use crate::config::CacheSettings;
 use crate::db::Database;
 use crate::domain::{is_scope_token, ClientId};
+use cache::Lookup;
 
 /// The registry: a handle on the database plus what authentication needs in memory.
 #[derive(Clone)]
@@ -53,7 +55,7 @@ pub struct ClientRegistry {
     verified_api_keys: Arc<cache::VerifiedCache<api_keys::AuthenticatedKey>>,
     verified_jwt_credentials: Arc<cache::VerifiedCache<AuthenticatedCredential>>,
     service_account_lookups: Arc<cache::VerifiedCache<(service_accounts::ServiceAccount, Client)>>,
-    argon2_permits: Arc<tokio::sync::Semaphore>,
+    hasher: Arc<hashing::Hasher>,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -100,23 +102,23 @@ impl ClientRegistry {
                 ttl,
             )),
             generations,
-            argon2_permits: Arc::new(tokio::sync::Semaphore::new(argon2_parallelism())),
+            hasher: Arc::new(hashing::Hasher::new(argon2_parallelism())),
         })
     }
 
     /// Verifies a presented secret against an argon2id hash on the blocking pool, at most
-    /// [`argon2_parallelism`] at a time: each verification takes ~19 MiB and a core for tens of
-    /// milliseconds, so a flood of wrong secrets queues here instead of exhausting memory.
+    /// [`argon2_parallelism`] at a time in reused memory (see [`hashing`]), so a flood of wrong
+    /// secrets queues here instead of exhausting memory.
     async fn verify_secret(&self, presented: &str, hash: String) -> Result<bool, RegistryError> {
-        let _permit = self
-            .argon2_permits
-            .acquire()
-            .await
-            .map_err(|e| anyhow::anyhow!("argon2 permits closed: {e}"))?;
-        let presented = zeroize::Zeroizing::new(presented.to_owned());
-        tokio::task::spawn_blocking(move || secret::verify_secret(&presented, &hash))
-            .await
-            .map_err(|e| anyhow::anyhow!("secret verification task failed: {e}").into())
+        self.hasher.verify(presented, hash).await
+    }
+
+    /// Generates a new secret and its locator and argon2id hash, within the same budget.
+    async fn new_secret(&self) -> Result<(secrecy::SecretString, String, String), RegistryError> {
+        let secret = secret::generate_secret();
+        let locator = secret::locator(secrecy::ExposeSecret::expose_secret(&secret));
+        let hash = self.hasher.hash(secret.clone()).await?;
+        Ok((secret, locator, hash))
     }
 
     /// Invalidates this instance's cached authentications of a client; call after any committed
@@ -162,10 +164,10 @@ impl ClientRegistry {
         now: DateTime<Utc>,
     ) -> Result<Client, RegistryError> {
         let cache_key = self.verified_secrets.key(raw_id, presented);
-        if let Some(client) = self.verified_secrets.get(&cache_key, now) {
-            return Ok(client);
-        }
-        let ticket = self.verified_secrets.ticket();
+        let fill = match self.verified_secrets.lookup(&cache_key, now).await {
+            Lookup::Hit(client) => return Ok(client),
+            Lookup::Miss(fill) => fill,
+        };
         let found = match ClientId::parse(raw_id) {
             Some(id) if presented.len() <= 512 => self.client_with_secrets(&id, now).await?,
             _ => None,
@@ -185,13 +187,8 @@ impl ClientRegistry {
             Some((client, _, first_expiry)) => {
                 // Valid until the first of the client's live secrets expires: conservative.
                 let valid_until = first_expiry;
-                self.verified_secrets.insert(
-                    cache_key,
-                    raw_id,
-                    ticket,
-                    valid_until,
-                    client.clone(),
-                );
+                self.verified_secrets
+                    .insert(cache_key, raw_id, fill, valid_until, client.clone());
                 Ok(client)
             }
         }
@@ -255,7 +252,7 @@ impl ClientRegistry {
             updated_at: now,
         };
         let client = self.normalized(client)?;
-        let prepared = secrets::prepare(None, now).await?;
+        let prepared = secrets::prepare(self, None, now).await?;
         let mut tx = self.db.pool().begin().await?;
         client::insert(&mut tx, &client).await?;
         let issued = secrets::insert(&mut tx, &client.id, prepared).await?;
@@ -336,7 +333,7 @@ impl ClientRegistry {
                 "must be in the future",
             ));
         }
-        let prepared = secrets::prepare(expires_at, now).await?;
+        let prepared = secrets::prepare(self, expires_at, now).await?;
         let mut tx = self.db.pool().begin().await?;
         let issued = secrets::insert(&mut tx, &client.id, prepared).await?;
         tx.commit().await?;

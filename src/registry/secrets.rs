@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::client::millis_to_time;
-use super::{secret, RegistryError};
+use super::{ClientRegistry, RegistryError};
 use crate::domain::ClientId;
 
 /// A secret just created: the only moment its value exists in clear.
@@ -42,25 +42,20 @@ pub(super) struct Prepared {
     expires_at: Option<DateTime<Utc>>,
 }
 
-/// Generates and hashes a new secret.
+/// Generates and hashes a new secret (argon2 within the registry's budget).
 pub(super) async fn prepare(
+    registry: &ClientRegistry,
     expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Prepared, RegistryError> {
-    tokio::task::spawn_blocking(move || {
-        let secret = secret::generate_secret();
-        let locator = secret::locator(secrecy::ExposeSecret::expose_secret(&secret));
-        let hash = secret::hash_secret(&secret)?;
-        Ok(Prepared {
-            secret,
-            locator,
-            hash,
-            created_at: now,
-            expires_at,
-        })
+    let (secret, locator, hash) = registry.new_secret().await?;
+    Ok(Prepared {
+        secret,
+        locator,
+        hash,
+        created_at: now,
+        expires_at,
     })
-    .await
-    .map_err(|e| anyhow::anyhow!("hashing task failed: {e}"))?
 }
 
 /// Stores a prepared secret for a client.

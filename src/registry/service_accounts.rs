@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 
 pub use certificate::Certificate;
 
+use super::cache::Lookup;
 use super::{Client, ClientRegistry, RegistryError};
 use crate::domain::ClientId;
 use registration::{check, prepare_certificates};
@@ -166,16 +167,16 @@ impl ClientRegistry {
         now: DateTime<Utc>,
     ) -> Result<(ServiceAccount, Client), RegistryError> {
         let cache_key = format!("service-account:{id}");
-        if let Some(found) = self.service_account_lookups.get(&cache_key, now) {
-            return Ok(found);
-        }
-        let ticket = self.service_account_lookups.ticket();
+        let fill = match self.service_account_lookups.lookup(&cache_key, now).await {
+            Lookup::Hit(found) => return Ok(found),
+            Lookup::Miss(fill) => fill,
+        };
         let account = self.service_account(id).await?;
         let client = self.client(account.client_id.as_str()).await?;
         let found = (account, client);
         let client_id = found.1.id.to_string();
         self.service_account_lookups
-            .insert(cache_key, &client_id, ticket, None, found.clone());
+            .insert(cache_key, &client_id, fill, None, found.clone());
         Ok(found)
     }
 

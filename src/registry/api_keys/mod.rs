@@ -14,6 +14,7 @@ use secrecy::SecretString;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::cache::Lookup;
 use super::client::{self, millis_to_time, CLIENT_COLUMNS};
 use super::{Client, ClientRegistry, ClientStatus, RegistryError};
 use crate::domain::ClientId;
@@ -137,10 +138,10 @@ impl ClientRegistry {
         }
         let digest = self.keyed_digest(presented);
         let cache_key = format!("{}:{digest}", environment.as_str());
-        if let Some(hit) = self.verified_api_keys.get(&cache_key, now) {
-            return Ok(hit);
-        }
-        let ticket = self.verified_api_keys.ticket();
+        let fill = match self.verified_api_keys.lookup(&cache_key, now).await {
+            Lookup::Hit(hit) => return Ok(hit),
+            Lookup::Miss(fill) => fill,
+        };
         let sql = format!(
             "select k.id as key_id, k.environment as key_environment, \
              k.expires_at as key_expires_at, k.revoked_at as key_revoked_at, {CLIENT_COLUMNS} \
@@ -181,7 +182,7 @@ impl ClientRegistry {
         self.verified_api_keys.insert(
             cache_key,
             authenticated.client.id.as_str(),
-            ticket,
+            fill,
             valid_until,
             authenticated.clone(),
         );
