@@ -7,6 +7,7 @@
 pub mod api_key;
 pub mod auth_jwt;
 pub mod authtoken;
+pub mod oauth;
 pub mod sign_in;
 pub mod token_create;
 
@@ -23,4 +24,5 @@ pub fn router(mode: Mode) -> OpenApiRouter<AppState> {
         .merge(api_key::router(mode))
         .merge(sign_in::router())
         .merge(authtoken::router())
+        .merge(oauth::router())
 }
