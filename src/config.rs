@@ -90,6 +90,25 @@ pub struct SchemeSettings {
     pub sign_in: SignInSettings,
     /// `/auth/authtoken` and `/auth/authtoken/refresh`.
     pub authtoken: AuthTokenSettings,
+    /// `/oauth/introspect`, `/oauth/revoke` and the RFC 8414 metadata.
+    #[serde(default)]
+    pub oauth: OAuthSettings,
+}
+
+/// Settings of the standard OAuth routes (RFC 7662, RFC 7009, RFC 8414).
+#[derive(Clone, Debug, Deserialize)]
+pub struct OAuthSettings {
+    /// The scope that, among a client's allowed scopes, lets it introspect the tokens of every
+    /// client (a resource server's right); empty: each client introspects only its own tokens.
+    pub introspection_scope: String,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        Self {
+            introspection_scope: "tokenmint:introspect".to_owned(),
+        }
+    }
 }
 
 /// AuthToken scheme settings (JWT credentials).
@@ -422,6 +441,10 @@ mod tests {
         let defaults = load(&[]).unwrap();
         assert!(defaults.smtp.host.is_empty(), "no e-mail unless configured");
         assert_eq!(defaults.schemes.authtoken.refresh_window_hours, 24);
+        assert_eq!(
+            defaults.schemes.oauth.introspection_scope,
+            "tokenmint:introspect"
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - [`db`]: the pool and migrations for PostgreSQL and SQLite.
 //! - [`registry`]: clients and credentials, and all of their SQL.
 //! - [`signing`]: policy, keys, signing, verification and the issuance record.
-//! - [`schemes`]: one adapter per token route.
+//! - [`schemes`]: one adapter per token route, and the standard OAuth routes (introspection,
+//!   revocation, metadata).
 //! - [`admin`]: the admin API.
 //! - [`http`]: router, layers, errors, OpenAPI.
 //! - [`cli`]: the subcommands of the binary.

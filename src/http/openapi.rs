@@ -31,6 +31,11 @@ use utoipa::{Modify, OpenApi};
         (name = "portal", description = "The client portal for JWT credentials: access requests \
             to API groups, notifications of decisions, credentials (HTTP Basic client_id:client_secret)"),
         (name = "tokens", description = "Verifying tokens and publishing keys"),
+        (name = "oauth", description = "Standard OAuth routes: token introspection (RFC 7662) \
+            and revocation (RFC 7009) for authenticated clients (HTTP Basic or client_id and \
+            client_secret in the form), and authorization server metadata (RFC 8414). A client \
+            introspects its own tokens; one with the `tokenmint:introspect` scope among its \
+            allowed scopes introspects every client's"),
         (name = "admin", description = "Administration: clients, secrets, signing keys, API \
             groups and access requests (Authorization: Bearer <admin token>)"),
         (name = "operations", description = "Probes for orchestrators and load balancers"),

@@ -2,11 +2,13 @@
 //!
 //! Each parses its documented request, asks the registry to authenticate the credential, builds a
 //! `Grant`, hands it to the signing core and renders its documented response and errors. Adding
-//! a scheme is one file here and one `.merge(..)` line below.
+//! a scheme is one file here and one `.merge(..)` line below. [`oauth`] adds the standard routes
+//! over every scheme's tokens: introspection, revocation and authorization server metadata.
 
 pub mod api_key;
 pub mod auth_jwt;
 pub mod authtoken;
+pub mod oauth;
 pub mod sign_in;
 pub mod token_create;
 
@@ -23,4 +25,5 @@ pub fn router(mode: Mode) -> OpenApiRouter<AppState> {
         .merge(api_key::router(mode))
         .merge(sign_in::router())
         .merge(authtoken::router())
+        .merge(oauth::router())
 }

@@ -15,6 +15,7 @@ mod authtoken;
 mod cache;
 mod cli;
 mod me;
+mod oauth;
 mod plumbing;
 mod registry;
 mod sign_in;

@@ -1,0 +1,246 @@
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414): what a client can discover about
+//! this service, with absolute URLs under the configured public URL.
+//!
+//! Choices where the RFC leaves room, each deliberate:
+//! - `token_endpoint` is `/v0/sign_in/token`, the only route that takes an RFC 6749 token request
+//!   (`grant_type` + `assertion`, RFC 7523 §2.1); so `grant_types_supported` names only the
+//!   jwt-bearer grant (listing anything else would send generic clients to a route that refuses
+//!   it), and its `token_endpoint_auth_methods_supported` is `none`: the assertion is the grant,
+//!   there is no separate client authentication there. `token_endpoint_auth_signing_alg_values_
+//!   supported` is absent since it only concerns `private_key_jwt`/`client_secret_jwt`; the
+//!   assertion's algorithm (RS256) is in that route's entry of `tokenmint_token_routes`.
+//! - `response_types_supported` is REQUIRED (§2) but there is no authorization endpoint, so no
+//!   response type is supported: `[]`.
+//! - `scopes_supported` is omitted: scopes are each client's policy, set by administrators; no
+//!   fixed list would be true for every client (§2 allows not advertising).
+//! - Extension members (§2 allows them), prefixed to avoid collisions: every token route of the
+//!   running mode (`tokenmint_token_routes`) and the algorithms tokens are signed with
+//!   (`tokenmint_signing_alg_values_supported`; there is no registered member for that).
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{AUTH_METHODS, INTROSPECT_PATH, REVOKE_PATH};
+use crate::config::{Mode, Settings};
+use crate::domain::Algorithm;
+use crate::schemes::sign_in;
+use crate::state::AppState;
+
+/// The metadata document's path (RFC 8414 §3).
+pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+/// The published keys' path.
+const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// The jwt-bearer grant type (RFC 7523 §2.1).
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// One token route of the service, as the extension member lists it.
+struct RouteSpec {
+    scheme: &'static str,
+    methods: &'static [&'static str],
+    path: &'static str,
+    grant: &'static str,
+    issues: &'static str,
+    sandbox_only: bool,
+}
+
+/// Every route that hands out a token (or, `/test-api-keys`, a credential for one).
+const TOKEN_ROUTES: [RouteSpec; 7] = [
+    route(
+        "token_create",
+        &["POST"],
+        "/auth/token/create",
+        "client_secret_json",
+    ),
+    route(
+        "auth_jwt",
+        &["GET", "POST"],
+        "/auth/jwt",
+        "client_secret_headers",
+    ),
+    route("api_key", &["GET"], "/clients/authorization", "api_key"),
+    RouteSpec {
+        issues: "api_key",
+        sandbox_only: true,
+        ..route("api_key", &["POST"], "/test-api-keys", "registered_phone")
+    },
+    route("sign_in", &["POST"], sign_in::TOKEN_PATH, JWT_BEARER),
+    route("authtoken", &["POST"], "/auth/authtoken", "jwt_credential"),
+    route(
+        "authtoken",
+        &["POST"],
+        "/auth/authtoken/refresh",
+        "authtoken_refresh",
+    ),
+];
+
+const fn route(
+    scheme: &'static str,
+    methods: &'static [&'static str],
+    path: &'static str,
+    grant: &'static str,
+) -> RouteSpec {
+    RouteSpec {
+        scheme,
+        methods,
+        path,
+        grant,
+        issues: "access_token",
+        sandbox_only: false,
+    }
+}
+
+/// A token route (extension member `tokenmint_token_routes`).
+#[derive(Serialize, ToSchema)]
+pub struct TokenRoute {
+    /// The scheme's name, as in issuance records.
+    #[schema(example = "token_create")]
+    scheme: &'static str,
+    /// HTTP methods.
+    #[schema(example = json!(["POST"]))]
+    methods: &'static [&'static str],
+    /// Absolute URL.
+    #[schema(example = "http://127.0.0.1:8080/auth/token/create")]
+    endpoint: String,
+    /// What the caller presents: a grant type URI or a tokenmint name.
+    #[schema(example = "client_secret_json")]
+    grant: &'static str,
+    /// `access_token`, or `api_key` for `/test-api-keys`.
+    #[schema(example = "access_token")]
+    issues: &'static str,
+    /// Algorithms accepted for the grant's signed assertion (jwt-bearer only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assertion_signing_alg_values_supported: Option<Vec<&'static str>>,
+}
+
+/// Authorization server metadata (RFC 8414 §2).
+#[derive(Serialize, ToSchema)]
+pub struct AuthorizationServerMetadata {
+    /// The `iss` of every token.
+    #[schema(example = "http://127.0.0.1:8080")]
+    issuer: String,
+    /// The JWK Set verifying every token.
+    jwks_uri: String,
+    /// The RFC 6749 token endpoint: the jwt-bearer grant route.
+    token_endpoint: String,
+    /// `none`: the jwt-bearer assertion is the grant, no client authentication.
+    token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The grant types of `token_endpoint`.
+    grant_types_supported: Vec<&'static str>,
+    /// Empty: there is no authorization endpoint.
+    response_types_supported: Vec<&'static str>,
+    /// RFC 7662 introspection.
+    introspection_endpoint: String,
+    /// `client_secret_basic`, `client_secret_post`.
+    introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 7009 revocation.
+    revocation_endpoint: String,
+    /// `client_secret_basic`, `client_secret_post`.
+    revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// Swagger UI.
+    service_documentation: String,
+    /// Algorithms access tokens are signed with (extension).
+    tokenmint_signing_alg_values_supported: Vec<&'static str>,
+    /// Every token route of the service in this mode (extension).
+    tokenmint_token_routes: Vec<TokenRoute>,
+}
+
+impl AuthorizationServerMetadata {
+    /// The document for a configuration and the issuer the signer uses.
+    pub fn new(settings: &Settings, issuer: &str) -> Self {
+        let url = |path: &str| settings.public_url_for(path);
+        let routes = TOKEN_ROUTES
+            .iter()
+            .filter(|spec| settings.mode == Mode::Sandbox || !spec.sandbox_only)
+            .map(|spec| TokenRoute {
+                scheme: spec.scheme,
+                methods: spec.methods,
+                endpoint: url(spec.path),
+                grant: spec.grant,
+                issues: spec.issues,
+                assertion_signing_alg_values_supported: (spec.grant == JWT_BEARER)
+                    .then(|| vec![Algorithm::RS256.as_str()]),
+            })
+            .collect();
+        Self {
+            issuer: issuer.to_owned(),
+            jwks_uri: url(JWKS_PATH),
+            token_endpoint: url(sign_in::TOKEN_PATH),
+            token_endpoint_auth_methods_supported: vec!["none"],
+            grant_types_supported: vec![JWT_BEARER],
+            response_types_supported: Vec::new(),
+            introspection_endpoint: url(INTROSPECT_PATH),
+            introspection_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            revocation_endpoint: url(REVOKE_PATH),
+            revocation_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            service_documentation: url("/swagger-ui"),
+            tokenmint_signing_alg_values_supported: Algorithm::ALL
+                .iter()
+                .map(|a| a.as_str())
+                .collect(),
+            tokenmint_token_routes: routes,
+        }
+    }
+}
+
+/// The authorization server metadata (RFC 8414): issuer, JWKS, token, introspection and
+/// revocation endpoints with their authentication methods, and every token route.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+    responses((status = 200, description = "RFC 8414 metadata", body = AuthorizationServerMetadata)))]
+pub async fn metadata(State(state): State<AppState>) -> Json<AuthorizationServerMetadata> {
+    Json(AuthorizationServerMetadata::new(
+        &state.settings,
+        state.signer.issuer(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::Value;
+
+    use super::*;
+
+    fn document(env: &[(&str, &str)]) -> Value {
+        let env: Vec<_> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut settings = Settings::from_sources(Path::new("config"), &env).unwrap();
+        settings.http.public_url = "https://auth.example.com".into();
+        serde_json::to_value(AuthorizationServerMetadata::new(&settings, "https://iss")).unwrap()
+    }
+
+    fn endpoints(document: &Value) -> Vec<String> {
+        document["tokenmint_token_routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["endpoint"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn names_absolute_urls_and_the_routes_of_each_mode() {
+        let sandbox = document(&[]);
+        assert_eq!(sandbox["issuer"], "https://iss");
+        assert_eq!(
+            sandbox["revocation_endpoint"],
+            "https://auth.example.com/oauth/revoke"
+        );
+        assert_eq!(sandbox["response_types_supported"], serde_json::json!([]));
+        let test_keys = "https://auth.example.com/test-api-keys".to_owned();
+        assert_eq!(endpoints(&sandbox).len(), 7);
+        assert!(endpoints(&sandbox).contains(&test_keys));
+        let production = document(&[
+            ("TOKENMINT_MODE", "production"),
+            ("TOKENMINT_MASTER_KEY", "a2V5"),
+            ("TOKENMINT_ADMIN_TOKEN", "t"),
+            ("DATABASE_URL", "postgres://db/tm"),
+        ]);
+        assert_eq!(endpoints(&production).len(), 6);
+        assert!(!endpoints(&production).contains(&test_keys));
+    }
+}
