@@ -32,9 +32,10 @@ const ASSERTION_CLAIMS: [&str; 6] = [
     "--user-attribute",
     "icn=1012667122V019349",
 ];
-/// Screenshots the script takes when every step passes: the page, 5 token responses, and 6
-/// rounds of Authorize + `/v1/me` (tokens of A, B by GET and POST, C and E, then A as `?jwt=`).
-const SCREENSHOTS: usize = 1 + 5 + 6 * 2;
+/// Screenshots the script takes when every step passes: the page, 6 token responses (A, B by GET
+/// and POST, C, E in the query and in a form), and 7 rounds of Authorize + `/v1/me` (each of
+/// those tokens, then A as `?jwt=`).
+const SCREENSHOTS: usize = 1 + 6 + 7 * 2;
 
 #[test]
 fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_chromium() {
@@ -46,9 +47,11 @@ fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_ch
     let dir = tempfile::tempdir().unwrap();
     let service = Service::start(dir.path(), &database_url);
     let demo = service.demo_env();
-    let assertion = run(tokenmint(dir.path())
+    // Two, since each is accepted once: E is tried with the query string and with a form body.
+    let assertions = run(tokenmint(dir.path())
         .env("DATABASE_URL", &database_url)
-        .args(["service-account", "assertion", "--service-account-id"])
+        .args(["service-account", "assertion", "--count", "2"])
+        .arg("--service-account-id")
         .arg(&demo["SERVICE_ACCOUNT_ID"])
         .arg("--key-file")
         .arg(dir.path().join("data/demo-service-account.key"))
@@ -56,6 +59,7 @@ fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_ch
         .args(["--audience", &format!("{}/v0/sign_in/token", service.url)]))
     .trim()
     .to_owned();
+    assert_eq!(assertions.lines().count(), 2, "{assertions}");
     let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("browser-test")
         .join(format!("run-{}", uuid::Uuid::now_v7().simple()));
@@ -72,7 +76,7 @@ fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_ch
             .map(|k| (k, &demo[k])),
         )
         .env("TOKENMINT_URL", &service.url)
-        .env("ASSERTION", assertion)
+        .env("ASSERTIONS", assertions)
         .env("SCREENSHOT_DIR", &screenshots)
         .env("BROWSER_DEPS", &deps)
         .env("CHROMIUM", chromium)

@@ -6,7 +6,8 @@
 // the first failed assertion. Inputs (environment):
 //   TOKENMINT_URL      the service's base URL
 //   CLIENT_ID, CLIENT_SECRET, API_KEY, SERVICE_ACCOUNT_ID   the demo credentials (data/demo.env)
-//   ASSERTION          a fresh signed assertion of the demo service account (scheme E)
+//   ASSERTIONS         two fresh signed assertions of the demo service account (scheme E), one
+//                      a line: each is accepted once
 //   SCREENSHOT_DIR     where to write one PNG per step (created if missing)
 //   BROWSER_DEPS       the folder holding node_modules/playwright-core (npm ci of this folder)
 //   CHROMIUM           the browser binary (default /usr/bin/chromium)
@@ -28,8 +29,9 @@ const DEMO = {
   clientSecret: env('CLIENT_SECRET'),
   apiKey: env('API_KEY'),
   serviceAccountId: env('SERVICE_ACCOUNT_ID'),
-  assertion: env('ASSERTION'),
+  assertions: env('ASSERTIONS').split('\n').map((line) => line.trim()).filter(Boolean),
 };
+assert.ok(DEMO.assertions.length >= 2, 'ASSERTIONS holds two assertions, one a line');
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Generous: two shared cores, a debug build and a cold browser. */
 const TIMEOUT_MS = 90_000;
@@ -141,15 +143,38 @@ async function apiKey(page) {
   return json.jwt;
 }
 
-/** E: POST /v0/sign_in/token with grant_type and a fresh assertion in the query string. */
-async function signIn(page) {
+/**
+ * E: POST /v0/sign_in/token, with grant_type and a fresh assertion in the query string (as the
+ * Sign-in Service document shows; Swagger UI also sends its JSON body example, which the query
+ * beats) or in a form body (RFC 7523 §2.1, the query parameters left empty).
+ */
+async function signIn(page, where, assertion) {
   const op = operation(page, 'sign_in-issue_token');
-  await tryItOut(op);
-  await op.locator('tr[data-param-name="grant_type"] input').fill(GRANT_TYPE);
-  await op.locator('tr[data-param-name="assertion"] input').fill(DEMO.assertion);
+  if ((await op.locator('button.execute').count()) === 0) {
+    await tryItOut(op);
+  }
+  const query = (name) => op.locator(`tr[data-param-name="${name}"][data-param-in="query"] input`);
+  if (where === 'query') {
+    await query('grant_type').fill(GRANT_TYPE);
+    await query('assertion').fill(assertion);
+  } else {
+    await query('grant_type').fill('');
+    await query('assertion').fill('');
+    await op.locator('select.content-type').first().selectOption('application/x-www-form-urlencoded');
+    const field = (name) => op.locator(`tr[data-property-name="${name}"] input[type="text"]`);
+    await field('grant_type').fill(GRANT_TYPE);
+    await field('assertion').fill(assertion);
+  }
   const response = await execute(op);
-  await screenshot(op, 'E-sign-in-token');
-  const json = ok200(response, 'POST /v0/sign_in/token');
+  await screenshot(op, `E-sign-in-token-${where}`);
+  const json = ok200(response, `POST /v0/sign_in/token (${where})`);
+  if (where === 'form') {
+    assert.match(response.curl, /Content-Type: application\/x-www-form-urlencoded/);
+    assert.ok(response.curl.includes(`assertion=${assertion}`), `the form carries the assertion: ${response.curl}`);
+    assert.ok(!response.curl.includes('token?'), `no query string: ${response.curl}`);
+  } else {
+    assert.ok(response.curl.includes(`assertion=${assertion}`), `the query carries the assertion: ${response.curl}`);
+  }
   const token = json.data.access_token;
   const claims = claimsOf(token);
   assert.equal(claims.service_account_id, DEMO.serviceAccountId);
@@ -216,12 +241,13 @@ try {
     'B-get': await authJwt(page, 'get'),
     'B-post': await authJwt(page, 'post'),
     C: await apiKey(page),
-    E: await signIn(page),
+    E: await signIn(page, 'query', DEMO.assertions[0]),
+    'E-form': await signIn(page, 'form', DEMO.assertions[1]),
   };
 
   // Each token through the Authorize dialog, in the form its route documents: Bearer for A, B
   // and E; bare (`Authorization: <jwt>`) for C, as GET /clients/authorization's description says.
-  const forms = { A: 'bearer', 'B-get': 'bearer', 'B-post': 'bearer', C: 'jwt', E: 'bearer' };
+  const forms = { A: 'bearer', 'B-get': 'bearer', 'B-post': 'bearer', C: 'jwt', E: 'bearer', 'E-form': 'bearer' };
   for (const [label, token] of Object.entries(tokens)) {
     const scheme = forms[label];
     await authorize(page, scheme, token, label);
