@@ -36,6 +36,8 @@ const ASSERTION_CLAIMS: [&str; 6] = [
 /// and POST, C, E in the query and in a form), and 7 rounds of Authorize + `/v1/me` (each of
 /// those tokens, then A as `?jwt=`).
 const SCREENSHOTS: usize = 1 + 6 + 7 * 2;
+/// How many earlier runs' screenshots are kept next to the new one.
+const KEPT_RUNS: usize = 4;
 
 #[test]
 fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_chromium() {
@@ -60,9 +62,9 @@ fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_ch
     .trim()
     .to_owned();
     assert_eq!(assertions.lines().count(), 2, "{assertions}");
-    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("browser-test")
-        .join(format!("run-{}", uuid::Uuid::now_v7().simple()));
+    let runs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-test");
+    prune_old_runs(&runs);
+    let screenshots = runs.join(format!("run-{}", uuid::Uuid::now_v7().simple()));
 
     let output = Command::new("node")
         .arg(Path::new(BROWSER_TESTS).join("swagger_ui.mjs"))
@@ -105,6 +107,25 @@ fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_ch
         pngs, SCREENSHOTS,
         "one screenshot per step in {screenshots:?}"
     );
+}
+
+/// Deletes all but the latest runs' screenshots (about 3 MB a run). Run folders are named by a
+/// UUIDv7, so their names sort by time.
+fn prune_old_runs(runs: &Path) {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("run-"))
+        })
+        .collect();
+    folders.sort();
+    for old in folders.iter().rev().skip(KEPT_RUNS) {
+        std::fs::remove_dir_all(old).ok();
+    }
 }
 
 /// The browser, installed with apt-get when missing and we are root (as `.ci/run` does).
