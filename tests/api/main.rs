@@ -20,4 +20,5 @@ mod plumbing;
 mod registry;
 mod sign_in;
 mod signing;
+mod swagger_browser;
 mod token_create;

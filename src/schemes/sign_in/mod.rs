@@ -23,7 +23,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -105,8 +105,8 @@ pub struct SignInTokenData {
 #[utoipa::path(post, path = "/v0/sign_in/token", tag = "sign_in",
     params(SignInTokenRequest),
     request_body(description = "The same parameters in a form or JSON body",
-        content((Option<SignInTokenRequest> = "application/x-www-form-urlencoded"),
-            (Option<SignInTokenRequest> = "application/json"))),
+        content((ref("#/components/schemas/SignInTokenRequest") = "application/x-www-form-urlencoded"),
+            (ref("#/components/schemas/SignInTokenRequest") = "application/json"))),
     responses(
         (status = 200, description = "The access token (`Cache-Control: no-store`)",
             body = SignInTokenResponse),
@@ -260,5 +260,17 @@ fn grant_for(
 
 /// This scheme's routes.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(issue_token))
+    let mut router = OpenApiRouter::new().routes(routes!(issue_token));
+    // The body is optional (the query string may carry the grant instead). Declared by reference,
+    // it stays optional without becoming `oneOf: [null, ..]`, which Swagger UI's "Try it out"
+    // shows as a `null` text box instead of form fields; so its schema is registered here.
+    let components = router
+        .get_openapi_mut()
+        .components
+        .get_or_insert_with(Default::default);
+    components.schemas.insert(
+        SignInTokenRequest::name().into_owned(),
+        SignInTokenRequest::schema(),
+    );
+    router
 }

@@ -98,8 +98,8 @@ pub struct SignInTokenRequest {
     /// An RS256-signed JWT whose claims name the service account (`service_account_id` or
     /// `iss`), `sub`, `aud` (this route's URL), `iat`, `exp` and optionally `scopes`,
     /// `user_attributes` and `jti`.
+    // No example as a query parameter: Swagger UI would send it, and the query beats the body.
     #[schema(example = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRw...")]
-    #[param(example = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRw...")]
     pub assertion: Option<String>,
 }
 
