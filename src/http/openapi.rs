@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
             to API groups, notifications of decisions, credentials (HTTP Basic client_id:client_secret)"),
         (name = "tokens", description = "Verifying tokens and publishing keys"),
         (name = "admin", description = "Administration: clients, secrets, signing keys, API \
-            groups and access requests (Authorization: Bearer <admin token>)"),
+            groups, access requests and the issuance record (Authorization: Bearer <admin token>)"),
         (name = "operations", description = "Probes for orchestrators and load balancers"),
     ),
     modifiers(&SecuritySchemes)
