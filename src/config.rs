@@ -462,6 +462,24 @@ mod tests {
     }
 
     #[test]
+    fn the_retention_margin_must_outlast_the_authtoken_refresh_window() {
+        let defaults = load(&[]).unwrap();
+        assert!(defaults.retention.enabled);
+        assert_eq!(defaults.retention.margin_seconds, 7 * 24 * 3600);
+        let too_short = load(&[("TOKENMINT__RETENTION__MARGIN_SECONDS", "86400")]);
+        assert!(too_short
+            .unwrap_err()
+            .to_string()
+            .contains("margin_seconds"));
+        let shorter_window = load(&[
+            ("TOKENMINT__RETENTION__MARGIN_SECONDS", "3605"),
+            ("TOKENMINT__SCHEMES__AUTHTOKEN__REFRESH_WINDOW_HOURS", "1"),
+        ]);
+        assert_eq!(shorter_window.unwrap().retention.margin_seconds, 3605);
+        assert!(load(&[("TOKENMINT__RETENTION__BATCH_SIZE", "0")]).is_err());
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
         let s = load(&[
             ("TOKENMINT_ADMIN_TOKEN", "hunter2-admin"),
