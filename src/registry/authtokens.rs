@@ -127,7 +127,7 @@ impl ClientRegistry {
     /// leeway (checked at start-up). So the caller passes `now - margin - TTL cap`: once a token
     /// expired before that, neither it nor any ancestor of it can be presented again, and the
     /// revocations a reuse would send its way concern dead tokens only.
-    #[tracing::instrument(skip_all, fields(batch_size))]
+    #[tracing::instrument(skip_all, fields(batch_size = batch_size))]
     pub async fn prune_authtoken_lineage(
         &self,
         expired_before: DateTime<Utc>,

@@ -237,7 +237,7 @@ fn recorded(row: Row) -> Result<RecordedIssuance, SigningError> {
 /// per statement (so no statement holds locks for long), until none is left; returns how many
 /// rows this call deleted. Safe to run on several instances at once: each statement deletes only
 /// rows that still match, so a row is counted by whichever instance deleted it.
-#[tracing::instrument(skip_all, fields(batch_size))]
+#[tracing::instrument(skip_all, fields(batch_size = batch_size))]
 pub async fn prune_expired(
     pool: &AnyPool,
     expired_before: DateTime<Utc>,

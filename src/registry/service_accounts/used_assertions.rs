@@ -82,7 +82,7 @@ impl ClientRegistry {
     /// row can no longer refuse anything (a `jti` is refused only while its first assertion is
     /// unexpired); [`Self::record_assertion_use`] tidies the rows of accounts in use, this catches
     /// the accounts that went quiet. Safe on several instances at once.
-    #[tracing::instrument(skip_all, fields(batch_size))]
+    #[tracing::instrument(skip_all, fields(batch_size = batch_size))]
     pub async fn prune_used_assertions(
         &self,
         expired_before: DateTime<Utc>,
