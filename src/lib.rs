@@ -48,11 +48,18 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_keys(state.clone()));
+    // The retention job starts no pass once shutdown begins; one still running is cut short
+    // below, between or inside its bounded delete statements, each of which is atomic.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
     let retention = state
         .settings
         .retention
         .enabled
-        .then(|| tokio::spawn(retention::run_periodically(state.clone())));
+        .then(|| tokio::spawn(retention::run_periodically(state.clone(), stop)));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
+use tokio::sync::watch;
 
 use crate::registry::RegistryError;
 use crate::signing::{report, SigningError};
@@ -90,15 +91,18 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
     })
 }
 
-/// Runs a pass every `[retention] interval_seconds` until the task is aborted (at shutdown); a
-/// failed pass is logged and the next one tries again.
-pub async fn run_periodically(state: AppState) {
+/// Runs a pass every `[retention] interval_seconds` until `stop` turns true or its sender is
+/// gone (shutdown); a failed pass is logged and the next one tries again.
+pub async fn run_periodically(state: AppState, mut stop: watch::Receiver<bool>) {
     let period = std::time::Duration::from_secs(state.settings.retention.interval_seconds.max(1));
     let first = tokio::time::Instant::now() + period.min(FIRST_PASS_AFTER_AT_MOST);
     let mut ticker = tokio::time::interval_at(first, period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        }
         if let Err(err) = run_pass(&state).await {
             tracing::warn!(error = %err, "retention pass failed");
         }

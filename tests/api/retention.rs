@@ -206,6 +206,19 @@ on_both_backends_quietly!(two_instances_pruning_at_once_delete_each_row_once);
 on_both_backends_quietly!(authtoken_lineage_stays_until_no_ancestor_can_be_presented);
 
 #[tokio::test]
+async fn the_periodic_job_stops_when_shutdown_begins() {
+    let app = spawn(Backend::Sqlite).await;
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let job = tokio::spawn(tokenmint::retention::run_periodically(
+        app.state.clone(),
+        stop,
+    ));
+    stopping.send(true).unwrap();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), job).await;
+    assert!(ended.is_ok(), "the job ends on the shutdown signal");
+}
+
+#[tokio::test]
 async fn the_cli_runs_one_pass_and_prints_what_it_deleted() {
     let app = spawn(Backend::Sqlite).await;
     let client = app.standard_client("ES256").await;
