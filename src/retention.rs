@@ -8,7 +8,7 @@
 //! why: `api_keys` (credentials the administrator lists and revokes; expired ones stay listed),
 //! `access_requests` and `notifications` (the portal's history, one per human action).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -60,10 +60,14 @@ pub struct RetentionReport {
 pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionError> {
     let settings = &state.settings.retention;
     let now = state.clock.now();
-    let expired_before = now - Duration::seconds(settings.margin_seconds);
+    let expired_before = keep_back(now, settings.margin_seconds);
     // See ClientRegistry::prune_authtoken_lineage for why lineage rows also wait the TTL cap.
-    let lineage_expired_before =
-        expired_before - Duration::minutes(state.settings.signing.max_ttl_cap_minutes);
+    let cap_seconds = state
+        .settings
+        .signing
+        .max_ttl_cap_minutes
+        .saturating_mul(60);
+    let lineage_expired_before = keep_back(expired_before, cap_seconds);
     let batch = settings.batch_size;
     let pool = state.registry.database().pool();
     let deleted = Deleted {
@@ -91,6 +95,14 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
     })
 }
 
+/// `seconds` before `at`; the earliest instant there is (so nothing is deleted) when a huge
+/// setting would overflow.
+fn keep_back(at: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    TimeDelta::try_seconds(seconds)
+        .and_then(|keep| at.checked_sub_signed(keep))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// Runs a pass every `[retention] interval_seconds` until `stop` turns true or its sender is
 /// gone (shutdown); a failed pass is logged and the next one tries again.
 pub async fn run_periodically(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -106,5 +118,19 @@ pub async fn run_periodically(state: AppState, mut stop: watch::Receiver<bool>) 
         if let Err(err) = run_pass(&state).await {
             tracing::warn!(error = %err, "retention pass failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_offs_lie_the_margin_back_and_never_overflow() {
+        let at = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
+        let week = keep_back(at, 7 * 24 * 3600);
+        assert_eq!((at - week).num_seconds(), 7 * 24 * 3600);
+        assert_eq!(keep_back(at, i64::MAX), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(keep_back(at, i64::MAX / 1000), DateTime::<Utc>::MIN_UTC);
     }
 }
