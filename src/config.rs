@@ -69,6 +69,23 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     /// In-memory caches.
     pub cache: CacheSettings,
+    /// Pruning of issuance records and replay rows long past their expiry.
+    pub retention: RetentionSettings,
+}
+
+/// The retention job: deletes issuance records, used-assertion rows and AuthToken lineage rows
+/// once they are `margin_seconds` past the last moment they can matter.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RetentionSettings {
+    /// Whether `serve` runs the job (`tokenmint retention run` works either way).
+    pub enabled: bool,
+    /// Pause between two passes of the job.
+    pub interval_seconds: u64,
+    /// How long past expiry rows are kept; at least the AuthToken refresh window plus the
+    /// verification leeway, since a revoked token's record must outlive every chance to use it.
+    pub margin_seconds: i64,
+    /// Most rows one delete statement removes.
+    pub batch_size: u32,
 }
 
 /// In-memory caches.
@@ -331,6 +348,7 @@ impl Settings {
                 "schemes.authtoken needs token_lifetime_minutes >= 1 and refresh_window_hours >= 0"
             );
         }
+        self.check_retention()?;
         if self.mode == Mode::Production {
             if self.signing.master_key.expose_secret().is_empty() {
                 bail!("production mode needs TOKENMINT_MASTER_KEY (base64 of 32 random bytes)");
@@ -338,6 +356,25 @@ impl Settings {
             if !self.admin.is_configured() {
                 bail!("production mode needs TOKENMINT_ADMIN_TOKEN (or admin.token_sha256)");
             }
+        }
+        Ok(())
+    }
+
+    /// The retention margin must cover the longest time an expired token can still be presented
+    /// (an AuthToken refresh, up to the refresh window after expiry, plus the leeway): pruning its
+    /// record earlier would forget that it was revoked.
+    fn check_retention(&self) -> anyhow::Result<()> {
+        let retention = &self.retention;
+        let needed = self.schemes.authtoken.refresh_window_hours * 3600
+            + self.signing.verify_leeway_seconds.max(0);
+        if retention.margin_seconds < needed {
+            bail!(
+                "retention.margin_seconds must be at least {needed} \
+                 (schemes.authtoken.refresh_window_hours plus signing.verify_leeway_seconds)"
+            );
+        }
+        if retention.interval_seconds < 1 || !(1..=100_000).contains(&retention.batch_size) {
+            bail!("retention needs interval_seconds >= 1 and batch_size between 1 and 100000");
         }
         Ok(())
     }
@@ -445,6 +482,24 @@ mod tests {
             defaults.schemes.oauth.introspection_scope,
             "tokenmint:introspect"
         );
+    }
+
+    #[test]
+    fn the_retention_margin_must_outlast_the_authtoken_refresh_window() {
+        let defaults = load(&[]).unwrap();
+        assert!(defaults.retention.enabled);
+        assert_eq!(defaults.retention.margin_seconds, 7 * 24 * 3600);
+        let too_short = load(&[("TOKENMINT__RETENTION__MARGIN_SECONDS", "86400")]);
+        assert!(too_short
+            .unwrap_err()
+            .to_string()
+            .contains("margin_seconds"));
+        let shorter_window = load(&[
+            ("TOKENMINT__RETENTION__MARGIN_SECONDS", "3605"),
+            ("TOKENMINT__SCHEMES__AUTHTOKEN__REFRESH_WINDOW_HOURS", "1"),
+        ]);
+        assert_eq!(shorter_window.unwrap().retention.margin_seconds, 3605);
+        assert!(load(&[("TOKENMINT__RETENTION__BATCH_SIZE", "0")]).is_err());
     }
 
     #[test]

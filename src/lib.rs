@@ -14,6 +14,7 @@
 //! - [`cli`]: the subcommands of the binary.
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
 //! - [`sandbox`]: development conveniences of sandbox mode.
+//! - [`retention`]: the job that prunes rows long past expiry (through `signing` and `registry`).
 
 pub mod admin;
 pub mod cli;
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod http;
 pub mod mail;
 pub mod registry;
+pub mod retention;
 pub mod sandbox;
 pub mod schemes;
 pub mod signing;
@@ -39,18 +41,34 @@ use tokio::net::TcpListener;
 pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then finishes in-flight
-/// requests. Also keeps this instance's key set fresh.
+/// requests. Also keeps this instance's key set fresh and, when enabled, runs the retention job;
+/// both background tasks stop with the service.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_keys(state.clone()));
+    // The retention job starts no pass once shutdown begins; one still running is cut short
+    // below, between or inside its bounded delete statements, each of which is atomic.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let retention = state
+        .settings
+        .retention
+        .enabled
+        .then(|| tokio::spawn(retention::run_periodically(state.clone(), stop)));
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
     let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     reload.abort();
+    if let Some(retention) = retention {
+        retention.abort();
+    }
     served
 }
 

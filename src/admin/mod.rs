@@ -1,12 +1,13 @@
-//! The admin API under `/admin/`: clients, secrets, signing keys, API groups and access
-//! requests, over the registry and the signing core like a scheme. Guarded as a whole by the
-//! admin token; JSON in snake_case; invalid input is 422 `{"error": "invalid_request",
-//! "message", "field"}`.
+//! The admin API under `/admin/`: clients, secrets, signing keys, API groups, access requests
+//! and the issuance record, over the registry and the signing core like a scheme. Guarded as a
+//! whole by the admin token; JSON in snake_case; invalid input is 422 `{"error":
+//! "invalid_request", "message", "field"}`.
 
 pub mod access;
 pub mod api_keys;
 mod auth;
 mod clients;
+pub mod issuances;
 mod keys;
 pub mod service_accounts;
 pub mod views;
@@ -59,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(clients::revoke_secret))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
+        .routes(routes!(issuances::list_issuances))
         .merge(api_keys::router())
         .merge(access::router())
         .merge(service_accounts::router())

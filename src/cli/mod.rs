@@ -3,6 +3,7 @@
 
 mod access;
 mod api_keys;
+mod reporting;
 mod service_accounts;
 
 use std::sync::Arc;
@@ -72,6 +73,12 @@ pub enum Command {
     /// List and decide clients' access requests to API groups.
     #[command(subcommand)]
     AccessRequest(access::AccessRequestCommand),
+    /// Report issued tokens from the issuance record.
+    #[command(subcommand)]
+    Issuances(reporting::IssuancesCommand),
+    /// Prune rows long past their expiry (what `serve` does every `[retention]` interval).
+    #[command(subcommand)]
+    Retention(reporting::RetentionCommand),
 }
 
 /// Client subcommands.
@@ -312,6 +319,8 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
         Command::ServiceAccount(command) => service_accounts::run(command, state).await,
         Command::ApiGroup(command) => access::run_api_group(command, state).await,
         Command::AccessRequest(command) => access::run_access_request(command, state).await,
+        Command::Issuances(command) => reporting::run_issuances(command, state).await,
+        Command::Retention(command) => reporting::run_retention(command, state).await,
         Command::Serve
         | Command::Migrate
         | Command::Openapi { .. }

@@ -37,7 +37,7 @@ use utoipa::{Modify, OpenApi};
             introspects its own tokens; one with the `tokenmint:introspect` scope among its \
             allowed scopes introspects every client's"),
         (name = "admin", description = "Administration: clients, secrets, signing keys, API \
-            groups and access requests (Authorization: Bearer <admin token>)"),
+            groups, access requests and the issuance record (Authorization: Bearer <admin token>)"),
         (name = "operations", description = "Probes for orchestrators and load balancers"),
     ),
     modifiers(&SecuritySchemes)

@@ -115,4 +115,40 @@ impl ClientRegistry {
             .map(|row| row.try_get("jti").map_err(RegistryError::from))
             .collect()
     }
+
+    /// Deletes lineage rows of AuthTokens that expired before `expired_before`, at most
+    /// `batch_size` per statement, until none is left; returns how many this call deleted.
+    ///
+    /// A row is needed while its token can still be presented for refresh (until its expiry plus
+    /// the refresh window and leeway: the row is what refuses a second refresh) and while any
+    /// *ancestor* can, since a reuse of the ancestor walks `parent_jti` links through it to revoke
+    /// the live descendants. A descendant is issued no earlier than its ancestor, while the
+    /// ancestor lives at most the TTL cap; the retention margin already covers refresh window and
+    /// leeway (checked at start-up). So the caller passes `now - margin - TTL cap`: once a token
+    /// expired before that, neither it nor any ancestor of it can be presented again, and the
+    /// revocations a reuse would send its way concern dead tokens only.
+    #[tracing::instrument(skip_all, fields(batch_size = batch_size))]
+    pub async fn prune_authtoken_lineage(
+        &self,
+        expired_before: DateTime<Utc>,
+        batch_size: u32,
+    ) -> Result<u64, RegistryError> {
+        let batch_size = batch_size.max(1);
+        let mut deleted = 0;
+        loop {
+            let done = sqlx::query(
+                "delete from authtokens where expires_at < $1 and jti in \
+                 (select jti from authtokens where expires_at < $1 limit $2)",
+            )
+            .bind(expired_before.timestamp_millis())
+            .bind(i64::from(batch_size))
+            .execute(self.db.pool())
+            .await?
+            .rows_affected();
+            deleted += done;
+            if done < u64::from(batch_size) {
+                return Ok(deleted);
+            }
+        }
+    }
 }

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod keystore;
 pub mod policy;
 pub mod record;
+pub mod report;
 pub mod token;
 pub mod verify;
 

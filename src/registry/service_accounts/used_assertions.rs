@@ -76,4 +76,37 @@ impl ClientRegistry {
         .await?;
         Ok(())
     }
+
+    /// Deletes used-assertion rows whose assertion expired before `expired_before`, at most
+    /// `batch_size` per statement, until none is left; returns how many this call deleted. Such a
+    /// row can no longer refuse anything (a `jti` is refused only while its first assertion is
+    /// unexpired); [`Self::record_assertion_use`] tidies the rows of accounts in use, this catches
+    /// the accounts that went quiet. Safe on several instances at once.
+    #[tracing::instrument(skip_all, fields(batch_size = batch_size))]
+    pub async fn prune_used_assertions(
+        &self,
+        expired_before: DateTime<Utc>,
+        batch_size: u32,
+    ) -> Result<u64, RegistryError> {
+        let batch_size = batch_size.max(1);
+        let mut deleted = 0;
+        loop {
+            // The outer condition is repeated so that a row a concurrent use just renewed (the
+            // upsert above) is re-checked and kept.
+            let done = sqlx::query(
+                "delete from used_assertions where expires_at < $1 \
+                 and (service_account_id, jti_digest) in (select service_account_id, jti_digest \
+                 from used_assertions where expires_at < $1 limit $2)",
+            )
+            .bind(expired_before.timestamp_millis())
+            .bind(i64::from(batch_size))
+            .execute(self.db.pool())
+            .await?
+            .rows_affected();
+            deleted += done;
+            if done < u64::from(batch_size) {
+                return Ok(deleted);
+            }
+        }
+    }
 }

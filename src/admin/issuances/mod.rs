@@ -1,0 +1,212 @@
+//! Admin route for the issuance record: `GET /admin/issuances`, filtered by client, scheme and
+//! issue time, newest first, in pages linked by an opaque cursor. Query parameters are parsed
+//! here (invalid input is 422 naming the field); the query itself is `signing::report`'s. The
+//! CLI (`tokenmint issuances list`) parses and prints through the same types.
+
+mod views;
+
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+pub use views::{IssuancePageView, IssuanceView, SchemeName};
+
+use super::AdminError;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::signing::report::{self, Cursor, IssuanceFilter, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::state::AppState;
+
+/// The query parameters of `GET /admin/issuances`, as given (empty values count as absent).
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IssuanceParams {
+    /// Only tokens issued to this client.
+    pub client_id: Option<String>,
+    /// Only tokens issued by this scheme: `token_create`, `auth_jwt`, `api_key`, `sign_in` or
+    /// `authtoken`.
+    #[param(value_type = Option<SchemeName>)]
+    pub scheme: Option<String>,
+    /// Only tokens issued at or after this time (RFC 3339, inclusive).
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-22T00:00:00Z")]
+    pub since: Option<String>,
+    /// Only tokens issued before this time (RFC 3339, exclusive); not before `since`.
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-23T00:00:00Z")]
+    pub until: Option<String>,
+    /// The `next_cursor` of the previous page; absent for the first page.
+    pub cursor: Option<String>,
+    /// Most items per page, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    pub limit: Option<String>,
+}
+
+impl IssuanceParams {
+    /// The parameters of a raw query string (the first of repeated names counts).
+    pub fn from_query(query: &str) -> Self {
+        let mut params = Self::default();
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match name.as_ref() {
+                "client_id" => &mut params.client_id,
+                "scheme" => &mut params.scheme,
+                "since" => &mut params.since,
+                "until" => &mut params.until,
+                "cursor" => &mut params.cursor,
+                "limit" => &mut params.limit,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value.into_owned());
+            }
+        }
+        params
+    }
+
+    /// The report filter, or an invalid-request error naming the parameter at fault.
+    pub fn into_filter(self) -> Result<IssuanceFilter, ApiError> {
+        let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+        let scheme = present(self.scheme)
+            .map(|raw| {
+                let raw = raw.trim();
+                SchemeName::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == raw)
+                    .map(|s| s.as_str().to_owned())
+                    .ok_or_else(|| {
+                        let names: Vec<_> = SchemeName::ALL.iter().map(|s| s.as_str()).collect();
+                        ApiError::invalid("scheme", format!("scheme must be one of {names:?}"))
+                    })
+            })
+            .transpose()?;
+        let since = present(self.since)
+            .map(|raw| parse_time("since", &raw))
+            .transpose()?;
+        let until = present(self.until)
+            .map(|raw| parse_time("until", &raw))
+            .transpose()?;
+        if let (Some(since), Some(until)) = (since, until) {
+            if since > until {
+                return Err(ApiError::invalid("until", "until must not be before since"));
+            }
+        }
+        let after = present(self.cursor)
+            .map(|raw| {
+                Cursor::decode(&raw).ok_or_else(|| {
+                    ApiError::invalid("cursor", "cursor is not a next_cursor of this report")
+                })
+            })
+            .transpose()?;
+        let limit = match present(self.limit) {
+            None => DEFAULT_LIMIT,
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}"))
+                })?,
+        };
+        Ok(IssuanceFilter {
+            client_id: present(self.client_id),
+            scheme,
+            since,
+            until,
+            after,
+            limit,
+        })
+    }
+}
+
+/// An RFC 3339 time; a `+` offset that arrived unencoded (read as a space) is accepted too.
+fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    let raw = raw.trim();
+    let repaired = match raw.get(..19).zip(raw.get(19..)) {
+        Some((date_time, rest)) => format!("{date_time}{}", rest.replace(' ', "+")),
+        None => raw.to_owned(),
+    };
+    DateTime::parse_from_rfc3339(raw)
+        .or_else(|_| DateTime::parse_from_rfc3339(&repaired))
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                format!("{field} must be an RFC 3339 time, e.g. 2026-11-22T09:00:00Z"),
+            )
+        })
+}
+
+/// Reads one page of the issuance record (never a token).
+pub async fn issuance_page(
+    state: &AppState,
+    params: IssuanceParams,
+) -> Result<IssuancePageView, ApiError> {
+    let filter = params.into_filter()?;
+    let page = report::list(state.registry.database().pool(), &filter).await?;
+    Ok(page.into())
+}
+
+/// Lists issued tokens as recorded, newest first, filtered by client, scheme and issue time,
+/// in pages: pass `next_cursor` back as `cursor` until it is `null`.
+#[utoipa::path(get, path = "/admin/issuances", tag = "admin", security(("admin" = [])),
+    params(IssuanceParams),
+    responses((status = 200, description = "One page, newest first", body = IssuancePageView),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 422, description = "Invalid parameter, named by `field`", body = ErrorBody,
+            example = json!({"error": "invalid_request",
+                "message": "limit must be between 1 and 1000", "field": "limit"}))))]
+#[tracing::instrument(skip_all)]
+pub async fn list_issuances(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<IssuancePageView>, AdminError> {
+    let params = IssuanceParams::from_query(query.as_deref().unwrap_or_default());
+    Ok(Json(issuance_page(&state, params).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_names_are_the_recorded_ones() {
+        for scheme in SchemeName::ALL {
+            assert_eq!(
+                serde_json::to_value(scheme).unwrap(),
+                serde_json::json!(scheme.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn each_bad_parameter_is_named() {
+        let field = |query: &str| match IssuanceParams::from_query(query).into_filter() {
+            Err(ApiError::InvalidRequest { field, .. }) => field,
+            other => panic!("{query}: {other:?}"),
+        };
+        assert_eq!(field("scheme=nope").as_deref(), Some("scheme"));
+        assert_eq!(field("since=yesterday").as_deref(), Some("since"));
+        assert_eq!(
+            field("until=2026-13-01T00:00:00Z").as_deref(),
+            Some("until")
+        );
+        let reversed = "since=2026-11-22T10:00:00Z&until=2026-11-22T09:00:00Z";
+        assert_eq!(field(reversed).as_deref(), Some("until"));
+        assert_eq!(field("cursor=abc").as_deref(), Some("cursor"));
+        for limit in ["0", "1001", "-1", "ten", "1.5"] {
+            assert_eq!(field(&format!("limit={limit}")).as_deref(), Some("limit"));
+        }
+    }
+
+    #[test]
+    fn empty_parameters_are_absent_and_unencoded_offsets_are_read() {
+        let query = "client_id=&scheme=&since=2026-11-22T10:00:00+01:00&until=&cursor=&limit=";
+        let filter = IssuanceParams::from_query(query).into_filter().unwrap();
+        assert_eq!(filter.client_id, None);
+        assert_eq!(filter.limit, DEFAULT_LIMIT);
+        assert_eq!(
+            filter.since.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-22T09:00:00+00:00")
+        );
+    }
+}

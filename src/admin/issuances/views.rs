@@ -1,0 +1,113 @@
+//! The bodies of `GET /admin/issuances` (printed by the CLI too), and the scheme names the
+//! issuance record stores.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::schemes::{api_key, auth_jwt, authtoken, sign_in, token_create};
+use crate::signing::report::{IssuancePage, RecordedIssuance};
+
+/// The scheme names the issuance record stores, one per token route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemeName {
+    /// `POST /auth/token/create`.
+    TokenCreate,
+    /// `GET`/`POST /auth/jwt`.
+    AuthJwt,
+    /// `GET /clients/authorization` (API keys).
+    ApiKey,
+    /// `POST /v0/sign_in/token` (service accounts).
+    SignIn,
+    /// `POST /auth/authtoken` and its refresh.
+    Authtoken,
+}
+
+impl SchemeName {
+    /// Every scheme.
+    pub const ALL: [Self; 5] = [
+        Self::TokenCreate,
+        Self::AuthJwt,
+        Self::ApiKey,
+        Self::SignIn,
+        Self::Authtoken,
+    ];
+
+    /// The name as recorded (each scheme's `SCHEME` constant).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TokenCreate => token_create::SCHEME,
+            Self::AuthJwt => auth_jwt::SCHEME,
+            Self::ApiKey => api_key::SCHEME,
+            Self::SignIn => sign_in::SCHEME,
+            Self::Authtoken => authtoken::SCHEME,
+        }
+    }
+}
+
+/// One issued token as recorded (never the token itself).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuanceView {
+    /// The token's `jti`.
+    #[schema(example = "0b6f7c3e-8a51-4e0a-9d1e-2f3c4b5a6d7e")]
+    pub jti: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The scheme that issued it.
+    #[schema(value_type = SchemeName)]
+    pub scheme: String,
+    /// Its `sub`.
+    pub subject: String,
+    /// Its scopes.
+    #[schema(example = json!(["programs:read"]))]
+    pub scopes: Vec<String>,
+    /// Its state, if any.
+    pub state: Option<String>,
+    /// The caller's network address.
+    pub caller_ip: Option<String>,
+    /// The address the caller declared (`ipaddress` of `POST /auth/token/create`), as given.
+    pub ip_address: Option<String>,
+    /// Issue time (`iat`).
+    pub issued_at: DateTime<Utc>,
+    /// Expiry (`exp`).
+    pub expires_at: DateTime<Utc>,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<RecordedIssuance> for IssuanceView {
+    fn from(r: RecordedIssuance) -> Self {
+        Self {
+            jti: r.jti,
+            client_id: r.client_id,
+            scheme: r.scheme,
+            subject: r.subject,
+            scopes: r.scopes,
+            state: r.state,
+            caller_ip: r.caller_ip,
+            ip_address: r.declared_ip,
+            issued_at: r.issued_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+/// One page of the issuance record, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuancePageView {
+    /// The issuances, by issue time descending (then `jti`).
+    pub items: Vec<IssuanceView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<IssuancePage> for IssuancePageView {
+    fn from(page: IssuancePage) -> Self {
+        Self {
+            items: page.items.into_iter().map(IssuanceView::from).collect(),
+            next_cursor: page.next.map(|cursor| cursor.encode()),
+        }
+    }
+}

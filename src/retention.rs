@@ -1,0 +1,136 @@
+//! The retention job: keeps the per-request tables from growing without bound by deleting rows
+//! long past the last moment they can matter, `[retention] margin_seconds` after it.
+//!
+//! It only decides *when* and *with which cut-off*; the deletes belong to the modules that own
+//! the tables: the issuance record to `signing::report`, used assertions and AuthToken lineage to
+//! the registry. Every statement deletes a bounded batch of rows that still match, so several
+//! instances may run passes at once. Tables that grow per request but are not pruned here, and
+//! why: `api_keys` (credentials the administrator lists and revokes; expired ones stay listed),
+//! `access_requests` and `notifications` (the portal's history, one per human action).
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::registry::RegistryError;
+use crate::signing::{report, SigningError};
+use crate::state::AppState;
+
+/// The longest wait before the first pass after start-up, so instances restarted more often than
+/// the interval still prune.
+const FIRST_PASS_AFTER_AT_MOST: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Why a pass stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    /// Pruning the issuance record failed.
+    #[error("pruning issuance records: {0}")]
+    Signing(#[from] SigningError),
+    /// Pruning registry rows failed.
+    #[error("pruning registry rows: {0}")]
+    Registry(#[from] RegistryError),
+}
+
+/// Rows deleted by one pass, per table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Deleted {
+    /// Issuance records (`issuances`).
+    pub issuances: u64,
+    /// Used service-account assertion ids (`used_assertions`).
+    pub used_assertions: u64,
+    /// AuthToken refresh lineage (`authtokens`).
+    pub authtoken_lineage: u64,
+}
+
+/// What one pass did: its cut-offs and the rows it deleted (what `tokenmint retention run` prints).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RetentionReport {
+    /// When the pass ran.
+    pub ran_at: DateTime<Utc>,
+    /// Issuance records and used assertions that expired before this instant were deleted.
+    pub expired_before: DateTime<Utc>,
+    /// AuthToken lineage rows that expired before this (earlier) instant were deleted.
+    pub lineage_expired_before: DateTime<Utc>,
+    /// How many rows of each table this pass deleted.
+    pub deleted: Deleted,
+}
+
+/// Runs one pruning pass at the state's current time.
+#[tracing::instrument(skip_all)]
+pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionError> {
+    let settings = &state.settings.retention;
+    let now = state.clock.now();
+    let expired_before = keep_back(now, settings.margin_seconds);
+    // See ClientRegistry::prune_authtoken_lineage for why lineage rows also wait the TTL cap.
+    let cap_seconds = state
+        .settings
+        .signing
+        .max_ttl_cap_minutes
+        .saturating_mul(60);
+    let lineage_expired_before = keep_back(expired_before, cap_seconds);
+    let batch = settings.batch_size;
+    let pool = state.registry.database().pool();
+    let deleted = Deleted {
+        issuances: report::prune_expired(pool, expired_before, batch).await?,
+        used_assertions: state
+            .registry
+            .prune_used_assertions(expired_before, batch)
+            .await?,
+        authtoken_lineage: state
+            .registry
+            .prune_authtoken_lineage(lineage_expired_before, batch)
+            .await?,
+    };
+    tracing::info!(
+        issuances = deleted.issuances,
+        used_assertions = deleted.used_assertions,
+        authtoken_lineage = deleted.authtoken_lineage,
+        "retention pass done"
+    );
+    Ok(RetentionReport {
+        ran_at: now,
+        expired_before,
+        lineage_expired_before,
+        deleted,
+    })
+}
+
+/// `seconds` before `at`; the earliest instant there is (so nothing is deleted) when a huge
+/// setting would overflow.
+fn keep_back(at: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    TimeDelta::try_seconds(seconds)
+        .and_then(|keep| at.checked_sub_signed(keep))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Runs a pass every `[retention] interval_seconds` until `stop` turns true or its sender is
+/// gone (shutdown); a failed pass is logged and the next one tries again.
+pub async fn run_periodically(state: AppState, mut stop: watch::Receiver<bool>) {
+    let period = std::time::Duration::from_secs(state.settings.retention.interval_seconds.max(1));
+    let first = tokio::time::Instant::now() + period.min(FIRST_PASS_AFTER_AT_MOST);
+    let mut ticker = tokio::time::interval_at(first, period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|stopping| *stopping) => return,
+        }
+        if let Err(err) = run_pass(&state).await {
+            tracing::warn!(error = %err, "retention pass failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_offs_lie_the_margin_back_and_never_overflow() {
+        let at = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
+        let week = keep_back(at, 7 * 24 * 3600);
+        assert_eq!((at - week).num_seconds(), 7 * 24 * 3600);
+        assert_eq!(keep_back(at, i64::MAX), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(keep_back(at, i64::MAX / 1000), DateTime::<Utc>::MIN_UTC);
+    }
+}

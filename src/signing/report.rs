@@ -1,0 +1,296 @@
+//! Reading and pruning the issuance record: the administrator's report (filtered, newest first,
+//! keyset-paginated) and the retention pass that deletes records long past their expiry.
+//!
+//! Writing stays in [`super::record`]; this module only reads and deletes `issuances` rows, with
+//! plain SQL over the pool it is given. It never speaks HTTP: parsing query strings into an
+//! [`IssuanceFilter`] is the caller's work.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use sqlx::AnyPool;
+
+use super::error::SigningError;
+
+/// Rows per page when the caller names no limit.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// Most rows one page may hold.
+pub const MAX_LIMIT: u32 = 1000;
+/// Longest `jti` a cursor may carry (ours are UUIDs; anything longer is forged).
+const MAX_CURSOR_JTI_LEN: usize = 128;
+/// Version tag inside every cursor, so the format can change without misreading old ones.
+const CURSOR_VERSION: &str = "v1";
+
+/// A position in the report: the issued time and `jti` of the last row of a page. The next page
+/// holds the rows strictly after it in (issued time desc, jti desc) order, so rows inserted while
+/// a caller pages (always at the newest end) neither shift nor repeat what follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    issued_at_millis: i64,
+    jti: String,
+}
+
+impl Cursor {
+    /// The opaque text form handed to callers (base64url, no padding).
+    pub fn encode(&self) -> String {
+        let plain = format!("{CURSOR_VERSION}:{}:{}", self.issued_at_millis, self.jti);
+        URL_SAFE_NO_PAD.encode(plain)
+    }
+
+    /// Reads a cursor made by [`Cursor::encode`]; `None` for anything else.
+    pub fn decode(opaque: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(opaque.trim()).ok()?;
+        let plain = String::from_utf8(bytes).ok()?;
+        let mut parts = plain.splitn(3, ':');
+        if parts.next()? != CURSOR_VERSION {
+            return None;
+        }
+        let issued_at_millis = parts.next()?.parse().ok()?;
+        let jti = parts.next()?;
+        let well_formed = !jti.is_empty()
+            && jti.len() <= MAX_CURSOR_JTI_LEN
+            && jti.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        well_formed.then(|| Self {
+            issued_at_millis,
+            jti: jti.to_owned(),
+        })
+    }
+}
+
+/// Which records to report, and which page.
+#[derive(Clone, Debug)]
+pub struct IssuanceFilter {
+    /// Only records of this client.
+    pub client_id: Option<String>,
+    /// Only records of this scheme.
+    pub scheme: Option<String>,
+    /// Only records issued at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only records issued before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// Only records after this position (the previous page's cursor).
+    pub after: Option<Cursor>,
+    /// Most records to return, 1..=[`MAX_LIMIT`].
+    pub limit: u32,
+}
+
+impl Default for IssuanceFilter {
+    fn default() -> Self {
+        Self {
+            client_id: None,
+            scheme: None,
+            since: None,
+            until: None,
+            after: None,
+            limit: DEFAULT_LIMIT,
+        }
+    }
+}
+
+/// One issuance as recorded (never the token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedIssuance {
+    /// The token's `jti`.
+    pub jti: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The scheme that issued it.
+    pub scheme: String,
+    /// Its `sub`.
+    pub subject: String,
+    /// Its scopes.
+    pub scopes: Vec<String>,
+    /// Its state, if any.
+    pub state: Option<String>,
+    /// The caller's network address.
+    pub caller_ip: Option<String>,
+    /// The address the caller declared.
+    pub declared_ip: Option<String>,
+    /// `iat`.
+    pub issued_at: DateTime<Utc>,
+    /// `exp`.
+    pub expires_at: DateTime<Utc>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// One page of the report, newest first.
+#[derive(Clone, Debug)]
+pub struct IssuancePage {
+    /// The records.
+    pub items: Vec<RecordedIssuance>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+/// A value bound to a numbered placeholder.
+enum Bind<'a> {
+    Text(&'a str),
+    Number(i64),
+}
+
+/// One page of the issuance record matching `filter`, newest first (ties by `jti`, descending).
+#[tracing::instrument(skip_all, fields(limit = filter.limit))]
+pub async fn list(pool: &AnyPool, filter: &IssuanceFilter) -> Result<IssuancePage, SigningError> {
+    let limit = filter.limit.clamp(1, MAX_LIMIT);
+    let mut binds: Vec<Bind<'_>> = Vec::new();
+    let mut param = |value| {
+        binds.push(value);
+        format!("${}", binds.len())
+    };
+    let mut sql = String::from(
+        "select jti, client_id, scheme, subject, scopes, state, caller_ip, declared_ip, \
+         issued_at, expires_at, revoked_at from issuances where 1 = 1",
+    );
+    if let Some(client_id) = &filter.client_id {
+        sql.push_str(&format!(
+            " and client_id = {}",
+            param(Bind::Text(client_id))
+        ));
+    }
+    if let Some(scheme) = &filter.scheme {
+        sql.push_str(&format!(" and scheme = {}", param(Bind::Text(scheme))));
+    }
+    if let Some(since) = filter.since {
+        let since = param(Bind::Number(since.timestamp_millis()));
+        sql.push_str(&format!(" and issued_at >= {since}"));
+    }
+    if let Some(until) = filter.until {
+        let until = param(Bind::Number(until.timestamp_millis()));
+        sql.push_str(&format!(" and issued_at < {until}"));
+    }
+    if let Some(after) = &filter.after {
+        let at = param(Bind::Number(after.issued_at_millis));
+        let jti = param(Bind::Text(&after.jti));
+        sql.push_str(&format!(
+            " and (issued_at < {at} or (issued_at = {at} and jti < {jti}))"
+        ));
+    }
+    // One row more than asked tells whether another page exists.
+    let fetch = param(Bind::Number(i64::from(limit) + 1));
+    sql.push_str(&format!(" order by issued_at desc, jti desc limit {fetch}"));
+    let mut query = sqlx::query_as::<_, Row>(&sql);
+    for value in binds {
+        query = match value {
+            Bind::Text(text) => query.bind(text),
+            Bind::Number(number) => query.bind(number),
+        };
+    }
+    let rows = query.fetch_all(pool).await?;
+    page(rows, limit as usize)
+}
+
+fn page(rows: Vec<Row>, limit: usize) -> Result<IssuancePage, SigningError> {
+    let more = rows.len() > limit;
+    let items = rows
+        .into_iter()
+        .take(limit)
+        .map(recorded)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = match items.last() {
+        Some(last) if more => Some(Cursor {
+            issued_at_millis: last.issued_at.timestamp_millis(),
+            jti: last.jti.clone(),
+        }),
+        _ => None,
+    };
+    Ok(IssuancePage { items, next })
+}
+
+fn recorded(row: Row) -> Result<RecordedIssuance, SigningError> {
+    let (jti, client_id, scheme, subject, scopes, state, caller_ip, declared_ip, iat, exp, rev) =
+        row;
+    let instant = |millis: i64| {
+        DateTime::from_timestamp_millis(millis)
+            .ok_or_else(|| anyhow::anyhow!("issuance {jti} has an impossible timestamp {millis}"))
+    };
+    Ok(RecordedIssuance {
+        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        issued_at: instant(iat)?,
+        expires_at: instant(exp)?,
+        revoked_at: rev.map(instant).transpose()?,
+        jti,
+        client_id,
+        scheme,
+        subject,
+        state,
+        caller_ip,
+        declared_ip,
+    })
+}
+
+/// Deletes the records of tokens that expired before `expired_before`, at most `batch_size` rows
+/// per statement (so no statement holds locks for long), until none is left; returns how many
+/// rows this call deleted. Safe to run on several instances at once: each statement deletes only
+/// rows that still match, so a row is counted by whichever instance deleted it.
+#[tracing::instrument(skip_all, fields(batch_size = batch_size))]
+pub async fn prune_expired(
+    pool: &AnyPool,
+    expired_before: DateTime<Utc>,
+    batch_size: u32,
+) -> Result<u64, SigningError> {
+    let batch_size = batch_size.max(1);
+    let mut deleted = 0;
+    loop {
+        // The outer condition repeats the inner one so that PostgreSQL re-checks it on rows a
+        // concurrent transaction changed while this statement waited for their locks.
+        let done = sqlx::query(
+            "delete from issuances where expires_at < $1 and jti in \
+             (select jti from issuances where expires_at < $1 limit $2)",
+        )
+        .bind(expired_before.timestamp_millis())
+        .bind(i64::from(batch_size))
+        .execute(pool)
+        .await?
+        .rows_affected();
+        deleted += done;
+        if done < u64::from(batch_size) {
+            return Ok(deleted);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_survives_its_round_trip() {
+        let cursor = Cursor {
+            issued_at_millis: 1_795_000_000_000,
+            jti: "0b6f7c3e-8a51-4e0a-9d1e-2f3c4b5a6d7e".into(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()), Some(cursor));
+    }
+
+    #[test]
+    fn garbled_or_forged_cursors_are_refused() {
+        let forged = |plain: &str| URL_SAFE_NO_PAD.encode(plain);
+        for opaque in [
+            String::new(),
+            "not base64 at all!".into(),
+            forged("v2:1:abc"),
+            forged("v1:soon:abc"),
+            forged("v1:1:"),
+            forged("v1:1:a'; drop table issuances; --"),
+            forged(&format!("v1:1:{}", "a".repeat(MAX_CURSOR_JTI_LEN + 1))),
+            URL_SAFE_NO_PAD.encode([0xff, 0xfe, 0x00]),
+        ] {
+            assert_eq!(Cursor::decode(&opaque), None, "{opaque}");
+        }
+    }
+}
