@@ -622,7 +622,7 @@ run_backend() {
     sqlite)
       BACKEND_NAME=SQLite
       DATABASE_URL="sqlite://$WORK/bench.db"
-      DB_DESCRIPTION="SQLite file in $(dirname "$WORK") (the service's own settings)" ;;
+      DB_DESCRIPTION="SQLite file in $(dirname "$WORK") (the service's own settings: WAL, synchronous=full)" ;;
     *) die "unknown backend $BACKEND (postgres or sqlite)" ;;
   esac
   configure_service

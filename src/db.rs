@@ -137,10 +137,12 @@ fn sqlite_options(url: &str, options: AnyPoolOptions) -> anyhow::Result<(String,
     let options = options
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
+                // `synchronous = full`: in WAL mode, `normal` may lose the last commits on a
+                // power failure, and an issuance record must be durable before its token leaves.
                 let pragmas = if in_memory {
                     "pragma foreign_keys = on; pragma busy_timeout = 5000;"
                 } else {
-                    "pragma journal_mode = wal; pragma synchronous = normal; \
+                    "pragma journal_mode = wal; pragma synchronous = full; \
                      pragma foreign_keys = on; pragma busy_timeout = 5000;"
                 };
                 conn.execute(pragmas).await.map(|_| ())

@@ -18,7 +18,7 @@ use crate::helpers::{Backend, ClockExt, TestApp, TestClient};
 /// Rows per delete statement in these tests, so a pass needs several statements.
 const BATCH_SIZE: &str = "2";
 /// A service account that stops using assertions (only the job cleans its rows), and one that
-/// keeps using them (each use also tidies that account's own expired rows).
+/// keeps using them (its uses may also tidy its own expired rows).
 const QUIET_ACCOUNT: &str = "quiet-account";
 const BUSY_ACCOUNT: &str = "busy-account";
 

@@ -30,6 +30,7 @@ impl ClientRegistry {
         now: DateTime<Utc>,
     ) -> Result<bool, RegistryError> {
         let now_millis = now.timestamp_millis();
+        let jti_digest = digest(jti);
         let done = sqlx::query(
             "insert into used_assertions (service_account_id, jti_digest, expires_at) \
              values ($1, $2, $3) \
@@ -38,7 +39,7 @@ impl ClientRegistry {
              where used_assertions.expires_at <= $4",
         )
         .bind(service_account_id)
-        .bind(digest(jti))
+        .bind(&jti_digest)
         .bind(expires_at.timestamp_millis())
         .bind(now_millis)
         .execute(self.db.pool())
@@ -46,7 +47,13 @@ impl ClientRegistry {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        // Housekeeping: rows of this account that can no longer block anything.
+        // Housekeeping: rows of this account that can no longer block anything. A delete that
+        // finds rows is one more durable commit, so it runs on about one use in 256 (the digest
+        // is uniform), which keeps an account's expired rows bounded without making every
+        // request wait for a second commit; the retention job catches accounts that went quiet.
+        if !jti_digest.starts_with("00") {
+            return Ok(true);
+        }
         sqlx::query(
             "delete from used_assertions where service_account_id = $1 and expires_at <= $2",
         )
