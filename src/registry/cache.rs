@@ -140,11 +140,7 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
         mac.update(credential.as_bytes());
         mac.update(&[0]);
         mac.update(secret.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Takes a ticket; take it *before* the database read whose result will be cached.

@@ -139,11 +139,7 @@ impl ClientRegistry {
         let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.pepper.as_slice())
             .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
         mac.update(value.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The database handle.

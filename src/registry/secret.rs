@@ -29,7 +29,7 @@ pub fn locator(secret: &str) -> String {
         .chain_update(b"tokenmint secret locator\0")
         .chain_update(secret.as_bytes())
         .finalize();
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..8])
 }
 
 /// Hashes a secret with argon2id (PHC string). CPU-heavy: call from a blocking thread.

@@ -12,10 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::registry::{ClientRegistry, RegistryError};
 
 fn digest(jti: &str) -> String {
-    Sha256::digest(jti.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(jti.as_bytes()))
 }
 
 impl ClientRegistry {
