@@ -221,3 +221,17 @@ fn every_token_route_counted_by_scheme_is_a_documented_route() {
         assert!(document.paths.paths.contains_key(route), "{route}");
     }
 }
+
+#[tokio::test]
+async fn a_replayed_service_account_assertion_is_counted_as_replayed() {
+    let fixture = crate::sign_in::Fixture::arrange(TestApp::spawn().await).await;
+    let claims = fixture.claims();
+    assert_eq!(fixture.exchange(&claims).await.status(), 200);
+    assert_eq!(fixture.exchange(&claims).await.status(), 400);
+
+    let text = scrape(&fixture.app).await;
+    let issued = r#"tokenmint_tokens_issued_total{scheme="sign_in"}"#;
+    assert_eq!(sample(&text, issued), Some(1.0), "{text}");
+    let replayed = r#"tokenmint_token_refusals_total{scheme="sign_in",reason="replayed"}"#;
+    assert_eq!(sample(&text, replayed), Some(1.0), "{text}");
+}
