@@ -71,6 +71,15 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// Pruning of issuance records and replay rows long past their expiry.
     pub retention: RetentionSettings,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
+}
+
+/// `GET /metrics` (Prometheus): counts and latencies only, never a credential or a client id.
+#[derive(Clone, Debug, Deserialize)]
+pub struct MetricsSettings {
+    /// Serve `GET /metrics` (unauthenticated); when false it answers 404.
+    pub enabled: bool,
 }
 
 /// The retention job: deletes issuance records, used-assertion rows and AuthToken lineage rows

@@ -10,6 +10,7 @@ use crate::admin::AdminCredential;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::http::metrics::Metrics;
 use crate::mail::Mailer;
 use crate::registry::ClientRegistry;
 use crate::signing::{MasterKey, Signer};
@@ -29,6 +30,8 @@ pub struct AppState {
     pub admin: Arc<AdminCredential>,
     /// Outgoing e-mail (disabled when `[smtp].host` is empty).
     pub mailer: Arc<Mailer>,
+    /// This instance's Prometheus metrics (its own registry, not a process global).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -54,9 +57,11 @@ impl AppState {
             pepper,
             &settings.cache,
         )?;
+        let metrics = Arc::new(Metrics::new());
         let signer = Signer::start(db.pool().clone(), master, &settings.signing, clock.now())
             .await
-            .context("loading signing keys")?;
+            .context("loading signing keys")?
+            .observed_by(metrics.clone());
         let admin = AdminCredential::from_settings(&settings.admin)?;
         let mailer = Mailer::from_settings(&settings.smtp).context("[smtp] settings")?;
         Ok(Self {
@@ -66,6 +71,7 @@ impl AppState {
             settings: Arc::new(settings),
             admin: Arc::new(admin),
             mailer: Arc::new(mailer),
+            metrics,
         })
     }
 }

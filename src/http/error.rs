@@ -150,6 +150,7 @@ impl ApiError {
     /// Renders with a chosen status and body, adding the headers the outcome calls for
     /// (`Retry-After`, `WWW-Authenticate`) and logging internal failures.
     pub fn respond_with(&self, status: StatusCode, body: impl IntoResponse) -> Response {
+        super::observe::note_refusal(super::observe::refusal_reason(self));
         if let Self::Internal(err) = self {
             tracing::error!(error = ?err, "request failed");
         }

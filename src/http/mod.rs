@@ -1,4 +1,5 @@
-//! HTTP plumbing: the router, its layers, error rendering, OpenAPI and Swagger UI.
+//! HTTP plumbing: the router, its layers (request ids, one log line and latency per request in
+//! [`observe`]), error rendering, metrics, OpenAPI and Swagger UI.
 //!
 //! Owns nothing of the domain: routes come from `schemes`, `admin` and the small modules here.
 
@@ -6,12 +7,14 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod me;
+pub mod metrics;
+pub mod observe;
 pub mod openapi;
 
 use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
@@ -20,8 +23,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -45,6 +46,7 @@ pub fn no_store(response: impl IntoResponse) -> axum::response::Response {
 pub fn api(mode: Mode) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::router())
+        .merge(metrics::router())
         .merge(me::router())
         .merge(crate::schemes::router(mode))
         .merge(crate::admin::router())
@@ -81,11 +83,10 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
-                )
+                .layer(axum::middleware::from_fn_with_state(
+                    state.metrics.clone(),
+                    observe::observe,
+                ))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(cors(&settings))
                 .layer(CatchPanicLayer::custom(|_| {
@@ -100,18 +101,6 @@ pub fn router(state: AppState) -> Router {
                     settings.http.request_body_limit_bytes,
                 )),
         )
-}
-
-/// The span of one request: method, path and request id. Never the query string, which may
-/// carry an API key or a token (`?apiKey=`, `?jwt=`), and never headers.
-fn request_span(request: &Request) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(),
-        request_id = %request_id)
 }
 
 /// CORS for browser callers (Swagger UI on another origin, front ends): the token travels back

@@ -38,7 +38,8 @@ use utoipa::{Modify, OpenApi};
             allowed scopes introspects every client's"),
         (name = "admin", description = "Administration: clients, secrets, signing keys, API \
             groups, access requests and the issuance record (Authorization: Bearer <admin token>)"),
-        (name = "operations", description = "Probes for orchestrators and load balancers"),
+        (name = "operations", description = "Probes for orchestrators and load balancers, and \
+            Prometheus metrics"),
     ),
     modifiers(&SecuritySchemes)
 )]

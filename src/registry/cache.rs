@@ -133,6 +133,13 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
         }
     }
 
+    /// Entries held, for metrics (moka counts lazily: its pending bookkeeping is applied first,
+    /// which changes no entry but may drop expired ones a little earlier).
+    pub(crate) fn entry_count(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
+    }
+
     /// The cache key of a credential id and the secret presented with it.
     pub(crate) fn key(&self, credential: &str, secret: &str) -> String {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.digest_key)

@@ -142,6 +142,22 @@ impl ClientRegistry {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// Entries of each verified-credential cache, by credential kind (metrics).
+    pub fn cached_credentials(&self) -> [(&'static str, u64); 4] {
+        [
+            ("client_secret", self.verified_secrets.entry_count()),
+            ("api_key", self.verified_api_keys.entry_count()),
+            (
+                "jwt_credential",
+                self.verified_jwt_credentials.entry_count(),
+            ),
+            (
+                "service_account",
+                self.service_account_lookups.entry_count(),
+            ),
+        ]
+    }
+
     /// The database handle.
     pub fn database(&self) -> &Database {
         &self.db

@@ -114,6 +114,7 @@ async fn issue(
         .authenticate(client_id, client_secret, now)
         .await?;
     tracing::Span::current().record("client_id", client.id.as_str());
+    crate::http::observe::note_client(client.id.as_str());
     let mut grant = Grant::for_client(SCHEME, &client.id, &client.policy, TOKEN_LIFETIME_SECONDS);
     grant.caller_ip = caller_ip;
     let issued = state.signer.issue(&grant, now).await?;

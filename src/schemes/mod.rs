@@ -17,6 +17,24 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::Mode;
 use crate::state::AppState;
 
+/// The routes that issue tokens (templates), with the scheme their outcomes are counted under.
+pub const TOKEN_ROUTES: [(&str, &str); 6] = [
+    ("/auth/token/create", token_create::SCHEME),
+    ("/auth/jwt", auth_jwt::SCHEME),
+    ("/clients/authorization", api_key::SCHEME),
+    ("/auth/authtoken", authtoken::SCHEME),
+    ("/auth/authtoken/refresh", authtoken::SCHEME),
+    (sign_in::TOKEN_PATH, sign_in::SCHEME),
+];
+
+/// The scheme of a token route, or `None` for any other route.
+pub fn scheme_of_route(route: &str) -> Option<&'static str> {
+    TOKEN_ROUTES
+        .iter()
+        .find(|(path, _)| *path == route)
+        .map(|(_, scheme)| *scheme)
+}
+
 /// The routes of every scheme available in `mode`.
 pub fn router(mode: Mode) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

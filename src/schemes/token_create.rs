@@ -117,6 +117,7 @@ pub async fn create_token(
         .authenticate(&request.client_id, &request.client_secret, now)
         .await?;
     tracing::Span::current().record("client_id", client.id.as_str());
+    crate::http::observe::note_client(client.id.as_str());
     let mut grant = Grant::for_client(
         SCHEME,
         &client.id,

@@ -97,6 +97,13 @@ impl ScopeBundles {
     }
 }
 
+/// Told of every token the signer issues, once its record has committed (the service's metrics
+/// implement it; the signing core knows nothing of how it is counted).
+pub trait IssuanceObserver: Send + Sync {
+    /// One token of `scheme` was issued to `client_id`.
+    fn issued(&self, scheme: &'static str, client_id: &str);
+}
+
 /// Issues and verifies access tokens; holds this instance's view of the key set.
 pub struct Signer {
     pool: AnyPool,
@@ -108,6 +115,7 @@ pub struct Signer {
     max_ttl_cap_minutes: i64,
     leeway_seconds: i64,
     bundles: ScopeBundles,
+    observer: Option<Arc<dyn IssuanceObserver>>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -138,7 +146,19 @@ impl Signer {
             max_ttl_cap_minutes: settings.max_ttl_cap_minutes,
             leeway_seconds: settings.verify_leeway_seconds,
             bundles: ScopeBundles::new(settings.scope_bundles.clone()),
+            observer: None,
         })
+    }
+
+    /// Issuance records waiting for their batch to be written (metrics).
+    pub fn queued_records(&self) -> usize {
+        self.log.queued()
+    }
+
+    /// Tells `observer` of every token issued from now on.
+    pub fn observed_by(mut self, observer: Arc<dyn IssuanceObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Issues a token for a grant: policy, claims, signature, durable record, in that order.
@@ -192,6 +212,9 @@ impl Signer {
             })
             .await?;
         tracing::info!(jti = %jti, kid = key.kid(), "token issued");
+        if let Some(observer) = &self.observer {
+            observer.issued(grant.scheme, grant.client_id.as_str());
+        }
         Ok(IssuedToken {
             token: AccessToken(token),
             jti,

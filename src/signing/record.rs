@@ -82,6 +82,11 @@ impl IssuanceLog {
         Self { pool, queue }
     }
 
+    /// Records waiting for their batch to be written (read-only, for metrics).
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// Durably records one issuance; returns once the row is committed.
     pub async fn append(&self, record: Issuance) -> Result<(), SigningError> {
         let (done, committed) = oneshot::channel();

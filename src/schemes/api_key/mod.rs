@@ -105,6 +105,7 @@ async fn issue_for_key(
         .authenticate_api_key(api_key.expose_secret(), environment, now)
         .await?;
     let client = &key.client;
+    crate::http::observe::note_client(client.id.as_str());
     let mut grant = Grant::for_client(SCHEME, &client.id, &client.policy, TOKEN_TTL_SECONDS);
     grant.caller_ip = caller_ip;
     let issued = state.signer.issue(&grant, now).await?;

@@ -51,6 +51,7 @@ impl FromRequestParts<AppState> for PortalClient {
             .registry
             .authenticate(&client_id, &secret, state.clock.now())
             .await?;
+        crate::http::observe::note_client(client.id.as_str());
         Ok(Self(client))
     }
 }

@@ -176,6 +176,7 @@ pub async fn refresh(
         RefreshClaim::Reused(descendants) => {
             let family: Vec<String> = std::iter::once(jti.to_owned()).chain(descendants).collect();
             state.signer.revoke(&family, now).await?;
+            crate::http::observe::note_refusal("replayed");
             Err(ApiError::InvalidCredentials(ALREADY_REFRESHED).into())
         }
     }

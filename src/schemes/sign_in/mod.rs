@@ -159,6 +159,7 @@ pub async fn issue_token(
 /// Logs why a grant was refused (never the assertion) and turns it into this route's error.
 fn refuse(rejection: Rejection) -> SignInError {
     tracing::info!(reason = %rejection, "service-account assertion refused");
+    crate::http::observe::note_refusal(rejection.reason());
     rejection.into()
 }
 
@@ -176,7 +177,10 @@ async fn find_account(
         .service_account_with_client(id, state.clock.now())
         .await
     {
-        Ok(found) => Ok(found),
+        Ok(found) => {
+            crate::http::observe::note_client(found.1.id.as_str());
+            Ok(found)
+        }
         Err(RegistryError::NotFound(_)) => Err(refuse(Rejection::ConfigNotFound)),
         Err(other) => Err(other.into()),
     }

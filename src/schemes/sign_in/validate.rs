@@ -84,6 +84,21 @@ pub enum Rejection {
     ClientPolicy,
 }
 
+impl Rejection {
+    /// The refusal reason counted in the metrics (a fixed string).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::NoClientIdentifier | Self::ConfigNotFound => "invalid_client",
+            Self::CertificatesExpired | Self::BadSignature => "invalid_signature",
+            Self::Expired => "expired",
+            Self::InvalidScopes => "invalid_scope",
+            Self::Replayed => "replayed",
+            Self::Disabled => "suspended",
+            _ => "invalid_request",
+        }
+    }
+}
+
 /// A compact JWS split and decoded; its `Debug` output shows nothing of it.
 pub struct Assertion {
     signing_input: String,
