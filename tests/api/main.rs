@@ -14,6 +14,7 @@ mod auth_jwt;
 mod authtoken;
 mod cache;
 mod cli;
+mod faults;
 mod instances;
 mod issuances;
 mod me;

@@ -13,12 +13,12 @@ mod fail_closed;
 mod propagation;
 
 use std::future::Future;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, Response};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::{Connection, Executor, PgConnection};
 use tokenmint::signing::MasterKey;
 
@@ -40,6 +40,7 @@ pub struct Instance {
     /// A plain HTTP client.
     pub http: reqwest::Client,
     child: Child,
+    log: PathBuf,
 }
 
 impl Drop for Instance {
@@ -50,13 +51,16 @@ impl Drop for Instance {
 }
 
 impl Instance {
-    async fn start(dir: &Path, name: &str, database_url: &str, master_key: &str) -> Self {
+    /// Starts `tokenmint serve` in production mode, logging to `<dir>/<name>.log`, and waits
+    /// until it is ready.
+    pub async fn start(dir: &Path, name: &str, database_url: &str, master_key: &str) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+        let log_path = dir.join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
         let child = tokenmint(dir)
             .env("TOKENMINT_MODE", "production")
             .env("TOKENMINT_LISTEN", format!("127.0.0.1:{port}"))
@@ -74,6 +78,7 @@ impl Instance {
             address: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
             child,
+            log: log_path,
         };
         let ready = poll(Duration::from_secs(60), || async {
             let response = instance.http.get(instance.url("/readyz")).send().await;
@@ -82,6 +87,25 @@ impl Instance {
         .await;
         assert!(ready.is_some(), "instance {name} did not become ready");
         instance
+    }
+
+    /// What the process has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM (graceful shutdown).
+    pub fn sigterm(&self) {
+        let pid = self.child.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        assert!(sent.unwrap().success());
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
     }
 
     /// The full URL of a path.
@@ -118,6 +142,37 @@ impl Instance {
             secret: created["client_secret"].as_str().unwrap().to_owned(),
             secret_id: created["secret_id"].as_str().unwrap().to_owned(),
         }
+    }
+
+    /// A JWT credential of a fresh client, made through this instance's portal: (key, secret,
+    /// the client).
+    pub async fn jwt_credential(&self) -> (String, String, TestClient) {
+        let group = json!({"name": "reports", "scopes": ["reports:read"]});
+        let created = self
+            .admin(Method::POST, "/admin/api-groups", Some(group))
+            .await;
+        assert_eq!(created.status(), 201);
+        let client = self.create_client().await;
+        let portal = |method: Method, path: &str| {
+            let request = self.http.request(method, self.url(path));
+            request.basic_auth(&client.id, Some(&client.secret))
+        };
+        let asked = json!({"api_groups": ["reports"], "reason": "Monthly reports"});
+        let asked = portal(Method::POST, "/v1/access-requests").json(&asked);
+        let asked: Value = asked.send().await.unwrap().json().await.unwrap();
+        let approve = format!(
+            "/admin/access-requests/{}/approve",
+            asked["id"].as_str().unwrap()
+        );
+        let approved = self
+            .admin(Method::POST, &approve, Some(json!({"note": "ok"})))
+            .await;
+        assert_eq!(approved.status(), 200);
+        let body = json!({"username": "sync", "notes": "", "api_groups": ["reports"]});
+        let created = portal(Method::POST, "/v1/credentials").json(&body);
+        let created: Value = created.send().await.unwrap().json().await.unwrap();
+        let key = created["key"].as_str().unwrap().to_owned();
+        (key, created["secret"].as_str().unwrap().to_owned(), client)
     }
 
     /// `POST /auth/token/create` with a client's id and secret.

@@ -27,36 +27,6 @@ async fn me(instance: &Instance, token: &str) -> u16 {
     request.send().await.unwrap().status().as_u16()
 }
 
-/// A JWT credential of a fresh client, made through A's portal: (key, secret, the client).
-async fn jwt_credential(a: &Instance) -> (String, String, TestClient) {
-    let group = json!({"name": "reports", "scopes": ["reports:read"]});
-    let created = a
-        .admin(Method::POST, "/admin/api-groups", Some(group))
-        .await;
-    assert_eq!(created.status(), 201);
-    let client = a.create_client().await;
-    let portal = |method: Method, path: &str| {
-        let request = a.http.request(method, a.url(path));
-        request.basic_auth(&client.id, Some(&client.secret))
-    };
-    let asked = json!({"api_groups": ["reports"], "reason": "Monthly reports"});
-    let asked = portal(Method::POST, "/v1/access-requests").json(&asked);
-    let asked: Value = asked.send().await.unwrap().json().await.unwrap();
-    let approve = format!(
-        "/admin/access-requests/{}/approve",
-        asked["id"].as_str().unwrap()
-    );
-    let approved = a
-        .admin(Method::POST, &approve, Some(json!({"note": "ok"})))
-        .await;
-    assert_eq!(approved.status(), 200);
-    let body = json!({"username": "sync", "notes": "", "api_groups": ["reports"]});
-    let created = portal(Method::POST, "/v1/credentials").json(&body);
-    let created: Value = created.send().await.unwrap().json().await.unwrap();
-    let key = created["key"].as_str().unwrap().to_owned();
-    (key, created["secret"].as_str().unwrap().to_owned(), client)
-}
-
 #[tokio::test]
 async fn suspensions_and_revocations_through_one_instance_are_refused_by_the_other() {
     let Pair { a, b, .. } = &Pair::start().await;
@@ -118,7 +88,7 @@ async fn suspensions_and_revocations_through_one_instance_are_refused_by_the_oth
     .await;
 
     // A revoked JWT credential, revoked by its client through A's portal.
-    let (key, secret, holder) = jwt_credential(a).await;
+    let (key, secret, holder) = a.jwt_credential().await;
     let generate = || async {
         let body = json!({"key": key, "secret": secret});
         let request = b.http.post(b.url("/auth/authtoken")).json(&body);
