@@ -10,6 +10,7 @@
 //! B refuses within [`DEADLINE`], which a cache lifetime of an hour could not explain.
 
 mod fail_closed;
+mod heartbeat;
 mod propagation;
 
 use std::future::Future;
