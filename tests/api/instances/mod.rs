@@ -1,7 +1,8 @@
 //! Several instances on one PostgreSQL database: two real processes of the built binary
 //! (production mode, one admin token and master key, one public URL as behind a load balancer)
 //! on a fresh database of the test cluster, reached as their own non-superuser role so that a
-//! test can lock that role out to keep the change listeners disconnected.
+//! test can lock that role out to keep the change listeners disconnected (with `DATABASE_URL`
+//! pointing at a server of your own, its user needs the right to create roles).
 //!
 //! Both instances run with a one-hour key reload and cache lifetime, so whatever instance B
 //! learns within seconds it learns through the change notifications, not through a timer.
@@ -71,6 +72,8 @@ impl Instance {
             .env("TOKENMINT_MASTER_KEY", master_key)
             .env("TOKENMINT__SIGNING__KEY_RELOAD_SECONDS", "3600")
             .env("TOKENMINT__CACHE__VERIFIED_CREDENTIALS_TTL_SECONDS", "3600")
+            // No background pass may want a connection while a test keeps new ones out.
+            .env("TOKENMINT__RETENTION__ENABLED", "false")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -186,7 +189,9 @@ impl Instance {
 
 /// Two instances, A and B, on one fresh database, both already listening for changes.
 pub struct Pair {
+    /// The instance changes are made through.
     pub a: Instance,
+    /// The instance that must honour them.
     pub b: Instance,
     /// A superuser connection URL to the same database, for what only PostgreSQL can do.
     superuser_url: String,
@@ -196,6 +201,7 @@ pub struct Pair {
 }
 
 impl Pair {
+    /// Starts A, then B, and waits until both listen for changes.
     pub async fn start() -> Self {
         let superuser_url = pg::fresh_database_url().await;
         let mut url = url::Url::parse(&superuser_url).unwrap();
