@@ -213,6 +213,9 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long a request waits for a connection before the store counts as down.
     pub acquire_timeout_ms: u64,
+    /// PostgreSQL: after this many seconds without a change notification, the listening
+    /// connection must answer a ping within as many seconds, or counts as lost (see `sync`).
+    pub change_heartbeat_seconds: u64,
 }
 
 /// Token issuance settings.

@@ -15,8 +15,11 @@
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
 //! - [`sandbox`]: development conveniences of sandbox mode.
 //! - [`retention`]: the job that prunes rows long past expiry (through `signing` and `registry`).
+//! - [`changes`]: announcing committed changes to the other instances (PostgreSQL NOTIFY).
+//! - [`sync`]: following those announcements: caches and keys, failing closed when cut off.
 
 pub mod admin;
+pub mod changes;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -30,6 +33,7 @@ pub mod sandbox;
 pub mod schemes;
 pub mod signing;
 pub mod state;
+pub mod sync;
 pub mod telemetry;
 
 use std::future::Future;
@@ -38,17 +42,22 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use db::Backend;
+
 pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then finishes in-flight
-/// requests. Also keeps this instance's key set fresh and, when enabled, runs the retention job;
-/// both background tasks stop with the service.
+/// requests. Also keeps this instance's key set fresh, follows the changes other instances make
+/// (PostgreSQL only) and, when enabled, runs the retention job; the background tasks stop with
+/// the service.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_keys(state.clone()));
+    let follow = (state.registry.database().backend() == Backend::Postgres)
+        .then(|| tokio::spawn(sync::follow_changes(state.clone())));
     // The retention job starts no pass once shutdown begins; one still running is cut short
     // below, between or inside its bounded delete statements, each of which is atomic.
     let (stopping, stop) = tokio::sync::watch::channel(false);
@@ -66,14 +75,17 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     reload.abort();
+    if let Some(follow) = follow {
+        follow.abort();
+    }
     if let Some(retention) = retention {
         retention.abort();
     }
     served
 }
 
-/// Re-reads the key set periodically, so keys rotated by another instance are published and
-/// used here too.
+/// Re-reads the key set periodically: the safety net behind the `keys` change notification, so
+/// keys rotated by another instance are published and used here too.
 async fn reload_keys(state: AppState) {
     let period = Duration::from_secs(state.settings.signing.key_reload_seconds.max(1));
     let mut ticker = tokio::time::interval(period);

@@ -10,16 +10,20 @@
 //! credentials bumps that client's *generation* after its commit, and an entry is valid only for
 //! the generation current when it was filled. A fill takes a *ticket* (the count of all changes so
 //! far) before its database read and is not cached at all if any change happened meanwhile, so a
-//! change racing with a fill can never be cached as current. Changes made by another instance reach this one through
-//! change notifications (the hardening work); until then an entry lives at most the configured
-//! TTL. Entries also end with the credential's own expiry.
+//! change racing with a fill can never be cached as current.
+//!
+//! Changes made by another instance reach this one through change notifications
+//! ([`crate::sync`]), which call the same invalidations. Whenever that channel is down the caches
+//! are *distrusted*: every lookup is a miss and nothing is cached, so requests take the database
+//! and argon2 path until the channel is back (and what was cached before is forgotten then). An
+//! entry also lives at most the configured TTL and ends with the credential's own expiry.
 //!
 //! Misses of one key are filled once: [`VerifiedCache::lookup`] lets the first miss fill the
 //! entry and makes concurrent misses of the same key wait for it, then look again. Without it,
 //! the first burst of a client's connections would each run an argon2 verification.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -48,13 +52,15 @@ pub(crate) struct VerifiedCache<T> {
     digest_key: [u8; 32],
 }
 
-/// Per-client generations, a global epoch and a count of all changes, shared by every credential
-/// kind's cache.
+/// Per-client generations, a global epoch, a count of all changes and whether the caches may be
+/// trusted at all, shared by every credential kind's cache.
 #[derive(Default)]
 pub(crate) struct Generations {
     by_client: Mutex<HashMap<String, u64>>,
     epoch: AtomicU64,
     changes: AtomicU64,
+    /// Set while changes made elsewhere may go unseen (the notification channel is down).
+    distrusted: AtomicBool,
 }
 
 impl Generations {
@@ -82,6 +88,17 @@ impl Generations {
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Stops (`false`) or resumes (`true`) serving and filling the caches. Resuming after a gap
+    /// must follow a [`Generations::forget_all`], as changes may have been missed meanwhile.
+    pub(crate) fn set_trusted(&self, trusted: bool) {
+        self.distrusted.store(!trusted, Ordering::SeqCst);
+    }
+
+    /// Whether the caches may be used: one atomic load on every lookup.
+    fn trusted(&self) -> bool {
+        !self.distrusted.load(Ordering::SeqCst)
+    }
+
     fn changes(&self) -> u64 {
         self.changes.load(Ordering::SeqCst)
     }
@@ -101,7 +118,8 @@ pub(crate) struct Ticket {
 /// (after [`VerifiedCache::insert`], or on a refusal, when the next waiter tries itself).
 pub(crate) struct Fill {
     ticket: Ticket,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
+    /// `None` while the caches are distrusted: nothing will be cached, so nobody waits.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// What [`VerifiedCache::lookup`] found.
@@ -161,6 +179,12 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
     /// miss of the same key is being filled, then looks again, so a burst of requests with one
     /// credential costs one verification. The ticket is taken once the turn is ours.
     pub(crate) async fn lookup(&self, key: &str, now: DateTime<Utc>) -> Lookup<T> {
+        if !self.generations.trusted() {
+            return Lookup::Miss(Fill {
+                ticket: self.ticket(),
+                _turn: None,
+            });
+        }
         if let Some(hit) = self.get(key, now) {
             return Lookup::Hit(hit);
         }
@@ -173,12 +197,15 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
         }
         Lookup::Miss(Fill {
             ticket: self.ticket(),
-            _turn: turn,
+            _turn: Some(turn),
         })
     }
 
     /// A still-valid cached authentication.
     pub(crate) fn get(&self, key: &str, now: DateTime<Utc>) -> Option<T> {
+        if !self.generations.trusted() {
+            return None;
+        }
         let hit = self.entries.get(key)?;
         let current = hit.generation == self.generations.of(&hit.client_id)
             && hit.epoch == self.generations.epoch()
@@ -204,7 +231,7 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
         let ticket = fill.ticket;
         let generation = self.generations.of(client_id);
         let epoch = self.generations.epoch();
-        if self.generations.changes() != ticket.changes {
+        if self.generations.changes() != ticket.changes || !self.generations.trusted() {
             return;
         }
         let verified = Verified {
@@ -262,6 +289,30 @@ mod tests {
         assert_eq!(cache.get(&key, now()), Some("fresh"));
         cache.generations.forget_all();
         assert_eq!(cache.get(&key, now()), None);
+    }
+
+    #[tokio::test]
+    async fn distrusted_caches_neither_serve_nor_fill_until_trusted_again() {
+        let cache = cache();
+        let key = cache.key("c1", "s");
+        let fill = miss(&cache, &key).await;
+        cache.insert(key.clone(), "c1", fill, None, "cached");
+        cache.generations.set_trusted(false);
+        assert_eq!(
+            cache.get(&key, now()),
+            None,
+            "a distrusted cache serves nothing"
+        );
+        let during = miss(&cache, &key).await;
+        let _concurrent = miss(&cache, &key).await; // nobody waits for a fill that caches nothing
+        cache.insert(key.clone(), "c1", during, None, "filled while distrusted");
+        cache.generations.forget_all();
+        cache.generations.set_trusted(true);
+        assert_eq!(
+            cache.get(&key, now()),
+            None,
+            "nothing from before or during the gap"
+        );
     }
 
     #[tokio::test]

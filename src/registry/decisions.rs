@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 use super::access_requests::{bounded_text, find, AccessRequest, AccessStatus, Decision};
 use super::client::{self, Client};
 use super::{api_groups, notifications, ClientRegistry, RegistryError};
+use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 
 impl ClientRegistry {
@@ -70,6 +71,7 @@ impl ClientRegistry {
             client::update(&mut tx, &client).await?;
         }
         notifications::insert(&mut tx, &request, now).await?;
+        announce(&mut tx, Change::Client(client.id.as_str())).await?;
         tx.commit().await?;
         self.forget_client(client.id.as_str());
         tracing::info!(client_id = %client.id, status = status.as_str(), "access request decided");

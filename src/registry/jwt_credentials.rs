@@ -11,6 +11,7 @@ use super::api_groups::{self, json_list, to_json};
 use super::cache::Lookup;
 use super::client::{self, millis_to_time, Client, ClientStatus};
 use super::{secret, ClientRegistry, RegistryError};
+use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 
 /// Longest username, and longest notes.
@@ -161,6 +162,7 @@ impl ClientRegistry {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<(), RegistryError> {
+        let mut tx = self.db.pool().begin().await?;
         let done = sqlx::query(
             "update jwt_credentials set revoked_at = $3 \
              where key = $1 and client_id = $2 and revoked_at is null",
@@ -168,11 +170,13 @@ impl ClientRegistry {
         .bind(key)
         .bind(client.as_str())
         .bind(now.timestamp_millis())
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(RegistryError::NotFound("credential"));
         }
+        announce(&mut tx, Change::Client(client.as_str())).await?;
+        tx.commit().await?;
         self.forget_client(client.as_str());
         tracing::info!("JWT credential revoked");
         Ok(())

@@ -38,6 +38,7 @@ pub use jwt_credentials::{
 pub use notifications::{decision_text, Notification};
 pub use secrets::{IssuedSecret, SecretInfo};
 
+use crate::changes::{announce, Change};
 use crate::config::CacheSettings;
 use crate::db::Database;
 use crate::domain::{is_scope_token, ClientId};
@@ -130,6 +131,13 @@ impl ClientRegistry {
     /// Invalidates every cached authentication on this instance.
     pub fn forget_all(&self) {
         self.generations.forget_all();
+    }
+
+    /// Stops (`false`) or resumes (`true`) using the verified-credential caches: while changes
+    /// made by other instances may go unseen, every authentication takes the full path. Call
+    /// [`ClientRegistry::forget_all`] before resuming.
+    pub fn set_caches_trusted(&self, trusted: bool) {
+        self.generations.set_trusted(trusted);
     }
 
     /// The keyed digest (HMAC-SHA256 under the pepper, hex) of a 256-bit random credential:
@@ -325,6 +333,7 @@ impl ClientRegistry {
         let updated = self.normalized(change.apply(current, now))?;
         let mut tx = self.db.pool().begin().await?;
         client::update(&mut tx, &updated).await?;
+        announce(&mut tx, Change::Client(updated.id.as_str())).await?;
         tx.commit().await?;
         self.forget_client(updated.id.as_str());
         tracing::info!(client_id = %updated.id, status = updated.status.as_str(), "client updated");
@@ -360,7 +369,10 @@ impl ClientRegistry {
         secret_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), RegistryError> {
-        secrets::revoke(self.db.pool(), id, secret_id, now).await?;
+        let mut tx = self.db.pool().begin().await?;
+        secrets::revoke(&mut tx, id, secret_id, now).await?;
+        announce(&mut tx, Change::Client(id)).await?;
+        tx.commit().await?;
         self.forget_client(id);
         tracing::info!(client_id = %id, secret_id = %secret_id, "secret revoked");
         Ok(())

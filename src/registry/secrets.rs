@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
 use super::client::millis_to_time;
 use super::{ClientRegistry, RegistryError};
@@ -86,7 +86,7 @@ pub(super) async fn insert(
 
 /// Marks a secret revoked; `NotFound` if the client has no such live secret.
 pub(super) async fn revoke(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     client: &str,
     secret_id: &str,
     now: DateTime<Utc>,
@@ -98,7 +98,7 @@ pub(super) async fn revoke(
     .bind(client)
     .bind(secret_id)
     .bind(now.timestamp_millis())
-    .execute(pool)
+    .execute(conn)
     .await?;
     if done.rows_affected() == 0 {
         return Err(RegistryError::NotFound("secret"));

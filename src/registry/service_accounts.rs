@@ -18,6 +18,7 @@ pub use certificate::Certificate;
 
 use super::cache::Lookup;
 use super::{Client, ClientRegistry, RegistryError};
+use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 use registration::{check, prepare_certificates};
 
@@ -224,6 +225,7 @@ impl ClientRegistry {
                 storage::insert_certificate(&mut tx, &account.id, c, "certificates").await?;
             }
         }
+        announce(&mut tx, Change::Client(account.client_id.as_str())).await?;
         tx.commit().await?;
         self.forget_client(account.client_id.as_str());
         tracing::info!("service account updated");
@@ -240,6 +242,7 @@ impl ClientRegistry {
         if !storage::delete(&mut tx, id).await? {
             return Err(RegistryError::NotFound("service account"));
         }
+        announce(&mut tx, Change::All).await?;
         tx.commit().await?;
         // The account's client is not at hand here; deletions are rare, so forget everything.
         self.forget_all();
@@ -269,6 +272,7 @@ impl ClientRegistry {
             ));
         }
         storage::insert_certificate(&mut tx, &account.id, &new, "pem").await?;
+        announce(&mut tx, Change::Client(account.client_id.as_str())).await?;
         tx.commit().await?;
         self.forget_client(account.client_id.as_str());
         tracing::info!(fingerprint = %new.certificate.fingerprint, "certificate added");

@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 
 use super::error::SigningError;
 use super::keys::{KeyMaterial, KeySet};
+use crate::changes::{announce, Change};
 use crate::db;
 use crate::domain::Algorithm;
 
@@ -288,6 +289,7 @@ pub async fn rotate(
         }
     };
     insert_or_conflict(insert(&mut *tx, master, &fresh_next, "next", now).await?)?;
+    announce(&mut tx, Change::Keys).await?;
     tx.commit().await?;
     tracing::info!(algorithm = alg, kid = %promoted, next = fresh_next.kid(), "signing key rotated");
     Ok(promoted)

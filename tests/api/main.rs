@@ -14,6 +14,8 @@ mod auth_jwt;
 mod authtoken;
 mod cache;
 mod cli;
+mod faults;
+mod instances;
 mod issuances;
 mod logs;
 mod me;

@@ -25,7 +25,7 @@ use sqlx::{Connection, Executor, PgConnection};
 static CLUSTER: OnceLock<Result<String, String>> = OnceLock::new();
 
 /// Server settings: loopback only, no durability (throwaway data), room for many test pools.
-const SETTINGS: &str = "listen_addresses=127.0.0.1 logging_collector=off fsync=off \
+pub const SETTINGS: &str = "listen_addresses=127.0.0.1 logging_collector=off fsync=off \
     synchronous_commit=off full_page_writes=off max_connections=300 shared_buffers=64MB";
 
 /// Watchdog: `$1` = test pid, `$2` = directory to delete afterwards, `$3...` = postgres command.
@@ -158,7 +158,7 @@ fn start_cluster() -> String {
 }
 
 /// `pg_isready` if the bin dir has it, else a plain TCP connect.
-fn is_ready(bin: &Path, port: u16) -> bool {
+pub fn is_ready(bin: &Path, port: u16) -> bool {
     let port_arg = port.to_string();
     match Command::new(bin.join("pg_isready"))
         .args([
@@ -180,7 +180,7 @@ fn is_ready(bin: &Path, port: u16) -> bool {
 }
 
 /// `program`, run as the `postgres` OS user when we are root, from a directory it can enter.
-fn pg_command(as_root: bool, cwd: &Path, program: &Path) -> Command {
+pub fn pg_command(as_root: bool, cwd: &Path, program: &Path) -> Command {
     let mut cmd = if as_root {
         let mut runuser = Command::new("runuser");
         runuser.args(["-u", "postgres", "--"]).arg(program);
@@ -192,7 +192,7 @@ fn pg_command(as_root: bool, cwd: &Path, program: &Path) -> Command {
     cmd
 }
 
-fn server_bin_dir() -> PathBuf {
+pub fn server_bin_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("PG_BIN") {
         return dir.into();
     }

@@ -17,6 +17,7 @@ use sqlx::Row;
 use super::cache::Lookup;
 use super::client::{self, millis_to_time, CLIENT_COLUMNS};
 use super::{Client, ClientRegistry, ClientStatus, RegistryError};
+use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 
 pub use key::{generate_key, Environment};
@@ -209,16 +210,19 @@ impl ClientRegistry {
         api_key_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), RegistryError> {
+        let mut tx = self.db.pool().begin().await?;
         let done =
             sqlx::query("update api_keys set revoked_at = $2 where id = $1 and revoked_at is null")
                 .bind(api_key_id)
                 .bind(now.timestamp_millis())
-                .execute(self.db.pool())
+                .execute(&mut *tx)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(RegistryError::NotFound("api key"));
         }
         // The key's client is not at hand here; revocations are rare, so forget everything.
+        announce(&mut tx, Change::All).await?;
+        tx.commit().await?;
         self.forget_all();
         tracing::info!("api key revoked");
         Ok(())
