@@ -6,6 +6,7 @@
 //! only module that reads environment variables.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -71,6 +72,48 @@ pub struct Settings {
     pub cache: CacheSettings,
     /// Pruning of issuance records and replay rows long past their expiry.
     pub retention: RetentionSettings,
+    /// Budgets of failed authentications per credential identifier and per caller address.
+    #[serde(default)]
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Brute-force limits: failed authentications allowed per credential identifier and per caller
+/// address (GCRA: a sustained rate per minute plus a burst), enforced by each instance alone.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Whether failures are limited at all.
+    pub enabled: bool,
+    /// Failures per minute one credential identifier earns back once its burst is spent.
+    pub identifier_failures_per_minute: NonZeroU32,
+    /// Failures one credential identifier may have in a row before it is refused.
+    pub identifier_burst: NonZeroU32,
+    /// Failures per minute one caller address (an IPv6 /64) earns back.
+    pub address_failures_per_minute: NonZeroU32,
+    /// Failures one caller address may have in a row before it is refused.
+    pub address_burst: NonZeroU32,
+    /// Pause between two sweeps that forget identifiers and addresses back at a full budget.
+    pub prune_interval_seconds: u64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            identifier_failures_per_minute: at_least_one(10),
+            identifier_burst: at_least_one(20),
+            address_failures_per_minute: at_least_one(60),
+            address_burst: at_least_one(100),
+            prune_interval_seconds: 60,
+        }
+    }
+}
+
+const fn at_least_one(n: u32) -> NonZeroU32 {
+    match NonZeroU32::new(n) {
+        Some(n) => n,
+        None => NonZeroU32::MIN,
+    }
 }
 
 /// The retention job: deletes issuance records, used-assertion rows and AuthToken lineage rows

@@ -41,14 +41,15 @@ use tokio::net::TcpListener;
 pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then finishes in-flight
-/// requests. Also keeps this instance's key set fresh and, when enabled, runs the retention job;
-/// both background tasks stop with the service.
+/// requests. Also keeps this instance's key set fresh, prunes its failure budgets and, when
+/// enabled, runs the retention job; the background tasks stop with the service.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_keys(state.clone()));
+    let prune = tokio::spawn(prune_failure_budgets(state.clone()));
     // The retention job starts no pass once shutdown begins; one still running is cut short
     // below, between or inside its bounded delete statements, each of which is atomic.
     let (stopping, stop) = tokio::sync::watch::channel(false);
@@ -66,6 +67,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     reload.abort();
+    prune.abort();
     if let Some(retention) = retention {
         retention.abort();
     }
@@ -83,5 +85,17 @@ async fn reload_keys(state: AppState) {
         if let Err(err) = state.signer.reload(state.clock.now()).await {
             tracing::warn!(error = %err, "could not reload signing keys");
         }
+    }
+}
+
+/// Forgets, periodically, the identifiers and addresses whose failure budget is full again, so
+/// the limiter's memory follows recent failures (see `http::ratelimit`).
+async fn prune_failure_budgets(state: AppState) {
+    let period = Duration::from_secs(state.settings.rate_limit.prune_interval_seconds.max(1));
+    let mut ticker = tokio::time::interval(period);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        state.limits.prune();
     }
 }

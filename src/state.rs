@@ -10,6 +10,7 @@ use crate::admin::AdminCredential;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Database;
+use crate::http::ratelimit::FailureLimits;
 use crate::mail::Mailer;
 use crate::registry::ClientRegistry;
 use crate::signing::{MasterKey, Signer};
@@ -29,6 +30,8 @@ pub struct AppState {
     pub admin: Arc<AdminCredential>,
     /// Outgoing e-mail (disabled when `[smtp].host` is empty).
     pub mailer: Arc<Mailer>,
+    /// This instance's budgets of failed authentications (brute-force limits).
+    pub limits: Arc<FailureLimits>,
 }
 
 impl AppState {
@@ -59,6 +62,7 @@ impl AppState {
             .context("loading signing keys")?;
         let admin = AdminCredential::from_settings(&settings.admin)?;
         let mailer = Mailer::from_settings(&settings.smtp).context("[smtp] settings")?;
+        let limits = FailureLimits::new(&settings.rate_limit, clock.clone());
         Ok(Self {
             registry,
             signer: Arc::new(signer),
@@ -66,6 +70,7 @@ impl AppState {
             settings: Arc::new(settings),
             admin: Arc::new(admin),
             mailer: Arc::new(mailer),
+            limits: Arc::new(limits),
         })
     }
 }

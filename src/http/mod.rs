@@ -7,6 +7,7 @@ pub mod extract;
 pub mod health;
 pub mod me;
 pub mod openapi;
+pub mod ratelimit;
 
 use std::time::Duration;
 
