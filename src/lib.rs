@@ -10,7 +10,7 @@
 //! - [`schemes`]: one adapter per token route, and the standard OAuth routes (introspection,
 //!   revocation, metadata).
 //! - [`admin`]: the admin API.
-//! - [`http`]: router, layers, errors, OpenAPI.
+//! - [`http`]: router, layers, errors, OpenAPI, and the failure budgets every scheme shares.
 //! - [`cli`]: the subcommands of the binary.
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
 //! - [`sandbox`]: development conveniences of sandbox mode.

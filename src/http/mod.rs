@@ -1,4 +1,5 @@
-//! HTTP plumbing: the router, its layers, error rendering, OpenAPI and Swagger UI.
+//! HTTP plumbing: the router, its layers, error rendering, OpenAPI and Swagger UI, and the
+//! budgets of failed authentications every scheme checks (`ratelimit`).
 //!
 //! Owns nothing of the domain: routes come from `schemes`, `admin` and the small modules here.
 

@@ -18,6 +18,7 @@ mod issuances;
 mod me;
 mod oauth;
 mod plumbing;
+mod rate_limit;
 mod registry;
 mod retention;
 mod sign_in;
