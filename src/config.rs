@@ -546,6 +546,19 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_default_to_generous_budgets_and_refuse_zero() {
+        let defaults = load(&[]).unwrap().rate_limit;
+        assert!(defaults.enabled);
+        assert_eq!(defaults.identifier_failures_per_minute.get(), 10);
+        assert_eq!(defaults.identifier_burst.get(), 20);
+        assert_eq!(defaults.address_failures_per_minute.get(), 60);
+        assert_eq!(defaults.address_burst.get(), 100);
+        let tighter = load(&[("TOKENMINT__RATE_LIMIT__IDENTIFIER_BURST", "5")]).unwrap();
+        assert_eq!(tighter.rate_limit.identifier_burst.get(), 5);
+        assert!(load(&[("TOKENMINT__RATE_LIMIT__ADDRESS_BURST", "0")]).is_err());
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug_output() {
         let s = load(&[
             ("TOKENMINT_ADMIN_TOKEN", "hunter2-admin"),

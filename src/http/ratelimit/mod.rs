@@ -28,7 +28,8 @@ use crate::registry::RegistryError;
 use budget::FailureBudget;
 
 /// The credential identifier an authentication attempt names, by kind (kinds never collide).
-#[derive(Clone, Copy, Debug)]
+/// `Debug` never shows an API key, which is itself the secret.
+#[derive(Clone, Copy)]
 pub enum Identifier<'a> {
     /// A client id (client secrets: `/auth/token/create`, `/auth/jwt`, portal and OAuth Basic).
     Client(&'a str),
@@ -38,6 +39,17 @@ pub enum Identifier<'a> {
     JwtCredential(&'a str),
     /// A service-account id (`/v0/sign_in/token`).
     ServiceAccount(&'a str),
+}
+
+impl std::fmt::Debug for Identifier<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Client(id) => f.debug_tuple("Client").field(id).finish(),
+            Self::ApiKey(_) => f.write_str("ApiKey(..)"),
+            Self::JwtCredential(key) => f.debug_tuple("JwtCredential").field(key).finish(),
+            Self::ServiceAccount(id) => f.debug_tuple("ServiceAccount").field(id).finish(),
+        }
+    }
 }
 
 /// The two failure budgets of this instance.
@@ -268,6 +280,16 @@ mod tests {
         assert_ne!(network(a), network(c));
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         assert_eq!(Some(network(mapped)), HOME);
+    }
+
+    #[test]
+    fn an_api_key_never_shows_in_debug_output() {
+        let shown = format!("{:?}", Identifier::ApiKey("tmk_live_secret"));
+        assert!(!shown.contains("secret"), "{shown}");
+        assert_eq!(
+            format!("{:?}", Identifier::Client("acme")),
+            r#"Client("acme")"#
+        );
     }
 
     #[test]

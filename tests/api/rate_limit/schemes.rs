@@ -12,7 +12,7 @@ use super::{
 use crate::api_key::{authorize, create_key};
 use crate::authtoken::{approved_client, credential, generate, portal};
 use crate::helpers::TestClient;
-use crate::oauth::{call, token_of, Auth, INTROSPECT};
+use crate::oauth::{call, token_of, Auth, INTROSPECT, REVOKE};
 use crate::sign_in::{assert_refused, keys, Fixture};
 
 /// A well-formed API key that no client has.
@@ -137,7 +137,7 @@ async fn unknown_service_accounts_spend_the_address_budget_but_invalid_claims_do
 }
 
 #[tokio::test]
-async fn introspection_refuses_a_failing_client_id_in_the_oauth_format() {
+async fn introspection_and_revocation_refuse_a_failing_client_id_in_the_oauth_format() {
     let app = spawn_limited().await;
     let client = app.standard_client("ES256").await;
     let token = token_of(&app, &client).await;
@@ -156,4 +156,14 @@ async fn introspection_refuses_a_failing_client_id_in_the_oauth_format() {
     assert_eq!(retry_after, IDENTIFIER_RETRY_SECONDS);
     assert_eq!(body["error"], "temporarily_unavailable");
     assert!(body["error_description"].is_string());
+    let (_, body) = too_many(call(&app, REVOKE, &client, Auth::Basic, &token).await).await;
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(introspect_as_other(&app, &token).await, 200);
+}
+
+/// Another client of the same address still authenticates (only the client id is limited).
+async fn introspect_as_other(app: &crate::helpers::TestApp, token: &str) -> u16 {
+    let other = app.standard_client("ES256").await;
+    let response = call(app, INTROSPECT, &other, Auth::Basic, token).await;
+    response.status().as_u16()
 }
