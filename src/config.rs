@@ -6,6 +6,7 @@
 //! only module that reads environment variables.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -73,6 +74,9 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
+    /// Budgets of failed authentications per credential identifier and per caller address.
+    #[serde(default)]
+    pub rate_limit: RateLimitSettings,
 }
 
 /// `GET /metrics` (Prometheus): counts and latencies only, never a credential or a client id.
@@ -80,6 +84,45 @@ pub struct Settings {
 pub struct MetricsSettings {
     /// Serve `GET /metrics` (unauthenticated); when false it answers 404.
     pub enabled: bool,
+}
+
+/// Brute-force limits: failed authentications allowed per credential identifier and per caller
+/// address (GCRA: a sustained rate per minute plus a burst), enforced by each instance alone.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Whether failures are limited at all.
+    pub enabled: bool,
+    /// Failures per minute one credential identifier earns back once its burst is spent.
+    pub identifier_failures_per_minute: NonZeroU32,
+    /// Failures one credential identifier may have in a row before it is refused.
+    pub identifier_burst: NonZeroU32,
+    /// Failures per minute one caller address (an IPv6 /64) earns back.
+    pub address_failures_per_minute: NonZeroU32,
+    /// Failures one caller address may have in a row before it is refused.
+    pub address_burst: NonZeroU32,
+    /// Pause between two sweeps that forget identifiers and addresses back at a full budget.
+    pub prune_interval_seconds: u64,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            identifier_failures_per_minute: at_least_one(10),
+            identifier_burst: at_least_one(20),
+            address_failures_per_minute: at_least_one(60),
+            address_burst: at_least_one(100),
+            prune_interval_seconds: 60,
+        }
+    }
+}
+
+const fn at_least_one(n: u32) -> NonZeroU32 {
+    match NonZeroU32::new(n) {
+        Some(n) => n,
+        None => NonZeroU32::MIN,
+    }
 }
 
 /// The retention job: deletes issuance records, used-assertion rows and AuthToken lineage rows
@@ -512,6 +555,19 @@ mod tests {
         ]);
         assert_eq!(shorter_window.unwrap().retention.margin_seconds, 3605);
         assert!(load(&[("TOKENMINT__RETENTION__BATCH_SIZE", "0")]).is_err());
+    }
+
+    #[test]
+    fn rate_limits_default_to_generous_budgets_and_refuse_zero() {
+        let defaults = load(&[]).unwrap().rate_limit;
+        assert!(defaults.enabled);
+        assert_eq!(defaults.identifier_failures_per_minute.get(), 10);
+        assert_eq!(defaults.identifier_burst.get(), 20);
+        assert_eq!(defaults.address_failures_per_minute.get(), 60);
+        assert_eq!(defaults.address_burst.get(), 100);
+        let tighter = load(&[("TOKENMINT__RATE_LIMIT__IDENTIFIER_BURST", "5")]).unwrap();
+        assert_eq!(tighter.rate_limit.identifier_burst.get(), 5);
+        assert!(load(&[("TOKENMINT__RATE_LIMIT__ADDRESS_BURST", "0")]).is_err());
     }
 
     #[test]

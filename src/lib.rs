@@ -10,7 +10,8 @@
 //! - [`schemes`]: one adapter per token route, and the standard OAuth routes (introspection,
 //!   revocation, metadata).
 //! - [`admin`]: the admin API.
-//! - [`http`]: router, layers (one log line per request, Prometheus metrics), errors, OpenAPI.
+//! - [`http`]: router, layers (one log line per request, Prometheus metrics), errors, OpenAPI,
+//!   and the failure budgets every scheme shares.
 //! - [`cli`]: the subcommands of the binary.
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
 //! - [`sandbox`]: development conveniences of sandbox mode.
@@ -48,8 +49,8 @@ pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then finishes in-flight
 /// requests. Also keeps this instance's key set fresh, follows the changes other instances make
-/// (PostgreSQL only) and, when enabled, runs the retention job; the background tasks stop with
-/// the service.
+/// (PostgreSQL only), prunes its failure budgets and, when enabled, runs the retention job; the
+/// background tasks stop with the service.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -58,6 +59,7 @@ pub async fn serve(
     let reload = tokio::spawn(reload_keys(state.clone()));
     let follow = (state.registry.database().backend() == Backend::Postgres)
         .then(|| tokio::spawn(sync::follow_changes(state.clone())));
+    let prune = tokio::spawn(prune_failure_budgets(state.clone()));
     // The retention job starts no pass once shutdown begins; one still running is cut short
     // below, between or inside its bounded delete statements, each of which is atomic.
     let (stopping, stop) = tokio::sync::watch::channel(false);
@@ -78,6 +80,7 @@ pub async fn serve(
     if let Some(follow) = follow {
         follow.abort();
     }
+    prune.abort();
     if let Some(retention) = retention {
         retention.abort();
     }
@@ -95,5 +98,17 @@ async fn reload_keys(state: AppState) {
         if let Err(err) = state.signer.reload(state.clock.now()).await {
             tracing::warn!(error = %err, "could not reload signing keys");
         }
+    }
+}
+
+/// Forgets, periodically, the identifiers and addresses whose failure budget is full again, so
+/// the limiter's memory follows recent failures (see `http::ratelimit`).
+async fn prune_failure_budgets(state: AppState) {
+    let period = Duration::from_secs(state.settings.rate_limit.prune_interval_seconds.max(1));
+    let mut ticker = tokio::time::interval(period);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        state.limits.prune();
     }
 }

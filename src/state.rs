@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Database;
 use crate::http::metrics::Metrics;
+use crate::http::ratelimit::FailureLimits;
 use crate::mail::Mailer;
 use crate::registry::ClientRegistry;
 use crate::signing::{MasterKey, Signer};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// This instance's Prometheus metrics (its own registry, not a process global).
     pub metrics: Arc<Metrics>,
+    /// This instance's budgets of failed authentications (brute-force limits).
+    pub limits: Arc<FailureLimits>,
 }
 
 impl AppState {
@@ -64,6 +67,7 @@ impl AppState {
             .observed_by(metrics.clone());
         let admin = AdminCredential::from_settings(&settings.admin)?;
         let mailer = Mailer::from_settings(&settings.smtp).context("[smtp] settings")?;
+        let limits = FailureLimits::new(&settings.rate_limit, clock.clone());
         Ok(Self {
             registry,
             signer: Arc::new(signer),
@@ -72,6 +76,7 @@ impl AppState {
             admin: Arc::new(admin),
             mailer: Arc::new(mailer),
             metrics,
+            limits: Arc::new(limits),
         })
     }
 }

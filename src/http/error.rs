@@ -19,6 +19,10 @@ use crate::signing::{PolicyError, SigningError, TokenError};
 /// revoked credential, suspended client), so keys cannot be probed.
 pub const INVALID_CREDENTIALS: &str = "the key or secret is invalid, or the credential is revoked";
 
+/// The message of a 429: the credential identifier or the caller's address has failed too often.
+pub const TOO_MANY_FAILURES: &str =
+    "too many failed authentication attempts; retry after the number of seconds in Retry-After";
+
 /// Seconds a client should wait before retrying when the store is down.
 pub const RETRY_AFTER_UNAVAILABLE_SECONDS: u64 = 5;
 
@@ -63,8 +67,9 @@ pub enum ApiError {
     /// The request body is larger than the configured limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
-    /// Too many attempts; retry after the given seconds.
-    #[error("too many requests")]
+    /// Too many failed authentications of the identifier or from the address; retry after the
+    /// given seconds.
+    #[error("{}", TOO_MANY_FAILURES)]
     TooManyRequests {
         /// Seconds to wait.
         retry_after_seconds: u64,

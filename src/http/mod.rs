@@ -1,5 +1,6 @@
 //! HTTP plumbing: the router, its layers (request ids, one log line and latency per request in
-//! [`observe`]), error rendering, metrics, OpenAPI and Swagger UI.
+//! [`observe`]), error rendering, metrics, OpenAPI and Swagger UI, and the budgets of failed
+//! authentications every scheme checks (`ratelimit`).
 //!
 //! Owns nothing of the domain: routes come from `schemes`, `admin` and the small modules here.
 
@@ -10,6 +11,7 @@ pub mod me;
 pub mod metrics;
 pub mod observe;
 pub mod openapi;
+pub mod ratelimit;
 
 use std::time::Duration;
 

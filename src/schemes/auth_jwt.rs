@@ -19,6 +19,7 @@ use utoipa_axum::routes;
 use crate::http::error::{ApiError, ErrorBody, ErrorFormat, SchemeError};
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
+use crate::http::ratelimit::Identifier;
 use crate::signing::Grant;
 use crate::state::AppState;
 
@@ -68,6 +69,9 @@ pub struct AuthJwtResponse {
             example = json!({"error": "invalid_request", "message": "the client-id header is required"})),
         (status = 403, description = "The client-id or client-secret is invalid", body = ErrorBody,
             example = json!({"error": "invalid_client", "message": "client authentication failed"})),
+        (status = 429, description = "Too many failed authentications for this client-id or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "Internal server error", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; retry after Retry-After seconds", body = ErrorBody)))]
 pub async fn get_jwt(
@@ -90,6 +94,9 @@ pub async fn get_jwt(
             headers(("Authorization" = String, description = "Bearer <JWT>"))),
         (status = 400, description = "Missing or empty client-id or client-secret header", body = ErrorBody),
         (status = 403, description = "The client-id or client-secret is invalid", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications for this client-id or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 500, description = "Internal server error", body = ErrorBody),
         (status = 503, description = "Temporarily unavailable; retry after Retry-After seconds", body = ErrorBody)))]
 pub async fn post_jwt(
@@ -109,10 +116,13 @@ async fn issue(
     let client_id = header(&headers, "client-id")?;
     let client_secret = header(&headers, "client-secret")?;
     let now = state.clock.now();
+    let identifier = Identifier::Client(client_id);
+    state.limits.check(identifier, caller_ip)?;
     let client = state
         .registry
         .authenticate(client_id, client_secret, now)
-        .await?;
+        .await
+        .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
     tracing::Span::current().record("client_id", client.id.as_str());
     crate::http::observe::note_client(client.id.as_str());
     let mut grant = Grant::for_client(SCHEME, &client.id, &client.policy, TOKEN_LIFETIME_SECONDS);

@@ -16,9 +16,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::error::{ApiError, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody, TOO_MANY_FAILURES};
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
+use crate::http::ratelimit::Identifier;
 use crate::signing::{Grant, PolicyError, ScopeRequest, SigningError, StateRequest, TtlRequest};
 use crate::state::AppState;
 
@@ -102,6 +103,10 @@ pub struct TokenCreateResponse {
         (status = 403, description = "A scope or the state is not allowed for the client",
             body = ErrorBody, example = json!({"error": "invalid_scope",
                 "message": "scopes not allowed for this client: industry:write"})),
+        (status = 429, description = "Too many failed authentications for this client_id or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!({"error": "too_many_requests", "message": TOO_MANY_FAILURES})),
         (status = 503, description = "Temporarily unavailable; retry after Retry-After seconds",
             body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(client_id = tracing::field::Empty))]
@@ -112,10 +117,13 @@ pub async fn create_token(
 ) -> Result<Response, ApiError> {
     let request = ParsedRequest::parse(&body)?;
     let now = state.clock.now();
+    let identifier = Identifier::Client(&request.client_id);
+    state.limits.check(identifier, caller_ip)?;
     let client = state
         .registry
         .authenticate(&request.client_id, &request.client_secret, now)
-        .await?;
+        .await
+        .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
     tracing::Span::current().record("client_id", client.id.as_str());
     crate::http::observe::note_client(client.id.as_str());
     let mut grant = Grant::for_client(

@@ -22,6 +22,7 @@ mod me;
 mod metrics;
 mod oauth;
 mod plumbing;
+mod rate_limit;
 mod registry;
 mod retention;
 mod sign_in;

@@ -30,6 +30,7 @@ use crate::config::Mode;
 use crate::http::error::{ApiError, SchemeError};
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
+use crate::http::ratelimit::Identifier;
 use crate::registry::api_keys::Environment;
 use crate::registry::ClientStatus;
 use crate::signing::{Grant, IssuedToken};
@@ -76,6 +77,10 @@ pub const TOKEN_TTL_SECONDS: i64 = 3600;
         (status = 422, description = "Validation error: `apiKey` missing, empty or repeated",
             body = ErrorsBody,
             example = json!({"errors": {"apiKey": "The apiKey query parameter is required."}})),
+        (status = 429, description = "Too many failed attempts with this key or from this \
+            address; retry after Retry-After seconds", body = ErrorsBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!({"errors": {"apiKey": response::TOO_MANY_FAILED_KEYS}})),
         (status = 503, description = "The store did not answer in time; retry later",
             body = ErrorsBody, headers(("Retry-After" = u64, description = "Seconds to wait")),
             example = json!({"errors": {"service": "the service is temporarily unavailable, retry later"}}))))]
@@ -100,10 +105,13 @@ async fn issue_for_key(
 ) -> Result<IssuedToken, ApiError> {
     let environment = validate::environment(state.settings.mode);
     let now = state.clock.now();
+    let identifier = Identifier::ApiKey(api_key.expose_secret());
+    state.limits.check(identifier, caller_ip)?;
     let key = state
         .registry
         .authenticate_api_key(api_key.expose_secret(), environment, now)
-        .await?;
+        .await
+        .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
     let client = &key.client;
     crate::http::observe::note_client(client.id.as_str());
     let mut grant = Grant::for_client(SCHEME, &client.id, &client.policy, TOKEN_TTL_SECONDS);

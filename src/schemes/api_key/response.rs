@@ -16,6 +16,10 @@ use utoipa::ToSchema;
 use crate::http::error::{ApiError, ErrorFormat};
 use crate::registry::api_keys::IssuedApiKey;
 
+/// The message of a 429: too many failed attempts with the key or from the caller's address.
+pub const TOO_MANY_FAILED_KEYS: &str =
+    "Too many failed attempts; retry after the number of seconds in Retry-After.";
+
 /// A temporary access token.
 #[derive(Serialize, ToSchema)]
 pub struct JwtResponse {
@@ -114,7 +118,9 @@ fn status_field_message(error: &ApiError) -> (StatusCode, &str, String) {
         ),
         ApiError::NotFound(what) => (StatusCode::NOT_FOUND, what, error.to_string()),
         ApiError::PayloadTooLarge => (error.status(), "body", error.to_string()),
-        ApiError::TooManyRequests { .. } => (error.status(), "apiKey", error.to_string()),
+        ApiError::TooManyRequests { .. } => {
+            (error.status(), "apiKey", TOO_MANY_FAILED_KEYS.to_owned())
+        }
         ApiError::Unavailable => (error.status(), "service", error.to_string()),
         ApiError::Internal(_) => (error.status(), "service", error.to_string()),
     }
@@ -140,6 +146,13 @@ mod tests {
                 "state",
             ),
             (PolicyError::ScopeNotAllowed(vec![]).into(), 403, "scope"),
+            (
+                ApiError::TooManyRequests {
+                    retry_after_seconds: 2,
+                },
+                429,
+                "apiKey",
+            ),
             (ApiError::Unavailable, 503, "service"),
             (
                 ApiError::Internal(anyhow::anyhow!("secret detail")),

@@ -13,6 +13,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::http::error::{ApiError, ErrorFormat, SchemeError};
+use crate::http::extract::CallerIp;
+use crate::http::ratelimit::Identifier;
 use crate::registry::Client;
 use crate::state::AppState;
 
@@ -47,10 +49,14 @@ impl FromRequestParts<AppState> for PortalClient {
     ) -> Result<Self, Self::Rejection> {
         let (client_id, secret) =
             basic_credentials(&parts.headers).ok_or(ApiError::InvalidClient)?;
+        let Ok(CallerIp(caller_ip)) = CallerIp::from_request_parts(parts, state).await;
+        let identifier = Identifier::Client(&client_id);
+        state.limits.check(identifier, caller_ip)?;
         let client = state
             .registry
             .authenticate(&client_id, &secret, state.clock.now())
-            .await?;
+            .await
+            .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
         crate::http::observe::note_client(client.id.as_str());
         Ok(Self(client))
     }

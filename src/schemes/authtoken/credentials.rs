@@ -27,6 +27,9 @@ type PortalResult<T> = Result<T, SchemeError<PortalErrors>>;
             example = json!({"error": "invalid_request", "message": "username is required",
                 "field": "username"})),
         (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications of this client or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 403, description = "An API group is not approved for the client", body = ErrorBody,
             example = json!({"error": "group_not_approved",
                 "message": "API groups not approved for this client: reports"})),
@@ -54,7 +57,10 @@ pub async fn create_credential(
 #[utoipa::path(get, path = "/v1/credentials", tag = "portal", security(("basic" = [])),
     responses(
         (status = 200, description = "The client's credentials", body = Vec<CredentialView>),
-        (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody)))]
+        (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications of this client or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn list_credentials(
     State(state): State<AppState>,
     PortalClient(client): PortalClient,
@@ -70,6 +76,9 @@ pub async fn list_credentials(
     responses(
         (status = 204, description = "Revoked"),
         (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications of this client or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 404, description = "No live credential of this client has that key", body = ErrorBody,
             example = json!({"error": "not_found", "message": "credential not found"}))))]
 #[tracing::instrument(skip_all, fields(client_id = %client.id, key = %key))]

@@ -31,6 +31,9 @@ type PortalResult<T> = Result<T, SchemeError<PortalErrors>>;
         (status = 401, description = "Missing or invalid HTTP Basic client credentials",
             body = ErrorBody, headers(("WWW-Authenticate" = String, description = "Basic realm=\"tokenmint\"")),
             example = json!({"error": "invalid_client", "message": "client authentication failed"})),
+        (status = 429, description = "Too many failed authentications of this client or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Temporarily unavailable; retry after Retry-After seconds", body = ErrorBody)))]
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
 pub async fn request_access(
@@ -52,7 +55,10 @@ pub async fn request_access(
 #[utoipa::path(get, path = "/v1/access-requests", tag = "portal", security(("basic" = [])),
     responses(
         (status = 200, description = "The client's requests", body = Vec<AccessRequestView>),
-        (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody)))]
+        (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications of this client or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn list_access_requests(
     State(state): State<AppState>,
     PortalClient(client): PortalClient,
@@ -65,7 +71,10 @@ pub async fn list_access_requests(
 #[utoipa::path(get, path = "/v1/notifications", tag = "portal", security(("basic" = [])),
     responses(
         (status = 200, description = "The client's notifications", body = Vec<NotificationView>),
-        (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody)))]
+        (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications of this client or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
 pub async fn list_notifications(
     State(state): State<AppState>,
     PortalClient(client): PortalClient,
@@ -82,6 +91,9 @@ pub async fn list_notifications(
     responses(
         (status = 200, description = "The notification, with `read_at` set", body = NotificationView),
         (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
+        (status = 429, description = "Too many failed authentications of this client or from \
+            this address; retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 404, description = "No such notification of this client", body = ErrorBody,
             example = json!({"error": "not_found", "message": "notification not found"}))))]
 #[tracing::instrument(skip_all, fields(client_id = %client.id, notification = %id))]

@@ -23,9 +23,12 @@ use utoipa_axum::routes;
 
 use super::request::Fields;
 use super::{AuthTokenErrors, SCHEME};
-use crate::http::error::{ApiError, ErrorBody, SchemeError, INVALID_CREDENTIALS};
+use crate::http::error::{
+    ApiError, ErrorBody, SchemeError, INVALID_CREDENTIALS, TOO_MANY_FAILURES,
+};
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
+use crate::http::ratelimit::Identifier;
 use crate::registry::{AuthenticatedCredential, RefreshClaim, RegistryError};
 use crate::signing::{Grant, IssuedToken, ScopeRequest, StateRequest, TokenError};
 use crate::state::AppState;
@@ -85,6 +88,10 @@ pub struct AuthTokenResponse {
         (status = 401, description = "Unknown key, wrong secret, revoked credential or suspended \
             client: one answer for all", body = ErrorBody,
             example = json!({"error": "invalid_credentials", "message": INVALID_CREDENTIALS})),
+        (status = 429, description = "Too many failed attempts with this key or from this address; \
+            retry after Retry-After seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!({"error": "too_many_requests", "message": TOO_MANY_FAILURES})),
         (status = 503, description = "Temporarily unavailable; retry after Retry-After seconds",
             body = ErrorBody, example = json!({"error": "unavailable",
                 "message": "the service is temporarily unavailable, retry later"}))))]
@@ -97,10 +104,13 @@ pub async fn generate(
     let mut fields = Fields::parse(&body)?;
     let key = fields.required_string("key")?;
     let secret = fields.required_string("secret")?;
+    let identifier = Identifier::JwtCredential(&key);
+    state.limits.check(identifier, caller_ip)?;
     let credential = state
         .registry
         .authenticate_jwt_credential(&key, &secret, state.clock.now())
         .await
+        .inspect_err(|e| state.limits.record(e, identifier, caller_ip))
         .map_err(|e| refused(e, INVALID_CREDENTIALS))?;
     tracing::Span::current().record("key", credential.credential.key.as_str());
     let issued = issue(&state, &credential, None, caller_ip).await?;

@@ -8,6 +8,8 @@
 //! one authentication method in each request"). Holds secrets and tokens, so nothing here derives
 //! `Debug`.
 
+use std::net::IpAddr;
+
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use base64::engine::general_purpose::STANDARD;
@@ -15,6 +17,7 @@ use base64::Engine;
 use utoipa::ToSchema;
 
 use crate::http::error::ApiError;
+use crate::http::ratelimit::Identifier;
 use crate::registry::Client;
 use crate::state::AppState;
 
@@ -90,13 +93,21 @@ impl TokenRequest {
         Ok(request)
     }
 
-    /// Authenticates the calling client with the one method it used.
-    pub async fn authenticate(&self, state: &AppState) -> Result<Client, ApiError> {
+    /// Authenticates the calling client with the one method it used, within the failure
+    /// budgets of its client id and of the caller's address.
+    pub async fn authenticate(
+        &self,
+        state: &AppState,
+        caller_ip: Option<IpAddr>,
+    ) -> Result<Client, ApiError> {
         let (client_id, secret) = self.credentials()?;
+        let identifier = Identifier::Client(client_id);
+        state.limits.check(identifier, caller_ip)?;
         let client = state
             .registry
             .authenticate(client_id, secret, state.clock.now())
-            .await?;
+            .await
+            .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
         Ok(client)
     }
 

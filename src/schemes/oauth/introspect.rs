@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 use super::client_auth::{TokenForm, TokenRequest};
 use super::{OAuthError, OAuthErrorBody};
 use crate::http::error::ApiError;
+use crate::http::extract::CallerIp;
 use crate::http::no_store;
 use crate::registry::Client;
 use crate::signing::TokenError;
@@ -151,16 +152,20 @@ fn may_see(caller: &Client, claims: &Map<String, Value>, introspection_scope: &s
         (status = 401, description = "Client authentication failed (`WWW-Authenticate: Basic`)",
             body = OAuthErrorBody, example = json!({"error": "invalid_client",
                 "error_description": "client authentication failed"})),
+        (status = 429, description = "Too many failed authentications of this client or from this \
+            address; retry after Retry-After seconds", body = OAuthErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Temporarily unavailable; retry after Retry-After seconds",
             body = OAuthErrorBody)))]
 #[tracing::instrument(skip_all, fields(client_id = tracing::field::Empty))]
 pub async fn introspect(
     State(state): State<AppState>,
+    CallerIp(caller_ip): CallerIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     let request = TokenRequest::parse(&headers, &body.map_err(|_| ApiError::PayloadTooLarge)?)?;
-    let caller = request.authenticate(&state).await?;
+    let caller = request.authenticate(&state, caller_ip).await?;
     tracing::Span::current().record("client_id", caller.id.as_str());
     crate::http::observe::note_client(caller.id.as_str());
     let token = request.token()?;

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::client_auth::{TokenForm, TokenRequest};
 use super::{OAuthError, OAuthErrorBody};
 use crate::http::error::ApiError;
+use crate::http::extract::CallerIp;
 use crate::signing::TokenError;
 use crate::state::AppState;
 
@@ -36,16 +37,20 @@ use crate::state::AppState;
         (status = 401, description = "Client authentication failed (`WWW-Authenticate: Basic`)",
             body = OAuthErrorBody, example = json!({"error": "invalid_client",
                 "error_description": "client authentication failed"})),
+        (status = 429, description = "Too many failed authentications of this client or from this \
+            address; retry after Retry-After seconds", body = OAuthErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Temporarily unavailable: the token may still be valid, \
             retry after Retry-After seconds", body = OAuthErrorBody)))]
 #[tracing::instrument(skip_all, fields(client_id = tracing::field::Empty))]
 pub async fn revoke(
     State(state): State<AppState>,
+    CallerIp(caller_ip): CallerIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, OAuthError> {
     let request = TokenRequest::parse(&headers, &body.map_err(|_| ApiError::PayloadTooLarge)?)?;
-    let caller = request.authenticate(&state).await?;
+    let caller = request.authenticate(&state, caller_ip).await?;
     tracing::Span::current().record("client_id", caller.id.as_str());
     crate::http::observe::note_client(caller.id.as_str());
     let token = request.token()?;

@@ -31,6 +31,7 @@ use crate::domain::Algorithm;
 use crate::http::error::{ApiError, ErrorFormat, SchemeError};
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
+use crate::http::ratelimit::Identifier;
 use crate::registry::service_accounts::ServiceAccount;
 use crate::registry::{Client, ClientStatus, RegistryError};
 use crate::signing::{
@@ -45,7 +46,11 @@ pub const TOKEN_PATH: &str = "/v0/sign_in/token";
 /// The scheme's name in issuance records.
 pub const SCHEME: &str = "sign_in";
 
-/// The Sign-in Service's error format: `{"errors": "<message>"}`, 400 for every refusal.
+/// The message of a 429 (too many failed assertions for the service account or from the address).
+pub const TOO_MANY_FAILURES: &str = "Too many failed attempts, retry later";
+
+/// The Sign-in Service's error format: `{"errors": "<message>"}`, 400 for every refusal (429 once
+/// a service account or an address has failed too often).
 pub struct SignInFormat;
 
 /// A failure of this route, rendered in [`SignInFormat`].
@@ -63,12 +68,15 @@ impl ErrorFormat for SignInFormat {
     fn render(error: ApiError) -> Response {
         let status = match &error {
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
-        let body = SignInErrorBody {
-            errors: error.to_string(),
+        let errors = match &error {
+            ApiError::TooManyRequests { .. } => TOO_MANY_FAILURES.to_owned(),
+            other => other.to_string(),
         };
+        let body = SignInErrorBody { errors };
         error.respond_with(status, Json(body))
     }
 }
@@ -124,6 +132,10 @@ pub struct SignInTokenData {
                 ("missing" = (value = json!({"errors": "Missing required claim sub"}))),
                 ("scopes" = (value = json!({"errors": "Invalid scopes"}))),
                 ("replay" = (value = json!({"errors": "Assertion has already been used"}))))),
+        (status = 429, description = "Too many unknown-config or bad-signature assertions for this \
+            service account or from this address; retry after `Retry-After` seconds",
+            body = SignInErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!({"errors": TOO_MANY_FAILURES})),
         (status = 503, description = "The store did not answer; retry after `Retry-After`",
             body = SignInErrorBody)))]
 #[tracing::instrument(skip_all, fields(service_account_id = tracing::field::Empty))]
@@ -141,9 +153,18 @@ pub async fn issue_token(
     let now = state.clock.now();
     let max_bytes = state.settings.schemes.sign_in.max_assertion_bytes;
     let assertion = validate::grant(&params, max_bytes).map_err(refuse)?;
-    let (account, client) = find_account(&state, validate::account_id(&assertion)).await?;
+    let account_id = validate::account_id(&assertion).map_err(refuse)?;
+    let identifier = Identifier::ServiceAccount(account_id);
+    state.limits.check(identifier, caller_ip)?;
+    let (account, client) = find_account(&state, account_id, caller_ip).await?;
     let audience = state.settings.public_url_for(TOKEN_PATH);
-    let accepted = validate::check(&assertion, &account, now, &audience).map_err(refuse)?;
+    let accepted = validate::check(&assertion, &account, now, &audience)
+        .inspect_err(|rejection| {
+            if *rejection == Rejection::BadSignature {
+                state.limits.failed(identifier, caller_ip);
+            }
+        })
+        .map_err(refuse)?;
     if client.status != ClientStatus::Active {
         return Err(refuse(Rejection::Disabled));
     }
@@ -163,12 +184,13 @@ fn refuse(rejection: Rejection) -> SignInError {
     rejection.into()
 }
 
-/// Check 4, second half: the config the assertion names, with its client.
+/// Check 4, second half: the config the assertion names, with its client. An unknown config is
+/// a failed authentication of that id and address (a store failure is not).
 async fn find_account(
     state: &AppState,
-    id: Result<&str, Rejection>,
+    id: &str,
+    caller_ip: Option<IpAddr>,
 ) -> Result<(ServiceAccount, Client), SignInError> {
-    let id = id.map_err(refuse)?;
     if crate::registry::service_accounts::is_valid_id(id) {
         tracing::Span::current().record("service_account_id", id);
     }
@@ -181,7 +203,12 @@ async fn find_account(
             crate::http::observe::note_client(found.1.id.as_str());
             Ok(found)
         }
-        Err(RegistryError::NotFound(_)) => Err(refuse(Rejection::ConfigNotFound)),
+        Err(RegistryError::NotFound(_)) => {
+            state
+                .limits
+                .failed(Identifier::ServiceAccount(id), caller_ip);
+            Err(refuse(Rejection::ConfigNotFound))
+        }
         Err(other) => Err(other.into()),
     }
 }
