@@ -559,12 +559,23 @@ mod tests {
 
     #[test]
     fn rate_limits_default_to_generous_budgets_and_refuse_zero() {
-        let defaults = load(&[]).unwrap().rate_limit;
+        let production = load(&[
+            ("TOKENMINT_MODE", "production"),
+            ("DATABASE_URL", "postgres://db/tm"),
+            ("TOKENMINT_MASTER_KEY", "a2V5"),
+            ("TOKENMINT_ADMIN_TOKEN", "t"),
+        ]);
+        let defaults = production.unwrap().rate_limit;
         assert!(defaults.enabled);
         assert_eq!(defaults.identifier_failures_per_minute.get(), 10);
         assert_eq!(defaults.identifier_burst.get(), 20);
         assert_eq!(defaults.address_failures_per_minute.get(), 60);
         assert_eq!(defaults.address_burst.get(), 100);
+        // Sandbox, where wrong credentials are tried on purpose, widens them.
+        let sandbox = load(&[]).unwrap().rate_limit;
+        assert!(sandbox.enabled);
+        assert_eq!(sandbox.identifier_burst.get(), 200);
+        assert_eq!(sandbox.address_burst.get(), 2000);
         let tighter = load(&[("TOKENMINT__RATE_LIMIT__IDENTIFIER_BURST", "5")]).unwrap();
         assert_eq!(tighter.rate_limit.identifier_burst.get(), 5);
         assert!(load(&[("TOKENMINT__RATE_LIMIT__ADDRESS_BURST", "0")]).is_err());
