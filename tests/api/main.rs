@@ -10,6 +10,7 @@ mod smtp_sink;
 
 mod admin;
 mod api_key;
+mod attacks;
 mod auth_jwt;
 mod authtoken;
 mod cache;
