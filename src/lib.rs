@@ -15,6 +15,7 @@
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
 //! - [`sandbox`]: development conveniences of sandbox mode.
 //! - [`retention`]: the job that prunes rows long past expiry (through `signing` and `registry`).
+//! - `fuzzing` (hidden): entry points for the fuzz targets in `fuzz/`.
 
 pub mod admin;
 pub mod cli;
@@ -22,6 +23,8 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod mail;
 pub mod registry;

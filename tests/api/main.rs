@@ -21,6 +21,7 @@ mod oauth;
 mod plumbing;
 mod registry;
 mod retention;
+mod secrets_at_rest;
 mod sign_in;
 mod signing;
 mod swagger_browser;

@@ -2,6 +2,7 @@
 //! own ES256 key, HMAC, and the service's published JWKs turned into the byte strings a confused
 //! verifier might use as an HMAC secret (SPKI PEM, DER, JWK JSON).
 
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::hmac;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
@@ -148,4 +149,25 @@ fn der(tag: u8, content: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(content);
     out
+}
+
+/// A stored signing key's PKCS#8, opened with the master key (AES-256-GCM, nonce first, `kid` as
+/// associated data), as someone holding the database and the master key could.
+pub async fn unseal(pool: &sqlx::AnyPool, master_key: &str, kid: &str) -> Vec<u8> {
+    let (sealed,): (String,) =
+        sqlx::query_as("select private_key_sealed from signing_keys where kid = $1")
+            .bind(kid)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let raw = STANDARD.decode(sealed).unwrap();
+    let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
+    let master = STANDARD.decode(master_key).unwrap();
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &master).unwrap());
+    let mut buffer = ciphertext.to_vec();
+    let nonce = Nonce::try_assume_unique_for_key(nonce).unwrap();
+    let plain = key
+        .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buffer)
+        .unwrap();
+    plain.to_vec()
 }

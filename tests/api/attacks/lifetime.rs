@@ -1,13 +1,10 @@
 //! Stale tokens: expired ones, and tokens signed by a key that was rotated out and is no longer
 //! published, even when forged fresh with that key's (stolen) private part.
 
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::jws::{compact, EcKey};
+use super::jws::{compact, unseal, EcKey};
 use super::{Target, TokenForm};
 use crate::helpers::{ClockExt, TestApp};
 
@@ -46,7 +43,8 @@ async fn a_token_signed_by_a_retired_and_removed_key_is_refused_everywhere() {
     let old_kid = header["kid"].as_str().unwrap().to_owned();
     rotate_es256(&target.app).await;
     // An attacker who later steals the retired key's private part from a backup.
-    let stolen = EcKey::from_pkcs8(&unseal(&target.app, &old_kid).await);
+    let pool = target.app.state.registry.database().pool();
+    let stolen = EcKey::from_pkcs8(&unseal(pool, &target.app.master_key, &old_kid).await);
     let forge_now = || {
         let now = target.app.clock.now_utc().timestamp();
         let mut fresh = claims.clone();
@@ -84,25 +82,4 @@ async fn rotate_es256(app: &TestApp) {
         .admin(Method::POST, "/admin/keys/rotate", Some(body))
         .await;
     assert_eq!(response.status(), 200);
-}
-
-/// A stored key's PKCS#8, opened with the master key (AES-256-GCM, nonce first, `kid` as
-/// associated data), as someone holding the database and the master key could.
-async fn unseal(app: &TestApp, kid: &str) -> Vec<u8> {
-    let (sealed,): (String,) =
-        sqlx::query_as("select private_key_sealed from signing_keys where kid = $1")
-            .bind(kid)
-            .fetch_one(app.state.registry.database().pool())
-            .await
-            .unwrap();
-    let raw = STANDARD.decode(sealed).unwrap();
-    let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
-    let master = STANDARD.decode(&app.master_key).unwrap();
-    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &master).unwrap());
-    let mut buffer = ciphertext.to_vec();
-    let nonce = Nonce::try_assume_unique_for_key(nonce).unwrap();
-    let plain = key
-        .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut buffer)
-        .unwrap();
-    plain.to_vec()
 }

@@ -11,7 +11,7 @@
 mod assertion;
 mod confusion;
 mod forgery;
-mod jws;
+pub mod jws;
 mod lifetime;
 mod replay;
 mod size;
