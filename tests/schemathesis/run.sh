@@ -58,8 +58,21 @@ env -i PATH="$PATH" HOME="${HOME:-/tmp}" \
   RUST_LOG=warn \
   "$ROOT/target/debug/tokenmint" serve >"$WORK/service.log" 2>&1 </dev/null &
 SERVICE_PID=$!
+# HTTP through Python's standard library (no curl needed): `fetch URL [NAME:VALUE]...` prints the
+# response's Authorization header, failing unless the status is 200.
+fetch() {
+  python3 - "$@" <<'PY'
+import sys, urllib.request
+request = urllib.request.Request(sys.argv[1])
+for header in sys.argv[2:]:
+    name, value = header.split(":", 1)
+    request.add_header(name, value.strip())
+with urllib.request.urlopen(request, timeout=10) as response:
+    print(response.headers.get("Authorization", ""))
+PY
+}
 for _ in $(seq 1 600); do
-  curl -fsS "$URL/healthz" >/dev/null 2>&1 && [[ -s "$WORK/data/demo.env" ]] && break
+  fetch "$URL/healthz" >/dev/null 2>&1 && [[ -s "$WORK/data/demo.env" ]] && break
   if ! kill -0 "$SERVICE_PID" 2>/dev/null; then
     cat "$WORK/service.log" >&2
     echo "the service exited during start-up" >&2
@@ -67,14 +80,13 @@ for _ in $(seq 1 600); do
   fi
   sleep 0.2
 done
-curl -fsS "$URL/healthz" >/dev/null
+fetch "$URL/healthz" >/dev/null
 
 # The demo client's credentials and a token of it, for the basic, bearer and jwt schemes.
 CLIENT_ID="$(sed -n 's/^CLIENT_ID=//p' "$WORK/data/demo.env")"
 CLIENT_SECRET="$(sed -n 's/^CLIENT_SECRET=//p' "$WORK/data/demo.env")"
-ACCESS_TOKEN="$(curl -fsS -D - -o /dev/null "$URL/auth/jwt" \
-  -H "client-id: $CLIENT_ID" -H "client-secret: $CLIENT_SECRET" \
-  | sed -n 's/^[Aa]uthorization: Bearer //p' | tr -d '\r')"
+ACCESS_TOKEN="$(fetch "$URL/auth/jwt" "client-id: $CLIENT_ID" "client-secret: $CLIENT_SECRET")"
+ACCESS_TOKEN="${ACCESS_TOKEN#Bearer }"
 [[ -n "$ACCESS_TOKEN" ]] || { echo "could not get a demo access token" >&2; exit 1; }
 export CLIENT_ID CLIENT_SECRET ACCESS_TOKEN
 
