@@ -92,6 +92,9 @@ export CLIENT_ID CLIENT_SECRET ACCESS_TOKEN
 
 log "schemathesis run: at most ${MAX_TIME}s, ${MAX_EXAMPLES} examples per operation, seed $SEED"
 status=0
+# Its cache (.schemathesis/) goes under target/, not into the source tree.
+mkdir -p "$ROOT/target/tmp/schemathesis-run"
+cd "$ROOT/target/tmp/schemathesis-run"
 "$VENV/bin/schemathesis" --config-file "$HERE/schemathesis.toml" run "$URL/openapi.json" \
   --url "$URL" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance \
