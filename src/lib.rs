@@ -18,6 +18,7 @@
 //! - [`retention`]: the job that prunes rows long past expiry (through `signing` and `registry`).
 //! - [`changes`]: announcing committed changes to the other instances (PostgreSQL NOTIFY).
 //! - [`sync`]: following those announcements: caches and keys, failing closed when cut off.
+//! - `fuzzing` (hidden): entry points for the fuzz targets in `fuzz/`.
 
 pub mod admin;
 pub mod changes;
@@ -26,6 +27,8 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod mail;
 pub mod registry;

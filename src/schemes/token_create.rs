@@ -180,7 +180,7 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 /// The request after type checks; policy checks come later, in the signing core.
-struct ParsedRequest {
+pub(crate) struct ParsedRequest {
     client_id: String,
     client_secret: String,
     state_abbr: Option<String>,
@@ -200,7 +200,7 @@ impl std::fmt::Debug for ParsedRequest {
 }
 
 impl ParsedRequest {
-    fn parse(body: &[u8]) -> Result<Self, ApiError> {
+    pub(crate) fn parse(body: &[u8]) -> Result<Self, ApiError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| ApiError::InvalidRequest {
             message: format!("the body must be a JSON object: {e}"),
             field: None,

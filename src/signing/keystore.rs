@@ -5,110 +5,18 @@
 //! last token they signed has expired (`publish_until`). Rotation promotes `next` to `active`,
 //! retires the old one and creates a new `next`, in one transaction; unique constraints on
 //! `active_for`/`next_for` keep two instances from both creating or promoting keys. Private keys
-//! are sealed with AES-256-GCM under the master key, with the `kid` as associated data.
+//! are sealed under the master key (`master_key`).
 
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{AnyPool, Row};
-use zeroize::Zeroizing;
 
 use super::error::SigningError;
 use super::keys::{KeyMaterial, KeySet};
+pub use super::master_key::MasterKey;
 use crate::changes::{announce, Change};
 use crate::db;
 use crate::domain::Algorithm;
-
-/// The key that seals private keys at rest.
-pub struct MasterKey(LessSafeKey);
-
-impl std::fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MasterKey(..)")
-    }
-}
-
-impl MasterKey {
-    /// Parses base64 of exactly 32 bytes.
-    pub fn from_base64(encoded: &str) -> anyhow::Result<Self> {
-        let bytes = Zeroizing::new(
-            STANDARD
-                .decode(encoded.trim())
-                .map_err(|_| anyhow::anyhow!("the master key is not valid base64"))?,
-        );
-        anyhow::ensure!(
-            bytes.len() == 32,
-            "the master key must be 32 bytes (base64 of 32 random bytes)"
-        );
-        let key = UnboundKey::new(&AES_256_GCM, &bytes)
-            .map_err(|_| anyhow::anyhow!("the master key was rejected"))?;
-        Ok(Self(LessSafeKey::new(key)))
-    }
-
-    /// A 32-byte subkey of a base64 master key for another purpose, named by `label`
-    /// (HMAC-SHA256 of the label under the master key), so one configured secret serves several
-    /// independent uses.
-    pub fn derive_subkey(encoded: &str, label: &str) -> anyhow::Result<[u8; 32]> {
-        use hmac::{Hmac, Mac};
-        let bytes = Zeroizing::new(
-            STANDARD
-                .decode(encoded.trim())
-                .map_err(|_| anyhow::anyhow!("the master key is not valid base64"))?,
-        );
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&bytes)
-            .map_err(|_| anyhow::anyhow!("the master key was rejected"))?;
-        mac.update(label.as_bytes());
-        Ok(mac.finalize().into_bytes().into())
-    }
-
-    /// A new random master key, base64.
-    pub fn generate_base64() -> anyhow::Result<Zeroizing<String>> {
-        let mut bytes = Zeroizing::new([0u8; 32]);
-        SystemRandom::new()
-            .fill(bytes.as_mut())
-            .map_err(|_| anyhow::anyhow!("no randomness for the master key"))?;
-        Ok(Zeroizing::new(STANDARD.encode(bytes.as_ref())))
-    }
-
-    fn seal(&self, kid: &str, plaintext: &[u8]) -> anyhow::Result<String> {
-        let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new()
-            .fill(&mut nonce)
-            .map_err(|_| anyhow::anyhow!("no randomness for a nonce"))?;
-        let mut buffer = plaintext.to_vec();
-        self.0
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(kid.as_bytes()),
-                &mut buffer,
-            )
-            .map_err(|_| anyhow::anyhow!("sealing a private key failed"))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&buffer);
-        Ok(STANDARD.encode(out))
-    }
-
-    fn open(&self, kid: &str, sealed: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-        let raw = STANDARD.decode(sealed)?;
-        anyhow::ensure!(raw.len() > NONCE_LEN, "sealed key {kid} is truncated");
-        let (nonce, ciphertext) = raw.split_at(NONCE_LEN);
-        let nonce =
-            Nonce::try_assume_unique_for_key(nonce).map_err(|_| anyhow::anyhow!("bad nonce"))?;
-        let mut buffer = Zeroizing::new(ciphertext.to_vec());
-        let plain_len = self
-            .0
-            .open_in_place(nonce, Aad::from(kid.as_bytes()), buffer.as_mut_slice())
-            .map_err(|_| {
-                anyhow::anyhow!("cannot decrypt signing key {kid}: wrong TOKENMINT_MASTER_KEY?")
-            })?
-            .len();
-        buffer.truncate(plain_len);
-        Ok(buffer)
-    }
-}
 
 /// What may be shown about a stored key.
 #[derive(Clone, Debug)]
@@ -250,15 +158,39 @@ pub async fn rotate(
     publish_until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<String, SigningError> {
+    /// A rotation racing others retries; each attempt that loses means another one committed.
+    const ATTEMPTS: usize = 5;
     let fresh_next = generate(algorithm).await?;
-    let mut tx = pool.begin().await?;
+    for _ in 0..ATTEMPTS {
+        let tx = pool.begin().await?;
+        match rotate_once(tx, master, algorithm, &fresh_next, publish_until, now).await {
+            Ok(Some(kid)) => return Ok(kid),
+            Ok(None) => {}
+            Err(err) if lost_race(&err) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Err(anyhow::anyhow!("concurrent key rotations kept winning; try again").into())
+}
+
+/// One rotation attempt; `None` when a concurrent rotation committed first (rolled back).
+async fn rotate_once(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    master: &MasterKey,
+    algorithm: Algorithm,
+    fresh_next: &KeyMaterial,
+    publish_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, SigningError> {
     let alg = algorithm.as_str();
-    let next: Option<String> = sqlx::query("select kid from signing_keys where next_for = $1")
+    // Write first, to every key of the algorithm: the transaction takes its locks before it reads,
+    // so a concurrent rotation waits here for this one and then sees its result (on SQLite a read
+    // followed by a write in one transaction fails with SQLITE_BUSY_SNAPSHOT instead of waiting).
+    // A rotation that still meets another's keys in the unique slots rolls back and retries.
+    sqlx::query("update signing_keys set algorithm = algorithm where algorithm = $1")
         .bind(alg)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| row.try_get("kid"))
-        .transpose()?;
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "update signing_keys set status = 'retired', active_for = null, retired_at = $2, \
          publish_until = $3 where active_for = $1",
@@ -268,9 +200,15 @@ pub async fn rotate(
     .bind(publish_until.timestamp_millis())
     .execute(&mut *tx)
     .await?;
+    let next: Option<String> = sqlx::query("select kid from signing_keys where next_for = $1")
+        .bind(alg)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| row.try_get("kid"))
+        .transpose()?;
     let promoted = match next {
         Some(kid) => {
-            sqlx::query(
+            let promotion = sqlx::query(
                 "update signing_keys set status = 'active', next_for = null, active_for = $2, \
                  activated_at = $3 where kid = $1",
             )
@@ -278,29 +216,41 @@ pub async fn rotate(
             .bind(alg)
             .bind(now.timestamp_millis())
             .execute(&mut *tx)
-            .await?;
-            kid
+            .await;
+            match promotion {
+                Ok(_) => kid,
+                Err(e) if db::is_unique_violation(&e) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
         }
         None => {
             // No pre-published key (never expected after `ensure_keys`): sign with a fresh one.
             let key = generate(algorithm).await?;
-            insert_or_conflict(insert(&mut *tx, master, &key, "active", now).await?)?;
+            if !insert(&mut *tx, master, &key, "active", now).await? {
+                return Ok(None);
+            }
             key.kid().to_owned()
         }
     };
-    insert_or_conflict(insert(&mut *tx, master, &fresh_next, "next", now).await?)?;
+    if !insert(&mut *tx, master, fresh_next, "next", now).await? {
+        return Ok(None);
+    }
     announce(&mut tx, Change::Keys).await?;
     tx.commit().await?;
     tracing::info!(algorithm = alg, kid = %promoted, next = fresh_next.kid(), "signing key rotated");
-    Ok(promoted)
+    Ok(Some(promoted))
 }
 
-fn insert_or_conflict(inserted: bool) -> Result<(), SigningError> {
-    if inserted {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!("a concurrent key rotation won; try again").into())
-    }
+/// Whether a rotation failed only because a concurrent one got in its way (PostgreSQL's deadlock
+/// or serialization failure), so that retrying it is right.
+fn lost_race(err: &SigningError) -> bool {
+    let SigningError::Internal(err) = err else {
+        return false;
+    };
+    err.downcast_ref::<sqlx::Error>()
+        .and_then(sqlx::Error::as_database_error)
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
 }
 
 /// Every stored key that is still published, plus retired ones, newest first.
@@ -328,28 +278,4 @@ pub async fn list(pool: &AnyPool) -> Result<Vec<KeyInfo>, SigningError> {
             })
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_sealed_key_opens_only_under_its_kid_and_master_key() {
-        let master = MasterKey::from_base64(&MasterKey::generate_base64().unwrap()).unwrap();
-        let sealed = master.seal("kid-1", b"private").unwrap();
-        assert_eq!(
-            master.open("kid-1", &sealed).unwrap().as_slice(),
-            b"private"
-        );
-        assert!(master.open("kid-2", &sealed).is_err());
-        let other = MasterKey::from_base64(&MasterKey::generate_base64().unwrap()).unwrap();
-        assert!(other.open("kid-1", &sealed).is_err());
-    }
-
-    #[test]
-    fn a_master_key_must_be_32_bytes_of_base64() {
-        assert!(MasterKey::from_base64("c2hvcnQ=").is_err());
-        assert!(MasterKey::from_base64("not base64!").is_err());
-    }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod grant;
 pub mod keys;
 pub mod keystore;
+pub mod master_key;
 pub mod policy;
 pub mod record;
 pub mod report;

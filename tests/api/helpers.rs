@@ -40,7 +40,11 @@ pub struct TestApp {
     pub state: AppState,
     /// The service's clock; starts at the real current time.
     pub clock: Arc<FixedClock>,
-    _sqlite_dir: Option<tempfile::TempDir>,
+    /// The database URL, so a second instance can share the database ([`Self::spawn_beside`]).
+    pub database_url: String,
+    /// The master key sealing the signing keys (base64), shared by every instance.
+    pub master_key: String,
+    _sqlite_dir: Option<Arc<tempfile::TempDir>>,
 }
 
 /// A client created through the admin API, with its secret.
@@ -73,16 +77,43 @@ impl TestApp {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}/tokenmint.db", dir.path().display());
-                (url, Some(dir))
+                (url, Some(Arc::new(dir)))
             }
         };
+        let master_key = MasterKey::generate_base64().unwrap().to_string();
+        let clock = Arc::new(FixedClock::at(tokenmint::clock::Clock::now(
+            &tokenmint::clock::SystemClock,
+        )));
+        Self::spawn_at(url, sqlite_dir, master_key, clock, extra_env).await
+    }
+
+    /// A second instance of the service on this one's database (same master key and admin
+    /// token and public URL), with its own port, pools, caches and key set: what two replicas
+    /// behind a load balancer are. Both share one clock, as replicas share wall time.
+    pub async fn spawn_beside(&self) -> Self {
+        Self::spawn_at(
+            self.database_url.clone(),
+            self._sqlite_dir.clone(),
+            self.master_key.clone(),
+            self.clock.clone(),
+            &[("TOKENMINT_PUBLIC_URL", self.address.as_str())],
+        )
+        .await
+    }
+
+    async fn spawn_at(
+        url: String,
+        sqlite_dir: Option<Arc<tempfile::TempDir>>,
+        master_key: String,
+        clock: Arc<FixedClock>,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let db = Database::connect_url(&url, 5, Duration::from_secs(3))
             .await
             .expect("connect to the test database");
         db.migrate().await.expect("migrate the test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
-        let master_key = MasterKey::generate_base64().unwrap().to_string();
         let mut env = vec![
             ("DATABASE_URL", url.as_str()),
             ("TOKENMINT_PUBLIC_URL", address.as_str()),
@@ -92,9 +123,6 @@ impl TestApp {
         env.retain(|(name, _)| !extra_env.iter().any(|(extra, _)| extra == name));
         env.extend_from_slice(extra_env);
         let settings = settings_with(&env);
-        let clock = Arc::new(FixedClock::at(tokenmint::clock::Clock::now(
-            &tokenmint::clock::SystemClock,
-        )));
         let state = AppState::with_database(db, settings, clock.clone())
             .await
             .expect("build the app state");
@@ -108,6 +136,8 @@ impl TestApp {
             http: reqwest::Client::new(),
             state,
             clock,
+            database_url: url,
+            master_key,
             _sqlite_dir: sqlite_dir,
         }
     }

@@ -10,6 +10,7 @@ mod smtp_sink;
 
 mod admin;
 mod api_key;
+mod attacks;
 mod auth_jwt;
 mod authtoken;
 mod cache;
@@ -25,6 +26,7 @@ mod plumbing;
 mod rate_limit;
 mod registry;
 mod retention;
+mod secrets_at_rest;
 mod sign_in;
 mod signing;
 mod swagger_browser;

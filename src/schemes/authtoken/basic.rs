@@ -63,7 +63,7 @@ impl FromRequestParts<AppState> for PortalClient {
 }
 
 /// The `(user-id, password)` of an `Authorization: Basic` header, if well formed.
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

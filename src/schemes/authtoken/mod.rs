@@ -12,10 +12,10 @@
 //! `basic.rs` (the client's HTTP Basic authentication), `request.rs` (body parsing), `views.rs`
 //! (wire bodies shared with the admin API and the CLI).
 
-mod basic;
+pub(crate) mod basic;
 mod credentials;
 mod portal;
-mod request;
+pub(crate) mod request;
 mod sdk;
 mod tokens;
 pub mod views;

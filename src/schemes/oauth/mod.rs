@@ -7,7 +7,7 @@
 //! signing core writes for every scheme (the issuance record's `client_id` is the same value).
 //! Failures use the RFC 6749 §5.2 body `{"error", "error_description"}`.
 
-mod client_auth;
+pub(crate) mod client_auth;
 mod introspect;
 mod metadata;
 mod revoke;
