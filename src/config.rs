@@ -278,6 +278,8 @@ pub struct SigningSettings {
     pub master_key: SecretString,
     /// Named scope bundles (`assessment:all`) and the scope patterns each covers.
     pub scope_bundles: std::collections::HashMap<String, Vec<String>>,
+    /// Issuance-record writers committing concurrently on PostgreSQL (SQLite always uses one).
+    pub issuance_writers: usize,
 }
 
 /// The admin API credential: a token in clear or its SHA-256.

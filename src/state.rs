@@ -61,7 +61,7 @@ impl AppState {
             &settings.cache,
         )?;
         let metrics = Arc::new(Metrics::new());
-        let signer = Signer::start(db.pool().clone(), master, &settings.signing, clock.now())
+        let signer = Signer::start(&db, master, &settings.signing, clock.now())
             .await
             .context("loading signing keys")?
             .observed_by(metrics.clone());

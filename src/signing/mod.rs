@@ -130,15 +130,16 @@ impl std::fmt::Debug for Signer {
 impl Signer {
     /// Makes sure every algorithm has keys, then loads them.
     pub async fn start(
-        pool: AnyPool,
+        db: &crate::db::Database,
         master: MasterKey,
         settings: &SigningSettings,
         now: DateTime<Utc>,
     ) -> Result<Self, SigningError> {
+        let pool = db.pool().clone();
         keystore::ensure_keys(&pool, &master, now).await?;
         let keys = keystore::load(&pool, &master, now).await?;
         Ok(Self {
-            log: IssuanceLog::new(pool.clone()),
+            log: IssuanceLog::new(pool.clone(), db.backend(), settings.issuance_writers),
             pool,
             master,
             keys: ArcSwap::from_pointee(keys),

@@ -43,11 +43,6 @@ pub struct Issuance {
 
 /// Most records written by one statement.
 const MAX_BATCH: usize = 256;
-/// Writers flushing concurrently. The commit's flush to disk dominates a batch's time, and
-/// PostgreSQL flushes the commits of concurrent transactions together: with a few writers, a
-/// record that arrives while a flush runs is inserted at once and joins the next flush, instead
-/// of waiting for a writer to come back and then for a flush of its own.
-const WRITERS: usize = 4;
 /// Columns of one `issuances` row, in insert order.
 const COLUMNS: usize = 11;
 
@@ -76,10 +71,21 @@ pub struct IssuanceLog {
 
 impl IssuanceLog {
     /// A log writing to `pool`; starts its writer tasks (they end when the log is dropped).
-    pub fn new(pool: AnyPool) -> Self {
+    ///
+    /// `postgres_writers` writers commit concurrently on PostgreSQL: the commit's flush to disk
+    /// dominates a batch's time, and PostgreSQL flushes the commits of concurrent transactions
+    /// together, so a record that arrives while a flush runs is inserted at once and joins the
+    /// next flush instead of waiting for a writer to come back. SQLite has one writer at a time:
+    /// concurrent writers there only wait on its lock (its busy handler sleeps), so it gets one
+    /// writer whose batches grow instead.
+    pub fn new(pool: AnyPool, backend: db::Backend, postgres_writers: usize) -> Self {
+        let writers = match backend {
+            db::Backend::Postgres => postgres_writers.max(1),
+            db::Backend::Sqlite => 1,
+        };
         let (queue, receiver) = mpsc::channel(MAX_BATCH * 16);
         let receiver = Arc::new(Mutex::new(receiver));
-        for _ in 0..WRITERS {
+        for _ in 0..writers {
             tokio::spawn(write_batches(pool.clone(), Arc::clone(&receiver)));
         }
         Self { pool, queue }
