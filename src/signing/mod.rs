@@ -117,6 +117,8 @@ pub struct Signer {
     leeway_seconds: i64,
     bundles: ScopeBundles,
     observer: Option<Arc<dyn IssuanceObserver>>,
+    /// Serializes reloads; holds the `now` of the latest one.
+    reloading: tokio::sync::Mutex<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Signer {
@@ -149,6 +151,7 @@ impl Signer {
             leeway_seconds: settings.verify_leeway_seconds,
             bundles: ScopeBundles::new(settings.scope_bundles.clone()),
             observer: None,
+            reloading: tokio::sync::Mutex::new(now),
         })
     }
 
@@ -323,6 +326,13 @@ impl Signer {
 
     /// Re-reads the key set (other instances may have rotated).
     pub async fn reload(&self, now: DateTime<Utc>) -> Result<(), SigningError> {
+        // One reload at a time, each reading the database after the one before and never at an
+        // earlier time: otherwise a reload that read the keys before a rotation (or with an older
+        // `now`) could finish after a newer one and put the retired key back to signing, or an
+        // unpublished key back in the JWKS, until the next reload.
+        let mut latest = self.reloading.lock().await;
+        let now = now.max(*latest);
+        *latest = now;
         let keys = keystore::load(&self.pool, &self.master, now).await?;
         self.keys.store(Arc::new(keys));
         Ok(())
