@@ -280,6 +280,11 @@ pub struct SigningSettings {
     pub scope_bundles: std::collections::HashMap<String, Vec<String>>,
     /// Issuance-record writers committing concurrently on PostgreSQL (SQLite always uses one).
     pub issuance_writers: usize,
+    /// How long after its `exp` a token of ours may still be presented and verified (the
+    /// AuthToken refresh window), so a retired key stays published that much longer. Derived
+    /// from `[schemes.authtoken] refresh_window_hours`, never read from configuration.
+    #[serde(skip)]
+    pub verify_after_expiry_seconds: i64,
 }
 
 /// The admin API credential: a token in clear or its SHA-256.
@@ -388,6 +393,11 @@ impl Settings {
         if self.signing.audience.is_empty() {
             self.signing.audience = self.http.public_url.clone();
         }
+        self.signing.verify_after_expiry_seconds = self
+            .schemes
+            .authtoken
+            .refresh_window_hours
+            .saturating_mul(3600);
     }
 
     fn check(&self) -> anyhow::Result<()> {

@@ -115,6 +115,7 @@ pub struct Signer {
     audience: String,
     max_ttl_cap_minutes: i64,
     leeway_seconds: i64,
+    verify_after_expiry_seconds: i64,
     bundles: ScopeBundles,
     observer: Option<Arc<dyn IssuanceObserver>>,
     /// Serializes reloads; holds the `now` of the latest one.
@@ -149,6 +150,7 @@ impl Signer {
             audience: settings.audience.clone(),
             max_ttl_cap_minutes: settings.max_ttl_cap_minutes,
             leeway_seconds: settings.verify_leeway_seconds,
+            verify_after_expiry_seconds: settings.verify_after_expiry_seconds.max(0),
             bundles: ScopeBundles::new(settings.scope_bundles.clone()),
             observer: None,
             reloading: tokio::sync::Mutex::new(now),
@@ -345,8 +347,10 @@ impl Signer {
         algorithm: Algorithm,
         now: DateTime<Utc>,
     ) -> Result<String, SigningError> {
+        // Its last token can live the TTL cap, and be presented for a refresh that long again.
         let publish_until = now
             + Duration::minutes(self.max_ttl_cap_minutes)
+            + Duration::seconds(self.verify_after_expiry_seconds)
             + Duration::seconds(self.leeway_seconds);
         let kid = keystore::rotate(&self.pool, &self.master, algorithm, publish_until, now).await?;
         self.reload(now).await?;

@@ -149,8 +149,20 @@ async fn a_retired_key_is_unpublished_once_its_last_token_can_no_longer_live() {
         Some(json!({"algorithm": "ES256"})),
     )
     .await;
-    let cap_minutes = app.state.settings.signing.max_ttl_cap_minutes;
-    app.clock.advance_seconds(cap_minutes * 60 + 60);
+    // Its last token lives the TTL cap and may be presented for a refresh that long again.
+    let signing = &app.state.settings.signing;
+    let last_use = signing.max_ttl_cap_minutes * 60 + signing.verify_after_expiry_seconds;
+    app.clock.advance_seconds(last_use - 60);
+    app.state
+        .signer
+        .reload(tokenmint::clock::Clock::now(&*app.clock))
+        .await
+        .unwrap();
+    assert!(
+        published_kids(&app).await.contains(&old_kid),
+        "still published while an AuthToken it signed may be refreshed"
+    );
+    app.clock.advance_seconds(120);
     app.state
         .signer
         .reload(tokenmint::clock::Clock::now(&*app.clock))

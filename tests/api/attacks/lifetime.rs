@@ -63,7 +63,7 @@ async fn a_token_signed_by_a_retired_and_removed_key_is_refused_everywhere() {
     target
         .app
         .clock
-        .advance_seconds(MAX_TTL_CAP_SECONDS + LEEWAY_SECONDS + 1);
+        .advance_seconds(MAX_TTL_CAP_SECONDS + REFRESH_WINDOW_SECONDS + LEEWAY_SECONDS + 1);
     rotate_es256(&target.app).await;
     let published: Vec<Value> = target.app.jwks().await["keys"].as_array().unwrap().clone();
     assert!(

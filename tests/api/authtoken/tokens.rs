@@ -145,6 +145,25 @@ async fn refresh_renews_a_token_before_and_after_its_expiry_within_the_window() 
 }
 
 #[tokio::test]
+async fn refresh_works_to_the_end_of_the_window_even_after_the_signing_key_is_rotated() {
+    let app = TestApp::spawn().await;
+    let client = approved_client(&app).await;
+    let (key, secret) = credential(&app, &client).await;
+    let token = auth_token(generate(&app, &key, &secret).await).await;
+    let rotated = app
+        .admin(Method::POST, "/admin/keys/rotate", Some(json!({})))
+        .await;
+    assert_eq!(rotated.status(), 200);
+    // The last minute of the window: the key that signed the token was retired a day ago.
+    app.clock
+        .advance_seconds(LIFETIME_SECONDS + WINDOW_SECONDS - 60);
+    let now = tokenmint::clock::Clock::now(&*app.clock);
+    app.state.signer.reload(now).await.unwrap();
+    let renewed = auth_token(refresh(&app, &token).await).await;
+    assert_eq!(me_status(&app, &renewed).await, 200);
+}
+
+#[tokio::test]
 async fn refresh_is_refused_once_the_window_after_expiry_has_passed() {
     let app = TestApp::spawn().await;
     let client = approved_client(&app).await;
