@@ -108,6 +108,9 @@ impl TokenRequest {
             .authenticate(client_id, secret, state.clock.now())
             .await
             .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
+        // The caller's span field and request log line name the authenticated client.
+        tracing::Span::current().record("client_id", client.id.as_str());
+        crate::http::observe::note_client(client.id.as_str());
         Ok(client)
     }
 

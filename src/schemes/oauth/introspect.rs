@@ -166,8 +166,6 @@ pub async fn introspect(
 ) -> Result<Response, OAuthError> {
     let request = TokenRequest::parse(&headers, &body.map_err(|_| ApiError::PayloadTooLarge)?)?;
     let caller = request.authenticate(&state, caller_ip).await?;
-    tracing::Span::current().record("client_id", caller.id.as_str());
-    crate::http::observe::note_client(caller.id.as_str());
     let token = request.token()?;
     let scope = &state.settings.schemes.oauth.introspection_scope;
     let answer = match state.signer.verify_active(token, state.clock.now()).await {

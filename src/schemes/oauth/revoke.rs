@@ -51,8 +51,6 @@ pub async fn revoke(
 ) -> Result<StatusCode, OAuthError> {
     let request = TokenRequest::parse(&headers, &body.map_err(|_| ApiError::PayloadTooLarge)?)?;
     let caller = request.authenticate(&state, caller_ip).await?;
-    tracing::Span::current().record("client_id", caller.id.as_str());
-    crate::http::observe::note_client(caller.id.as_str());
     let token = request.token()?;
     let now = state.clock.now();
     // An expired AuthToken can still be refreshed within the refresh window, so it is still
