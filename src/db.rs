@@ -186,3 +186,29 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .is_some_and(|db| db.is_unique_violation())
 }
+
+/// Runs `delete_sql` (binding `$1` = `expired_before` in epoch milliseconds and `$2` = the batch
+/// size) until a statement deletes fewer rows than a batch; returns how many rows were deleted.
+/// Bounded statements hold no lock for long, and each deletes only rows that still match, so
+/// several instances may prune at once: the retention job's deletes all go through here.
+pub async fn delete_in_batches(
+    pool: &AnyPool,
+    delete_sql: &str,
+    expired_before: chrono::DateTime<chrono::Utc>,
+    batch_size: u32,
+) -> Result<u64, sqlx::Error> {
+    let batch_size = batch_size.max(1);
+    let mut deleted = 0;
+    loop {
+        let done = sqlx::query(delete_sql)
+            .bind(expired_before.timestamp_millis())
+            .bind(i64::from(batch_size))
+            .execute(pool)
+            .await?
+            .rows_affected();
+        deleted += done;
+        if done < u64::from(batch_size) {
+            return Ok(deleted);
+        }
+    }
+}

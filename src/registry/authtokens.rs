@@ -133,22 +133,13 @@ impl ClientRegistry {
         expired_before: DateTime<Utc>,
         batch_size: u32,
     ) -> Result<u64, RegistryError> {
-        let batch_size = batch_size.max(1);
-        let mut deleted = 0;
-        loop {
-            let done = sqlx::query(
-                "delete from authtokens where expires_at < $1 and jti in \
+        Ok(crate::db::delete_in_batches(
+            self.db.pool(),
+            "delete from authtokens where expires_at < $1 and jti in \
                  (select jti from authtokens where expires_at < $1 limit $2)",
-            )
-            .bind(expired_before.timestamp_millis())
-            .bind(i64::from(batch_size))
-            .execute(self.db.pool())
-            .await?
-            .rows_affected();
-            deleted += done;
-            if done < u64::from(batch_size) {
-                return Ok(deleted);
-            }
-        }
+            expired_before,
+            batch_size,
+        )
+        .await?)
     }
 }

@@ -243,25 +243,16 @@ pub async fn prune_expired(
     expired_before: DateTime<Utc>,
     batch_size: u32,
 ) -> Result<u64, SigningError> {
-    let batch_size = batch_size.max(1);
-    let mut deleted = 0;
-    loop {
-        // The outer condition repeats the inner one so that PostgreSQL re-checks it on rows a
-        // concurrent transaction changed while this statement waited for their locks.
-        let done = sqlx::query(
-            "delete from issuances where expires_at < $1 and jti in \
+    // The outer condition repeats the inner one so that PostgreSQL re-checks it on rows a
+    // concurrent transaction changed while this statement waited for their locks.
+    Ok(crate::db::delete_in_batches(
+        pool,
+        "delete from issuances where expires_at < $1 and jti in \
              (select jti from issuances where expires_at < $1 limit $2)",
-        )
-        .bind(expired_before.timestamp_millis())
-        .bind(i64::from(batch_size))
-        .execute(pool)
-        .await?
-        .rows_affected();
-        deleted += done;
-        if done < u64::from(batch_size) {
-            return Ok(deleted);
-        }
-    }
+        expired_before,
+        batch_size,
+    )
+    .await?)
 }
 
 #[cfg(test)]

@@ -92,25 +92,16 @@ impl ClientRegistry {
         expired_before: DateTime<Utc>,
         batch_size: u32,
     ) -> Result<u64, RegistryError> {
-        let batch_size = batch_size.max(1);
-        let mut deleted = 0;
-        loop {
-            // The outer condition is repeated so that a row a concurrent use just renewed (the
-            // upsert above) is re-checked and kept.
-            let done = sqlx::query(
-                "delete from used_assertions where expires_at < $1 \
+        // The outer condition is repeated so that a row a concurrent use just renewed (the
+        // upsert above) is re-checked and kept.
+        Ok(crate::db::delete_in_batches(
+            self.db.pool(),
+            "delete from used_assertions where expires_at < $1 \
                  and (service_account_id, jti_digest) in (select service_account_id, jti_digest \
                  from used_assertions where expires_at < $1 limit $2)",
-            )
-            .bind(expired_before.timestamp_millis())
-            .bind(i64::from(batch_size))
-            .execute(self.db.pool())
-            .await?
-            .rows_affected();
-            deleted += done;
-            if done < u64::from(batch_size) {
-                return Ok(deleted);
-            }
-        }
+            expired_before,
+            batch_size,
+        )
+        .await?)
     }
 }
