@@ -16,9 +16,21 @@ use crate::mail::Mailer;
 use crate::registry::ClientRegistry;
 use crate::signing::{MasterKey, Signer};
 
-/// Shared application state; cheap to clone.
+/// Shared application state: one pointer, so the clone every extractor and middleware layer
+/// makes costs one reference count, whatever the state holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     /// Clients and credentials.
     pub registry: ClientRegistry,
     /// Issues and verifies tokens.
@@ -68,7 +80,7 @@ impl AppState {
         let admin = AdminCredential::from_settings(&settings.admin)?;
         let mailer = Mailer::from_settings(&settings.smtp).context("[smtp] settings")?;
         let limits = FailureLimits::new(&settings.rate_limit, clock.clone());
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             registry,
             signer: Arc::new(signer),
             clock,
@@ -77,6 +89,6 @@ impl AppState {
             mailer: Arc::new(mailer),
             metrics,
             limits: Arc::new(limits),
-        })
+        })))
     }
 }

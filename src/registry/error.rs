@@ -37,7 +37,7 @@ pub enum RegistryError {
     },
     /// The database cannot be reached or is overloaded.
     #[error("database unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] std::sync::Arc<sqlx::Error>),
     /// Any other failure: a bug or corrupted data.
     #[error("registry failure: {0}")]
     Internal(#[from] anyhow::Error),
@@ -56,7 +56,7 @@ impl RegistryError {
 impl From<sqlx::Error> for RegistryError {
     fn from(err: sqlx::Error) -> Self {
         if db::is_unavailable(&err) {
-            Self::Unavailable(err)
+            Self::Unavailable(std::sync::Arc::new(err))
         } else {
             Self::Internal(anyhow::Error::new(err).context("registry query"))
         }

@@ -57,6 +57,7 @@ pub struct ClientRegistry {
     verified_jwt_credentials: Arc<cache::VerifiedCache<AuthenticatedCredential>>,
     service_account_lookups: Arc<cache::VerifiedCache<(service_accounts::ServiceAccount, Client)>>,
     hasher: Arc<hashing::Hasher>,
+    assertion_uses: service_accounts::AssertionUses,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -78,6 +79,7 @@ impl ClientRegistry {
         let ttl = std::time::Duration::from_secs(caches.verified_credentials_ttl_seconds);
         let capacity = caches.verified_credentials_capacity;
         Ok(Self {
+            assertion_uses: service_accounts::start_assertion_uses(&db),
             db,
             decoy_hash: secret::decoy_hash()?.into(),
             max_ttl_cap_minutes,

@@ -15,6 +15,7 @@ mod used_assertions;
 use chrono::{DateTime, Utc};
 
 pub use certificate::Certificate;
+pub(crate) use used_assertions::{start as start_assertion_uses, AssertionUses};
 
 use super::cache::Lookup;
 use super::{Client, ClientRegistry, RegistryError};

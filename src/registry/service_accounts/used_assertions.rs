@@ -2,22 +2,109 @@
 //! item 7 lets the server keep used `jti` values until they expire).
 //!
 //! One row per (service account, `jti`) holds the expiry of the assertion that used it. Recording
-//! is a single upsert that only overwrites an *expired* row, so when two instances race on the same
-//! `jti` the database lets exactly one of them affect a row. The `jti` is stored as its SHA-256,
+//! is an upsert that only overwrites an *expired* row, so when two instances race on the same `jti`
+//! the database lets exactly one of them affect a row; concurrent uses share one statement and
+//! one commit ([`GroupCommit`]). The `jti` is stored as its SHA-256,
 //! so any length fits the primary-key index and no caller-chosen text is kept.
+
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use sqlx::{AnyPool, Row};
 
+use crate::db::group_commit::{values_placeholders, BatchError, BatchWrite, GroupCommit};
+use crate::db::Database;
 use crate::registry::{ClientRegistry, RegistryError};
 
 fn digest(jti: &str) -> String {
     hex::encode(Sha256::digest(jti.as_bytes()))
 }
 
+/// PostgreSQL writers of the used-assertion record (one on SQLite), as for the issuance record
+/// (`[signing] issuance_writers`, measured in BENCHMARKS.md).
+const POSTGRES_WRITERS: usize = 2;
+/// Most uses recorded by one statement (three parameters each).
+const MAX_BATCH: usize = 256;
+
+/// One accepted assertion's use of its `jti`, waiting for its batch.
+pub(crate) struct AssertionUse {
+    service_account_id: String,
+    jti_digest: String,
+    expires_at: i64,
+    now: i64,
+}
+
+/// Records uses with group commit: one multi-row upsert per batch, answering per use whether it
+/// claimed its `jti` (see [`ClientRegistry::record_assertion_use`]).
+pub(crate) struct AssertionUseWriter;
+
+/// The group-committed used-assertion record.
+pub(crate) type AssertionUses = GroupCommit<AssertionUseWriter>;
+
+/// Starts the used-assertion writers for `db`.
+pub(crate) fn start(db: &Database) -> AssertionUses {
+    GroupCommit::start(
+        db.pool().clone(),
+        db.backend(),
+        POSTGRES_WRITERS,
+        MAX_BATCH,
+        AssertionUseWriter,
+    )
+}
+
+impl BatchWrite for AssertionUseWriter {
+    type Item = AssertionUse;
+    type Outcome = bool;
+
+    /// The upsert only overwrites an *expired* row, so a use claims its `jti` when it inserts a
+    /// row or renews an expired one, and `returning` names exactly those rows. One statement
+    /// cannot touch a row twice, so a second use of the same `jti` in the batch is not sent: it
+    /// is a replay of the first whatever the first's outcome. "Expired" is judged at the earliest
+    /// `now` of the batch, which can only refuse more (the uses are concurrent).
+    async fn write(&self, pool: &AnyPool, uses: &[AssertionUse]) -> Result<Vec<bool>, sqlx::Error> {
+        let mut first_of: HashMap<(&str, &str), usize> = HashMap::with_capacity(uses.len());
+        let mut sent = Vec::with_capacity(uses.len());
+        for (index, used) in uses.iter().enumerate() {
+            let key = (used.service_account_id.as_str(), used.jti_digest.as_str());
+            if let Entry::Vacant(slot) = first_of.entry(key) {
+                slot.insert(index);
+                sent.push(used);
+            }
+        }
+        let now = uses.iter().map(|u| u.now).min().unwrap_or_default();
+        let sql = format!(
+            "insert into used_assertions (service_account_id, jti_digest, expires_at) values {} \
+             on conflict (service_account_id, jti_digest) \
+             do update set expires_at = excluded.expires_at \
+             where used_assertions.expires_at <= $1 \
+             returning service_account_id, jti_digest",
+            values_placeholders(sent.len(), 3, 2)
+        );
+        let mut query = sqlx::query(&sql).bind(now);
+        for used in &sent {
+            query = query
+                .bind(used.service_account_id.as_str())
+                .bind(used.jti_digest.as_str())
+                .bind(used.expires_at);
+        }
+        let mut claimed = vec![false; uses.len()];
+        for row in query.fetch_all(pool).await? {
+            let account: String = row.try_get(0)?;
+            let digest: String = row.try_get(1)?;
+            if let Some(&index) = first_of.get(&(account.as_str(), digest.as_str())) {
+                claimed[index] = true;
+            }
+        }
+        Ok(claimed)
+    }
+}
+
 impl ClientRegistry {
     /// Records that an accepted assertion used `jti` until `expires_at`. Returns `false` when a
-    /// still-unexpired assertion of the same service account used it first (a replay).
+    /// still-unexpired assertion of the same service account used it first (a replay). Uses that
+    /// arrive together are recorded in one statement and one commit; each answer comes after it.
     #[tracing::instrument(skip_all, fields(service_account_id = %service_account_id))]
     pub async fn record_assertion_use(
         &self,
@@ -28,28 +115,28 @@ impl ClientRegistry {
     ) -> Result<bool, RegistryError> {
         let now_millis = now.timestamp_millis();
         let jti_digest = digest(jti);
-        let done = sqlx::query(
-            "insert into used_assertions (service_account_id, jti_digest, expires_at) \
-             values ($1, $2, $3) \
-             on conflict (service_account_id, jti_digest) \
-             do update set expires_at = excluded.expires_at \
-             where used_assertions.expires_at <= $4",
-        )
-        .bind(service_account_id)
-        .bind(&jti_digest)
-        .bind(expires_at.timestamp_millis())
-        .bind(now_millis)
-        .execute(self.db.pool())
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
+        let housekeeping = jti_digest.starts_with("00");
+        let claimed = self
+            .assertion_uses
+            .submit(AssertionUse {
+                service_account_id: service_account_id.to_owned(),
+                jti_digest,
+                expires_at: expires_at.timestamp_millis(),
+                now: now_millis,
+            })
+            .await
+            .map_err(|failure| match failure {
+                BatchError::Unavailable(e) => RegistryError::Unavailable(e),
+                other => RegistryError::Internal(anyhow::anyhow!(
+                    "recording the assertion's use failed: {other}"
+                )),
+            })?;
         // Housekeeping: rows of this account that can no longer block anything. A delete that
         // finds rows is one more durable commit, so it runs on about one use in 256 (the digest
         // is uniform), which keeps an account's expired rows bounded without making every
         // request wait for a second commit; the retention job catches accounts that went quiet.
-        if !jti_digest.starts_with("00") {
-            return Ok(true);
+        if !claimed || !housekeeping {
+            return Ok(claimed);
         }
         sqlx::query(
             "delete from used_assertions where service_account_id = $1 and expires_at <= $2",

@@ -142,6 +142,29 @@ async fn of_two_concurrent_requests_with_one_jti_exactly_one_gets_a_token(app: T
 }
 on_both_backends!(of_two_concurrent_requests_with_one_jti_exactly_one_gets_a_token);
 
+/// Uses that arrive together are recorded in one statement: a burst of distinct assertions, each
+/// sent twice at once, still gets exactly one token per assertion and one replay refusal.
+async fn a_burst_of_assertions_each_sent_twice_gets_one_token_per_assertion(app: TestApp) {
+    let f = Fixture::arrange(app).await;
+    let assertions: Vec<String> = (0..12).map(|_| keys()[0].sign(&f.claims())).collect();
+    let requests = assertions
+        .iter()
+        .chain(assertions.iter())
+        .map(|assertion| f.exchange_assertion(assertion));
+    let responses = futures::future::join_all(requests).await;
+    let mut accepted = Vec::new();
+    for response in responses {
+        match response.status().as_u16() {
+            200 => accepted.push(access_token(response).await),
+            400 => assert_refused(response, "Assertion has already been used").await,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(accepted.len(), 12);
+    assert_eq!(f.issuance_count().await, 12);
+}
+on_both_backends!(a_burst_of_assertions_each_sent_twice_gets_one_token_per_assertion);
+
 async fn with_two_live_certificates_either_key_signs(app: TestApp) {
     let client = app.standard_client("ES256").await;
     let certificates = [keys()[0].certificate(), keys()[1].certificate()];

@@ -5,6 +5,8 @@
 //! only here: SQLite's file creation, WAL and busy timeout, and which migration set applies.
 //! No queries of the domain are written here: they belong to `registry` and `signing`.
 
+pub mod group_commit;
+
 use std::path::Path;
 use std::time::Duration;
 

@@ -1,0 +1,215 @@
+//! Group commit: concurrent writes of one kind gathered into one statement and one commit.
+//!
+//! A durable commit costs the database a flush and a round of messages whatever it carries, so
+//! writes that arrive together are written together: each writer task takes everything queued
+//! (waiting only for the first item, never for more), hands the batch to a [`BatchWrite`] that
+//! writes it in one transaction, and answers every caller with its own outcome once the batch has
+//! committed. A failed batch fails every caller in it; nobody is told "written" before the
+//! commit. The issuance record and the used-assertion record are written this way; what they
+//! write is theirs (`signing`, `registry`), only the gathering is here.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use super::Backend;
+
+/// Writes one batch of items in one transaction.
+pub trait BatchWrite: Send + Sync + 'static {
+    /// What a caller submits.
+    type Item: Send + 'static;
+    /// What each caller is told once the batch committed.
+    type Outcome: Clone + Send + 'static;
+
+    /// Writes `items` (never empty) in one transaction and returns one outcome per item, in the
+    /// same order. An error fails the whole batch.
+    fn write<'a>(
+        &'a self,
+        pool: &'a AnyPool,
+        items: &'a [Self::Item],
+    ) -> impl Future<Output = Result<Vec<Self::Outcome>, sqlx::Error>> + Send + 'a;
+}
+
+/// Why a submitted item was not written; shared by every caller of a failed batch.
+#[derive(Clone, Debug)]
+pub enum BatchError {
+    /// The database could not be reached or is overloaded (see [`super::is_unavailable`]).
+    Unavailable(Arc<sqlx::Error>),
+    /// Any other failure of the batch's statement: a bug or corrupted data.
+    Failed(Arc<str>),
+    /// The writers have stopped (the service is shutting down).
+    Stopped,
+}
+
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(e) => write!(f, "database unavailable: {e}"),
+            Self::Failed(why) => write!(f, "batch write failed: {why}"),
+            Self::Stopped => f.write_str("the batch writer has stopped"),
+        }
+    }
+}
+
+struct Pending<W: BatchWrite> {
+    item: W::Item,
+    done: oneshot::Sender<Result<W::Outcome, BatchError>>,
+}
+
+/// Gathers submitted items into batches written by `W`.
+pub struct GroupCommit<W: BatchWrite> {
+    queue: mpsc::Sender<Pending<W>>,
+}
+
+impl<W: BatchWrite> Clone for GroupCommit<W> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+impl<W: BatchWrite> std::fmt::Debug for GroupCommit<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit")
+            .field("queued", &self.queued())
+            .finish()
+    }
+}
+
+impl<W: BatchWrite> GroupCommit<W> {
+    /// Starts the writer tasks (they end once every handle is dropped) on the current runtime.
+    ///
+    /// `postgres_writers` writers commit concurrently on PostgreSQL: the commit's flush dominates
+    /// a batch's time and PostgreSQL flushes concurrent commits together, so an item that arrives
+    /// during a flush is written at once and joins the next flush instead of waiting. SQLite
+    /// has one writer at a time (concurrent writers only wait on its lock while its busy handler
+    /// sleeps), so it gets one writer whose batches grow instead. A batch holds at most
+    /// `max_batch` items.
+    pub fn start(
+        pool: AnyPool,
+        backend: Backend,
+        postgres_writers: usize,
+        max_batch: usize,
+        writer: W,
+    ) -> Self {
+        let writers = match backend {
+            Backend::Postgres => postgres_writers.max(1),
+            Backend::Sqlite => 1,
+        };
+        let max_batch = max_batch.max(1);
+        let (queue, receiver) = mpsc::channel(max_batch * 16);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let writer = Arc::new(writer);
+        for _ in 0..writers {
+            tokio::spawn(write_batches(
+                pool.clone(),
+                Arc::clone(&writer),
+                Arc::clone(&receiver),
+                max_batch,
+            ));
+        }
+        Self { queue }
+    }
+
+    /// Items waiting for their batch (read-only, for metrics).
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Submits one item; returns its outcome once its batch has committed.
+    pub async fn submit(&self, item: W::Item) -> Result<W::Outcome, BatchError> {
+        let (done, committed) = oneshot::channel();
+        self.queue
+            .send(Pending { item, done })
+            .await
+            .map_err(|_| BatchError::Stopped)?;
+        committed.await.unwrap_or(Err(BatchError::Stopped))
+    }
+}
+
+/// One writer: takes what is queued (waiting only for the first item), writes it, answers every
+/// caller, and repeats until every handle is dropped.
+async fn write_batches<W: BatchWrite>(
+    pool: AnyPool,
+    writer: Arc<W>,
+    receiver: Arc<Mutex<mpsc::Receiver<Pending<W>>>>,
+    max_batch: usize,
+) {
+    let mut items = Vec::with_capacity(max_batch);
+    let mut callers = Vec::with_capacity(max_batch);
+    loop {
+        {
+            let mut queue = receiver.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            items.push(first.item);
+            callers.push(first.done);
+            while items.len() < max_batch {
+                let Ok(next) = queue.try_recv() else { break };
+                items.push(next.item);
+                callers.push(next.done);
+            }
+        }
+        let outcome = match writer.write(&pool, &items).await {
+            Ok(outcomes) if outcomes.len() == items.len() => Ok(outcomes),
+            Ok(outcomes) => Err(BatchError::Failed(
+                format!(
+                    "{} outcomes for a batch of {} items",
+                    outcomes.len(),
+                    items.len()
+                )
+                .into(),
+            )),
+            Err(e) if super::is_unavailable(&e) => Err(BatchError::Unavailable(Arc::new(e))),
+            Err(e) => Err(BatchError::Failed(e.to_string().into())),
+        };
+        items.clear();
+        match outcome {
+            Ok(outcomes) => {
+                for (done, outcome) in callers.drain(..).zip(outcomes) {
+                    let _ = done.send(Ok(outcome));
+                }
+            }
+            Err(failure) => {
+                tracing::error!(items = callers.len(), error = %failure, "batch write failed");
+                for done in callers.drain(..) {
+                    let _ = done.send(Err(failure.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// `(…), (…)` with `rows` groups of `columns` numbered placeholders starting at `$first`, for a
+/// multi-row `values` list.
+pub fn values_placeholders(rows: usize, columns: usize, first: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(first + row * columns + column).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_rows_then_columns() {
+        assert_eq!(values_placeholders(1, 1, 1), "($1)");
+        assert_eq!(values_placeholders(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(values_placeholders(2, 2, 3), "($3, $4), ($5, $6)");
+    }
+}
