@@ -278,7 +278,8 @@ pub struct SigningSettings {
     pub master_key: SecretString,
     /// Named scope bundles (`assessment:all`) and the scope patterns each covers.
     pub scope_bundles: std::collections::HashMap<String, Vec<String>>,
-    /// Issuance-record writers committing concurrently on PostgreSQL (SQLite always uses one).
+    /// Writers of the issuance record and of the used-assertion record committing concurrently
+    /// on PostgreSQL (SQLite always uses one).
     pub issuance_writers: usize,
     /// How long after its `exp` a token of ours may still be presented and verified (the
     /// AuthToken refresh window), so a retired key stays published that much longer. Derived

@@ -71,6 +71,7 @@ impl AppState {
             settings.signing.max_ttl_cap_minutes,
             pepper,
             &settings.cache,
+            settings.signing.issuance_writers,
         )?;
         let metrics = Arc::new(Metrics::new());
         let signer = Signer::start(&db, master, &settings.signing, clock.now())

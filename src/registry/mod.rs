@@ -69,17 +69,19 @@ impl std::fmt::Debug for ClientRegistry {
 impl ClientRegistry {
     /// A registry over `db`; hashes a decoy secret once (about one argon2 run). `pepper` keys the
     /// digests of high-entropy credentials (API keys), so a stolen table alone cannot confirm one.
+    /// `postgres_writers` group-commit the used-assertion record (`[signing] issuance_writers`).
     pub fn new(
         db: Database,
         max_ttl_cap_minutes: i64,
         pepper: [u8; 32],
         caches: &CacheSettings,
+        postgres_writers: usize,
     ) -> anyhow::Result<Self> {
         let generations = Arc::new(cache::Generations::default());
         let ttl = std::time::Duration::from_secs(caches.verified_credentials_ttl_seconds);
         let capacity = caches.verified_credentials_capacity;
         Ok(Self {
-            assertion_uses: service_accounts::start_assertion_uses(&db),
+            assertion_uses: service_accounts::start_assertion_uses(&db, postgres_writers),
             db,
             decoy_hash: secret::decoy_hash()?.into(),
             max_ttl_cap_minutes,

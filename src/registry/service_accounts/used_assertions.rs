@@ -22,9 +22,6 @@ fn digest(jti: &str) -> String {
     hex::encode(Sha256::digest(jti.as_bytes()))
 }
 
-/// PostgreSQL writers of the used-assertion record (one on SQLite), as for the issuance record
-/// (`[signing] issuance_writers`, measured in BENCHMARKS.md).
-const POSTGRES_WRITERS: usize = 2;
 /// Most uses recorded by one statement (three parameters each).
 const MAX_BATCH: usize = 256;
 
@@ -43,12 +40,13 @@ pub(crate) struct AssertionUseWriter;
 /// The group-committed used-assertion record.
 pub(crate) type AssertionUses = GroupCommit<AssertionUseWriter>;
 
-/// Starts the used-assertion writers for `db`.
-pub(crate) fn start(db: &Database) -> AssertionUses {
+/// Starts the used-assertion writers for `db`: `postgres_writers` on PostgreSQL, as for the
+/// issuance record (`[signing] issuance_writers`), one on SQLite.
+pub(crate) fn start(db: &Database, postgres_writers: usize) -> AssertionUses {
     GroupCommit::start(
         db.pool().clone(),
         db.backend(),
-        POSTGRES_WRITERS,
+        postgres_writers,
         MAX_BATCH,
         AssertionUseWriter,
     )
