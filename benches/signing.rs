@@ -64,7 +64,12 @@ fn key_set() -> KeySet {
         .iter()
         .map(|k| (k.kid().to_owned(), k.algorithm(), k.public_jwk().clone()))
         .collect();
-    KeySet::new(keys, published).expect("a key set")
+    KeySet::new(
+        keys.into_iter().map(std::sync::Arc::new).collect(),
+        published,
+        None,
+    )
+    .expect("a key set")
 }
 
 fn sign_and_verify(c: &mut Criterion) {

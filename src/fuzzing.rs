@@ -100,9 +100,9 @@ pub fn verification_keys() -> anyhow::Result<KeySet> {
     for algorithm in Algorithm::ALL {
         let key = KeyMaterial::generate(algorithm)?;
         published.push((key.kid().to_owned(), algorithm, key.public_jwk().clone()));
-        active.push(key);
+        active.push(std::sync::Arc::new(key));
     }
-    KeySet::new(active, published)
+    KeySet::new(active, published, None)
 }
 
 /// Access-token verification, as every protected endpoint does it (before the revocation check).

@@ -191,21 +191,28 @@ pub struct KeySet {
 }
 
 impl KeySet {
-    /// A key set from active signing keys and every published public key `(kid, alg, jwk)`.
+    /// A key set from active signing keys and every published public key `(kid, alg, jwk)`;
+    /// verification keys already in `previous` under the same `kid` and algorithm are reused.
     pub fn new(
-        active: Vec<KeyMaterial>,
+        active: Vec<Arc<KeyMaterial>>,
         published: Vec<(String, Algorithm, Value)>,
+        previous: Option<&KeySet>,
     ) -> anyhow::Result<Self> {
         let mut verifying = HashMap::new();
         let mut keys = Vec::with_capacity(published.len());
         for (kid, algorithm, jwk) in published {
-            verifying.insert(kid, verifying_key(algorithm, &jwk)?);
+            let known = previous
+                .and_then(|set| set.verifying.get(&kid))
+                .filter(|known| known.algorithm == algorithm)
+                .cloned();
+            let key = match known {
+                Some(key) => key,
+                None => verifying_key(algorithm, &jwk)?,
+            };
+            verifying.insert(kid, key);
             keys.push(jwk);
         }
-        let signing = active
-            .into_iter()
-            .map(|k| (k.algorithm(), Arc::new(k)))
-            .collect();
+        let signing = active.into_iter().map(|k| (k.algorithm(), k)).collect();
         Ok(Self {
             signing,
             verifying,
@@ -216,6 +223,11 @@ impl KeySet {
     /// The active key for an algorithm.
     pub fn signing_key(&self, algorithm: Algorithm) -> Option<Arc<KeyMaterial>> {
         self.signing.get(&algorithm).cloned()
+    }
+
+    /// The active key with this `kid`, if there is one.
+    pub fn active_key(&self, kid: &str) -> Option<Arc<KeyMaterial>> {
+        self.signing.values().find(|k| k.kid() == kid).cloned()
     }
 
     /// A published key by `kid`.

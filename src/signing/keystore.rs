@@ -7,6 +7,8 @@
 //! `active_for`/`next_for` keep two instances from both creating or promoting keys. Private keys
 //! are sealed under the master key (`master_key`).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{AnyPool, Row};
@@ -112,11 +114,14 @@ where
 }
 
 /// Reads the key set: active keys decrypted, and every published key (active, next, and retired
-/// ones whose `publish_until` has not passed).
+/// ones whose `publish_until` has not passed). Keys already parsed in `previous` (same `kid`,
+/// which is the public key's thumbprint) are reused, so a periodic reload that finds nothing
+/// new decrypts and parses nothing (an RSA private key's checks take milliseconds).
 pub async fn load(
     pool: &AnyPool,
     master: &MasterKey,
     now: DateTime<Utc>,
+    previous: Option<&KeySet>,
 ) -> Result<KeySet, SigningError> {
     let rows = sqlx::query(
         "select kid, algorithm, status, public_jwk, private_key_sealed from signing_keys \
@@ -136,16 +141,24 @@ pub async fn load(
         let jwk: Value = serde_json::from_str(&row.try_get::<String, _>("public_jwk")?)
             .map_err(anyhow::Error::from)?;
         if row.try_get::<String, _>("status")? == "active" {
+            let known = previous
+                .and_then(|set| set.active_key(&kid))
+                .filter(|key| key.algorithm() == algorithm);
+            if let Some(key) = known {
+                active.push(key);
+                published.push((kid, algorithm, jwk));
+                continue;
+            }
             let sealed: String = row.try_get("private_key_sealed")?;
             let key = KeyMaterial::from_pkcs8(algorithm, master.open(&kid, &sealed)?)?;
             if key.kid() != kid {
                 return Err(anyhow::anyhow!("stored key {kid} does not match its kid").into());
             }
-            active.push(key);
+            active.push(Arc::new(key));
         }
         published.push((kid, algorithm, jwk));
     }
-    Ok(KeySet::new(active, published)?)
+    Ok(KeySet::new(active, published, previous)?)
 }
 
 /// Rotates one algorithm's keys: `next` becomes `active` (it has been published since it was

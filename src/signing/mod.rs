@@ -140,7 +140,7 @@ impl Signer {
     ) -> Result<Self, SigningError> {
         let pool = db.pool().clone();
         keystore::ensure_keys(&pool, &master, now).await?;
-        let keys = keystore::load(&pool, &master, now).await?;
+        let keys = keystore::load(&pool, &master, now, None).await?;
         Ok(Self {
             log: IssuanceLog::new(pool.clone(), db.backend(), settings.issuance_writers),
             pool,
@@ -335,7 +335,8 @@ impl Signer {
         let mut latest = self.reloading.lock().await;
         let now = now.max(*latest);
         *latest = now;
-        let keys = keystore::load(&self.pool, &self.master, now).await?;
+        let previous = self.keys.load_full();
+        let keys = keystore::load(&self.pool, &self.master, now, Some(&previous)).await?;
         self.keys.store(Arc::new(keys));
         Ok(())
     }

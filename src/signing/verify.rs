@@ -116,7 +116,10 @@ mod tests {
             extra: &extra,
         };
         let token = encode(&key, &claims).unwrap();
-        (KeySet::new(vec![key], published).unwrap(), token)
+        (
+            KeySet::new(vec![std::sync::Arc::new(key)], published, None).unwrap(),
+            token,
+        )
     }
 
     #[test]
