@@ -10,7 +10,9 @@
 #   2. starts `tokenmint serve` in production mode and records the time to the first 200 of
 #      /readyz; seeds through the HTTP API: an access request (HTTP Basic), its approval (admin
 #      API), JWT credentials (HTTP Basic); checks every route once;
-#   3. drives /healthz (the ceiling) and every token route for BENCH_SECONDS at each concurrency,
+#   3. PostgreSQL only: brings the tables the token routes write to their steady state (see
+#      settle_postgres);
+#   4. drives /healthz (the ceiling) and every token route for BENCH_SECONDS at each concurrency,
 #      sampling the service's peak RSS, and prints one table per backend, also written as
 #      markdown to bench/results/<date>-<backend>.md.
 # Everything it starts is stopped, and its temporary files removed, on exit.
@@ -28,6 +30,9 @@
 #                               "valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.out"
 #   BENCH_RSS_LIMIT_MB          the service is killed (and restarted for the next run) when its
 #                               RSS passes this; default: half of the machine's memory
+#   BENCH_PREFILL_ROWS          PostgreSQL: rows written and deleted before the runs so that
+#                               new records reuse their space (settle_postgres); default: about
+#                               what the runs will write; 0 skips it
 #   PG_BIN                      PostgreSQL server binaries (else pg_config --bindir, then
 #                               /usr/lib/postgresql/*/bin)
 set -euo pipefail
@@ -44,6 +49,7 @@ declare -A DEFAULTS=(
   [BENCH_THREADS]=2
   [BENCH_ROUTES]="auth_jwt token_create clients_authorization authtoken sign_in"
   [BENCH_ASSERTION_RATE]=3000
+  [BENCH_PREFILL_ROWS]=auto
 )
 BENCH_SECONDS="${BENCH_SECONDS:-${DEFAULTS[BENCH_SECONDS]}}"
 BENCH_BACKENDS="${BENCH_BACKENDS:-${DEFAULTS[BENCH_BACKENDS]}}"
@@ -52,6 +58,7 @@ BENCH_THREADS="${BENCH_THREADS:-${DEFAULTS[BENCH_THREADS]}}"
 export BENCH_THREADS # also read by bench/assertions.lua
 BENCH_ROUTES="${BENCH_ROUTES:-${DEFAULTS[BENCH_ROUTES]}}"
 BENCH_ASSERTION_RATE="${BENCH_ASSERTION_RATE:-${DEFAULTS[BENCH_ASSERTION_RATE]}}"
+BENCH_PREFILL_ROWS="${BENCH_PREFILL_ROWS:-${DEFAULTS[BENCH_PREFILL_ROWS]}}"
 # Longer than any latency we expect to see, so slow routes show their latency, not timeouts.
 WRK_TIMEOUT_SECONDS=30
 # The machine is shared: a service that runs away with memory is stopped before the kernel's
@@ -325,6 +332,53 @@ make_assertions() {
     --scope programs:read --user-attribute icn=1012667122V019349 --count "$1" >"$2"
 }
 
+# Brings the tables the token routes write to the state they have in a service that has run for
+# a while: their files hold pages freed by the retention job (rows deleted, then vacuumed), which
+# new records reuse. A fresh cluster's tables instead grow by the token routes' whole write rate
+# (~5 MB/s here), and PostgreSQL 15 grows a file by writing zero pages through the page cache;
+# the kernel writes an inode's dirty pages back once the oldest is 30 s old
+# (vm.dirty_expire_centisecs), so every ~30 s some 150 MB reach the disk at once and the durable
+# commits queued behind them wait 0.1-0.4 s, which is the p99 of any run that covers one. The
+# same writes also leave PostgreSQL WAL segments to recycle, as it does in production, instead of
+# creating and zero-filling a new 16 MB segment every ~1.5 s (a ~22 ms stall each). So: write
+# about as many rows as the runs will, delete them, VACUUM without truncating, CHECKPOINT, and
+# flush the page cache, so that every run starts with nothing pending.
+settle_postgres() {
+  local rows=$BENCH_PREFILL_ROWS routes=0 route connections
+  if [[ "$rows" == auto ]]; then
+    for route in $BENCH_ROUTES; do [[ "$route" == sign_in ]] || routes=$((routes + 1)); done
+    connections=$(wc -w <<<"$BENCH_CONCURRENCY")
+    rows=$((BENCH_SECONDS * 20000 * routes * connections))
+  fi
+  ((rows > 0)) || return 0
+  local assertions=$((BENCH_SECONDS * BENCH_ASSERTION_RATE * $(wc -w <<<"$BENCH_CONCURRENCY")))
+  local started
+  started="$(date +%s)"
+  "$PG_BIN_DIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" \
+    -v rows="$rows" -v assertions="$assertions" -v client="$ES_ID" \
+    -v credential="$CREDENTIAL_KEY" -v account="$SERVICE_ACCOUNT_ID" >/dev/null <<'SQL' \
+    || die "could not prefill the PostgreSQL tables"
+insert into issuances (jti, client_id, scheme, subject, scopes, state, caller_ip, declared_ip,
+                       kid, issued_at, expires_at)
+  select gen_random_uuid()::text, :'client', 'prefill', 'prefill-' || g, 'programs:read', 'OH',
+         '127.0.0.1', null, 'prefill', 1000000 + g, 2000000 + g
+  from generate_series(1, :rows) g;
+insert into authtokens (jti, credential_key, parent_jti, issued_at, expires_at)
+  select gen_random_uuid()::text, :'credential', null, 1000000 + g, 2000000 + g
+  from generate_series(1, :rows / 4) g;
+insert into used_assertions (service_account_id, jti_digest, expires_at)
+  select :'account', md5(g::text) || md5((-g)::text), 2000000 + g
+  from generate_series(1, :assertions) g;
+delete from issuances where scheme = 'prefill';
+delete from authtokens where issued_at < 2000000;
+delete from used_assertions where expires_at < 3000000;
+vacuum (truncate false) issuances, authtokens, used_assertions;
+checkpoint;
+SQL
+  sync
+  log "PostgreSQL tables settled: $rows issuance rows written and deleted in $(($(date +%s) - started)) s"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Routes: each sets METHOD, URL_PATH, HEADERS (array), BODY_FILE, LABEL
 
@@ -528,7 +582,7 @@ ms() { calc "sprintf(\"%.2f ms\", $1 / 1000)"; }
 command_line() {
   local name words=()
   for name in BENCH_SECONDS BENCH_BACKENDS BENCH_CONCURRENCY BENCH_THREADS BENCH_ROUTES \
-    BENCH_ASSERTION_RATE BENCH_LOADGEN BENCH_WRAPPER; do
+    BENCH_ASSERTION_RATE BENCH_PREFILL_ROWS BENCH_LOADGEN BENCH_WRAPPER; do
     [[ -n "${!name:-}" && "${!name}" != "${DEFAULTS[$name]:-}" ]] || continue
     if [[ "${!name}" == *' '* ]]; then words+=("$name=\"${!name}\""); else words+=("$name=${!name}"); fi
   done
@@ -632,6 +686,7 @@ run_backend() {
   start_service
   seed_with_http
   check_routes
+  [[ "$BACKEND" == postgres ]] && settle_postgres
   local connections route
   for connections in $BENCH_CONCURRENCY; do
     for route in healthz $BENCH_ROUTES; do
