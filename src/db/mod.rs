@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 use crate::config::DatabaseSettings;
 
@@ -61,9 +61,22 @@ impl Database {
         } else {
             anyhow::bail!("DATABASE_URL must start with postgres:// or sqlite://");
         };
+        // sqlx pings every connection it hands out (one more round trip, and a wake-up of the
+        // database process, before every query and every group commit). A connection used less
+        // than `ALIVE_BYPASS` ago was alive then; one that has died since fails its query, which
+        // answers 503 and is discarded, as when the database goes away mid-query.
         let options = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(acquire_timeout);
+            .acquire_timeout(acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= ALIVE_BYPASS {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            });
         let (url, options) = match backend {
             Backend::Postgres => (url.to_owned(), options),
             Backend::Sqlite => sqlite_options(url, options)?,
@@ -106,6 +119,9 @@ impl Database {
             .is_ok()
     }
 }
+
+/// How recently a pooled connection must have been used to be handed out without a ping.
+const ALIVE_BYPASS: Duration = Duration::from_millis(500);
 
 /// SQLite needs its folder, `mode=rwc` to create the file, WAL so readers do not block the
 /// writer, and a busy timeout so concurrent writers wait instead of failing. In-memory databases
