@@ -346,7 +346,9 @@ make_assertions() {
 # same writes also leave PostgreSQL WAL segments to recycle, as it does in production, instead of
 # creating and zero-filling a new 16 MB segment every ~1.5 s (a ~22 ms stall each). So: write
 # about as many rows as the runs will, delete them, VACUUM without truncating, CHECKPOINT, and
-# flush the page cache, so that every run starts with nothing pending.
+# flush the page cache, so that every run starts with nothing pending. The files still gain
+# ~2 MB/s under load after this (BENCHMARKS.md, session 4), so one run per round may still catch
+# a 30 s writeback.
 settle_postgres() {
   local rows=$BENCH_PREFILL_ROWS routes=0 route connections
   if [[ "$rows" == auto ]]; then
