@@ -202,6 +202,11 @@ start_postgres() {
   }
   PG_DIR="$(mktemp -d /tmp/tokenmint-bench-pg.XXXXXX)"
   PG_CHECKPOINTS="-c max_wal_size=8GB -c checkpoint_timeout=15min"
+  # Pages a backend or autovacuum writes out are handed to the disk every 256 kB (as the
+  # background writer and checkpointer already do by default) instead of waiting in the page
+  # cache: an insert-triggered autovacuum of issuances dirtied ~130 MB, which the kernel wrote
+  # back in one burst 30 s later, stalling the commits behind it for up to 0.2 s.
+  PG_FLUSH="-c backend_flush_after=256kB"
   $AS_ROOT && chown postgres:postgres "$PG_DIR"
   local port
   port="$(free_port)"
@@ -212,7 +217,7 @@ start_postgres() {
   as_postgres "$PG_BIN_DIR/initdb" -D "$PG_DIR/data" -A trust -U postgres -E UTF8 --locale=C \
     --no-sync >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
   as_postgres "$PG_BIN_DIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
-    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=200 $PG_CHECKPOINTS" \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=200 $PG_CHECKPOINTS $PG_FLUSH" \
     start >/dev/null || { cat "$PG_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
   as_postgres "$PG_BIN_DIR/createdb" -h 127.0.0.1 -p "$port" -U postgres tokenmint
   PG_VERSION="$("$PG_BIN_DIR/postgres" --version)"
@@ -346,9 +351,9 @@ make_assertions() {
 # same writes also leave PostgreSQL WAL segments to recycle, as it does in production, instead of
 # creating and zero-filling a new 16 MB segment every ~1.5 s (a ~22 ms stall each). So: write
 # about as many rows as the runs will, delete them, VACUUM without truncating, CHECKPOINT, and
-# flush the page cache, so that every run starts with nothing pending. The files still gain
-# ~2 MB/s under load after this (BENCHMARKS.md, session 4), so one run per round may still catch
-# a 30 s writeback.
+# flush the page cache, so that every run starts with nothing pending. VACUUM twice: the first
+# unlinks the index pages the deletes emptied, the second (after a later transaction) records
+# them as free; with one, the indexes grew ~75 MB a minute under load.
 settle_postgres() {
   local rows=$BENCH_PREFILL_ROWS routes=0 route connections
   if [[ "$rows" == auto ]]; then
@@ -683,7 +688,7 @@ run_backend() {
     postgres)
       BACKEND_NAME=PostgreSQL
       start_postgres
-      DB_DESCRIPTION="$PG_VERSION, throwaway cluster, fsync=on, synchronous_commit=on, full_page_writes=on, max_wal_size=8GB, checkpoint_timeout=15min; tables settled first (BENCHMARKS.md, step 6)" ;;
+      DB_DESCRIPTION="$PG_VERSION, throwaway cluster, fsync=on, synchronous_commit=on, full_page_writes=on, max_wal_size=8GB, checkpoint_timeout=15min, backend_flush_after=256kB; tables settled first (BENCHMARKS.md, step 6)" ;;
     sqlite)
       BACKEND_NAME=SQLite
       DATABASE_URL="sqlite://$WORK/bench.db"
