@@ -201,23 +201,25 @@ start_postgres() {
     PG_BIN_DIR="$(find_pg_bin)" || die "no PostgreSQL server binaries found after installing"
   }
   PG_DIR="$(mktemp -d /tmp/tokenmint-bench-pg.XXXXXX)"
-  PG_CHECKPOINTS="-c max_wal_size=8GB -c checkpoint_timeout=15min"
+  # Durable settings, then checkpoints as a write-heavy deployment spaces them (PostgreSQL's
+  # defaults, 1 GB of WAL and 5 min, made one every ~70 s here and logged "checkpoints are
+  # occurring too frequently"): durability is the same, recovery after a crash replays more WAL.
   # Pages a backend or autovacuum writes out are handed to the disk every 256 kB (as the
   # background writer and checkpointer already do by default) instead of waiting in the page
   # cache: an insert-triggered autovacuum of issuances dirtied ~130 MB, which the kernel wrote
   # back in one burst 30 s later, stalling the commits behind it for up to 0.2 s.
-  PG_FLUSH="-c backend_flush_after=256kB"
+  PG_SETTINGS=(fsync=on synchronous_commit=on full_page_writes=on max_wal_size=8GB
+    checkpoint_timeout=15min backend_flush_after=256kB)
+  local setting options=""
+  for setting in "${PG_SETTINGS[@]}"; do options+=" -c $setting"; done
   $AS_ROOT && chown postgres:postgres "$PG_DIR"
   local port
   port="$(free_port)"
   # --no-sync only skips initdb's own fsync of the new files; the server below is durable.
-  # Checkpoints as a write-heavy deployment spaces them (PostgreSQL's defaults, 1 GB of WAL and
-  # 5 min, made one every ~70 s here and logged "checkpoints are occurring too frequently"):
-  # durability is the same, recovery after a crash replays more WAL.
   as_postgres "$PG_BIN_DIR/initdb" -D "$PG_DIR/data" -A trust -U postgres -E UTF8 --locale=C \
     --no-sync >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
   as_postgres "$PG_BIN_DIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
-    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=200 $PG_CHECKPOINTS $PG_FLUSH" \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200$options" \
     start >/dev/null || { cat "$PG_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
   as_postgres "$PG_BIN_DIR/createdb" -h 127.0.0.1 -p "$port" -U postgres tokenmint
   PG_VERSION="$("$PG_BIN_DIR/postgres" --version)"
@@ -688,7 +690,9 @@ run_backend() {
     postgres)
       BACKEND_NAME=PostgreSQL
       start_postgres
-      DB_DESCRIPTION="$PG_VERSION, throwaway cluster, fsync=on, synchronous_commit=on, full_page_writes=on, max_wal_size=8GB, checkpoint_timeout=15min, backend_flush_after=256kB; tables settled first (BENCHMARKS.md, step 6)" ;;
+      local settings
+      printf -v settings '%s, ' "${PG_SETTINGS[@]}"
+      DB_DESCRIPTION="$PG_VERSION, throwaway cluster, ${settings%, }; tables settled first (BENCHMARKS.md, step 6)" ;;
     sqlite)
       BACKEND_NAME=SQLite
       DATABASE_URL="sqlite://$WORK/bench.db"
