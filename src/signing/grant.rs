@@ -60,6 +60,9 @@ pub struct Grant {
     pub caller_ip: Option<IpAddr>,
     /// The address the caller declared (scheme A's `ipaddress`), recorded as given.
     pub declared_ip: Option<String>,
+    /// Whether [`crate::signing::Signer::revoke_subject`] must find this token (a scheme that
+    /// revokes by subject says so; only such records are indexed by subject).
+    pub revocable_by_subject: bool,
 }
 
 impl Grant {
@@ -82,6 +85,7 @@ impl Grant {
             extra_claims: Map::new(),
             caller_ip: None,
             declared_ip: None,
+            revocable_by_subject: false,
         }
     }
 }

@@ -36,6 +36,8 @@ pub struct KeyMaterial {
     pair: Pair,
     pkcs8: Zeroizing<Vec<u8>>,
     jwk: Value,
+    /// The base64url JWS header of the access tokens this key signs, built once.
+    token_header: String,
 }
 
 impl std::fmt::Debug for KeyMaterial {
@@ -107,12 +109,19 @@ impl KeyMaterial {
             members.insert("alg".into(), algorithm.as_str().into());
             members.insert("use".into(), "sig".into());
         }
+        let header = json!({
+            "alg": algorithm.as_str(),
+            "kid": kid,
+            "typ": super::token::ACCESS_TOKEN_TYP,
+        });
+        let token_header = b64(&serde_json::to_vec(&header)?);
         Ok(Self {
             kid,
             algorithm,
             pair,
             pkcs8,
             jwk,
+            token_header,
         })
     }
 
@@ -129,6 +138,11 @@ impl KeyMaterial {
     /// The public JWK (with `kid`, `alg`, `use`).
     pub fn public_jwk(&self) -> &Value {
         &self.jwk
+    }
+
+    /// The base64url JWS header `{alg, kid, typ}` of an access token signed with this key.
+    pub fn token_header(&self) -> &str {
+        &self.token_header
     }
 
     /// The PKCS#8 private key, for sealing into storage.

@@ -183,7 +183,7 @@ impl Signer {
             .ok_or_else(|| anyhow::anyhow!("no active {} key", grant.policy.algorithm))?;
         let issued_at = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
         let expires_at = issued_at + Duration::seconds(settled.ttl_seconds);
-        let jti = uuid::Uuid::new_v4().to_string();
+        let jti = uuid::Uuid::now_v7().to_string();
         let audience = match &grant.audience {
             None => Value::from(self.audience.as_str()),
             Some(list) if list.len() == 1 => Value::from(list[0].as_str()),
@@ -216,6 +216,7 @@ impl Signer {
                 kid: key.kid().to_owned(),
                 issued_at,
                 expires_at,
+                revocable_by_subject: grant.revocable_by_subject,
             })
             .await?;
         tracing::info!(jti = %jti, kid = key.kid(), "token issued");
@@ -304,8 +305,9 @@ impl Signer {
         Ok(revoked)
     }
 
-    /// Revokes every live token a scheme issued to one subject (e.g. all AuthTokens of a revoked
-    /// credential); returns how many were newly revoked.
+    /// Revokes every live token a scheme issued to one subject with a grant marked
+    /// `revocable_by_subject` (e.g. all AuthTokens of a revoked credential); returns how many were
+    /// newly revoked.
     pub async fn revoke_subject(
         &self,
         scheme: &str,

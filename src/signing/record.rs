@@ -37,12 +37,14 @@ pub struct Issuance {
     pub issued_at: DateTime<Utc>,
     /// `exp`.
     pub expires_at: DateTime<Utc>,
+    /// Whether [`IssuanceLog::live_tokens`] finds it (only such rows are indexed by subject).
+    pub revocable_by_subject: bool,
 }
 
 /// Most records written by one statement.
 const MAX_BATCH: usize = 256;
 /// Columns of one `issuances` row, in insert order.
-const COLUMNS: usize = 11;
+const COLUMNS: usize = 12;
 
 /// Writes a batch of issuance records as one multi-row insert.
 struct IssuanceWriter;
@@ -54,7 +56,7 @@ impl BatchWrite for IssuanceWriter {
     async fn write(&self, pool: &AnyPool, batch: &[Issuance]) -> Result<Vec<()>, sqlx::Error> {
         let sql = format!(
             "insert into issuances (jti, client_id, scheme, subject, scopes, state, caller_ip, \
-             declared_ip, kid, issued_at, expires_at) values {}",
+             declared_ip, kid, issued_at, expires_at, revocable_by_subject) values {}",
             values_placeholders(batch.len(), COLUMNS, 1)
         );
         let mut query = sqlx::query(&sql);
@@ -70,7 +72,8 @@ impl BatchWrite for IssuanceWriter {
                 .bind(record.declared_ip.as_deref())
                 .bind(record.kid.as_str())
                 .bind(record.issued_at.timestamp_millis())
-                .bind(record.expires_at.timestamp_millis());
+                .bind(record.expires_at.timestamp_millis())
+                .bind(record.revocable_by_subject);
         }
         query.execute(pool).await?;
         Ok(vec![(); batch.len()])
@@ -133,7 +136,8 @@ impl IssuanceLog {
         Ok(revoked)
     }
 
-    /// The unexpired, unrevoked tokens a scheme issued to one subject.
+    /// The unexpired, unrevoked tokens a scheme issued to one subject, among those recorded as
+    /// revocable by subject.
     pub async fn live_tokens(
         &self,
         scheme: &str,
@@ -141,8 +145,8 @@ impl IssuanceLog {
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, SigningError> {
         let rows: Vec<(String,)> = sqlx::query_as(
-            "select jti from issuances where scheme = $1 and subject = $2 and expires_at > $3 \
-             and revoked_at is null order by issued_at, jti",
+            "select jti from issuances where revocable_by_subject and scheme = $1 \
+             and subject = $2 and expires_at > $3 and revoked_at is null order by issued_at, jti",
         )
         .bind(scheme)
         .bind(subject)

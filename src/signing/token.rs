@@ -41,18 +41,18 @@ pub struct AccessClaims<'a> {
 /// no other kind of JWT can pass for one.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
-/// Serializes and signs claims as a compact JWS with header `{alg, kid, typ}`.
+/// Serializes and signs claims as a compact JWS with header `{alg, kid, typ}` (the key's own,
+/// serialized once: [`KeyMaterial::token_header`]).
 pub fn encode(key: &KeyMaterial, claims: &AccessClaims<'_>) -> anyhow::Result<String> {
-    let header = serde_json::json!({
-        "alg": key.algorithm().as_str(),
-        "kid": key.kid(),
-        "typ": ACCESS_TOKEN_TYP,
-    });
-    let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?);
+    let payload = serde_json::to_vec(claims)?;
+    let header = key.token_header();
+    // header . payload . signature (at most 512 bytes, RS256), each base64url (4/3 the size).
+    let mut token = String::with_capacity(header.len() + (payload.len() + 512) * 4 / 3 + 4);
+    token.push_str(header);
     token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims)?));
+    URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
     let signature = key.sign(token.as_bytes())?;
     token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    URL_SAFE_NO_PAD.encode_string(signature, &mut token);
     Ok(token)
 }

@@ -214,6 +214,8 @@ async fn issue(
     grant.scopes = ScopeRequest::Requested(authenticated.scopes.clone());
     grant.state = StateRequest::NotApplicable;
     grant.caller_ip = caller_ip;
+    // Revoking a credential revokes its live AuthTokens (credentials.rs).
+    grant.revocable_by_subject = true;
     let extra = &mut grant.extra_claims;
     extra.insert("credential_key".into(), credential.key.clone().into());
     extra.insert("username".into(), credential.username.clone().into());

@@ -286,6 +286,7 @@ fn grant_for(
         extra_claims,
         caller_ip,
         declared_ip: None,
+        revocable_by_subject: false,
     }
 }
 

@@ -238,12 +238,11 @@ async fn refreshing_a_token_twice_revokes_every_token_issued_from_it(app: TestAp
 }
 on_both_backends!(refreshing_a_token_twice_revokes_every_token_issued_from_it);
 
-#[tokio::test]
-async fn revoking_the_credential_stops_generate_and_refresh_at_once() {
-    let app = TestApp::spawn().await;
+async fn revoking_the_credential_stops_generate_and_refresh_at_once(app: TestApp) {
     let client = approved_client(&app).await;
     let (key, secret) = credential(&app, &client).await;
     let token = auth_token(generate(&app, &key, &secret).await).await;
+    let other_scheme = app.issue_for(&app.standard_client("ES256").await).await;
     let path = format!("/v1/credentials/{key}");
     let revoked = portal(&app, &client, Method::DELETE, &path)
         .send()
@@ -257,7 +256,28 @@ async fn revoking_the_credential_stops_generate_and_refresh_at_once() {
         401,
         "its live tokens are revoked too"
     );
+    // Only AuthTokens are recorded as revocable by subject (and indexed so); both records say
+    // what happened to them.
+    let (_, claims) = app.verify_with_jwks(&token).await;
+    let record = |jti: String| {
+        let pool = app.state.registry.database().pool().clone();
+        async move {
+            let row: (i64, Option<i64>) = sqlx::query_as(
+                "select cast(case when revocable_by_subject then 1 else 0 end as bigint), \
+                 revoked_at from issuances where jti = $1",
+            )
+            .bind(jti)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            (row.0 == 1, row.1.is_some())
+        }
+    };
+    let authtoken = record(claims["jti"].as_str().unwrap().to_owned()).await;
+    assert_eq!(authtoken, (true, true), "(revocable by subject, revoked)");
+    assert_eq!(record(other_scheme.jti).await, (false, false));
 }
+on_both_backends!(revoking_the_credential_stops_generate_and_refresh_at_once);
 
 #[tokio::test]
 async fn suspending_the_client_stops_refresh_at_once_and_reactivating_restores_it() {
