@@ -50,6 +50,7 @@ declare -A DEFAULTS=(
   [BENCH_ROUTES]="auth_jwt token_create clients_authorization authtoken sign_in"
   [BENCH_ASSERTION_RATE]=3000
   [BENCH_PREFILL_ROWS]=auto
+  [BENCH_LIVE_ROWS]=auto
 )
 BENCH_SECONDS="${BENCH_SECONDS:-${DEFAULTS[BENCH_SECONDS]}}"
 BENCH_BACKENDS="${BENCH_BACKENDS:-${DEFAULTS[BENCH_BACKENDS]}}"
@@ -59,6 +60,7 @@ export BENCH_THREADS # also read by bench/assertions.lua
 BENCH_ROUTES="${BENCH_ROUTES:-${DEFAULTS[BENCH_ROUTES]}}"
 BENCH_ASSERTION_RATE="${BENCH_ASSERTION_RATE:-${DEFAULTS[BENCH_ASSERTION_RATE]}}"
 BENCH_PREFILL_ROWS="${BENCH_PREFILL_ROWS:-${DEFAULTS[BENCH_PREFILL_ROWS]}}"
+BENCH_LIVE_ROWS="${BENCH_LIVE_ROWS:-${DEFAULTS[BENCH_LIVE_ROWS]}}"
 # Longer than any latency we expect to see, so slow routes show their latency, not timeouts.
 WRK_TIMEOUT_SECONDS=30
 # The machine is shared: a service that runs away with memory is stopped before the kernel's
@@ -209,7 +211,7 @@ start_postgres() {
   # cache: an insert-triggered autovacuum of issuances dirtied ~130 MB, which the kernel wrote
   # back in one burst 30 s later, stalling the commits behind it for up to 0.2 s.
   PG_SETTINGS=(fsync=on synchronous_commit=on full_page_writes=on max_wal_size=8GB
-    checkpoint_timeout=15min backend_flush_after=256kB)
+    checkpoint_timeout=15min backend_flush_after=256kB shared_buffers=1GB)
   local setting options=""
   for setting in "${PG_SETTINGS[@]}"; do options+=" -c $setting"; done
   $AS_ROOT && chown postgres:postgres "$PG_DIR"
@@ -365,10 +367,13 @@ settle_postgres() {
   fi
   ((rows > 0)) || return 0
   local assertions=$((BENCH_SECONDS * BENCH_ASSERTION_RATE * $(wc -w <<<"$BENCH_CONCURRENCY")))
-  local started
+  # Live rows: enough that one run's inserts (at most ~20,000/s) stay under autovacuum's insert
+  # threshold, 1,000 + 20% of the table's rows, since every run starts from a fresh VACUUM.
+  local live=$BENCH_LIVE_ROWS started
+  [[ "$live" == auto ]] && live=$((BENCH_SECONDS * 125000))
   started="$(date +%s)"
   "$PG_BIN_DIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" \
-    -v rows="$rows" -v assertions="$assertions" -v client="$ES_ID" \
+    -v rows="$rows" -v live="$live" -v now="$(date +%s)" -v assertions="$assertions" -v client="$ES_ID" \
     -v credential="$CREDENTIAL_KEY" -v account="$SERVICE_ACCOUNT_ID" >/dev/null <<'SQL' \
     || die "could not prefill the PostgreSQL tables"
 insert into issuances (jti, client_id, scheme, subject, scopes, state, caller_ip, declared_ip,
@@ -376,6 +381,15 @@ insert into issuances (jti, client_id, scheme, subject, scopes, state, caller_ip
   select gen_random_uuid()::text, :'client', 'prefill', 'prefill-' || g, 'programs:read', 'OH',
          '127.0.0.1', null, 'prefill', 1000000 + g, 2000000 + g
   from generate_series(1, :rows) g;
+-- Live records, not yet expired (their expiry is a day away, so the retention job leaves them),
+-- with time-ordered jtis as the service writes them.
+insert into issuances (jti, client_id, scheme, subject, scopes, state, caller_ip, declared_ip,
+                       kid, issued_at, expires_at, revocable_by_subject)
+  select substr(t, 1, 8) || '-' || substr(t, 9, 4) || substr(gen_random_uuid()::text, 14),
+         :'client', 'live', 'live-' || g, 'programs:read', 'OH', '127.0.0.1', null, 'live',
+         :now::bigint * 1000, :now::bigint * 1000 + 86400000, false
+  from generate_series(1, :live) g,
+       lateral (select lpad(to_hex(:now::bigint * 1000 - :live + g), 12, '0') as t) ms;
 insert into authtokens (jti, credential_key, parent_jti, issued_at, expires_at)
   select gen_random_uuid()::text, :'credential', null, 1000000 + g, 2000000 + g
   from generate_series(1, :rows / 4) g;
@@ -383,7 +397,7 @@ insert into used_assertions (service_account_id, jti_digest, expires_at)
   select :'account', md5(g::text) || md5((-g)::text), 2000000 + g
   from generate_series(1, :assertions) g;
 delete from issuances where scheme = 'prefill';
-delete from authtokens where issued_at < 2000000;
+delete from authtokens where expires_at < 3000000;
 delete from used_assertions where expires_at < 3000000;
 vacuum (truncate false) issuances, authtokens, used_assertions;
 -- B-tree pages emptied by the deletes are unlinked by that VACUUM but only become reusable once
@@ -394,7 +408,19 @@ vacuum (truncate false) issuances, authtokens, used_assertions;
 checkpoint;
 SQL
   sync
-  log "PostgreSQL tables settled: $rows issuance rows written and deleted in $(($(date +%s) - started)) s"
+  log "PostgreSQL tables settled: $rows issuance rows written and deleted, $live kept, in $(($(date +%s) - started)) s"
+}
+
+# Before each run: VACUUM what the previous run wrote and CHECKPOINT (as pgbench vacuums before
+# each run), so that no run inherits the previous one's maintenance: autovacuum's insert-triggered
+# pass over the new rows, or a checkpoint's writes. A few seconds, outside the measured time.
+vacuum_postgres() {
+  "$PG_BIN_DIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" >/dev/null <<'SQL' \
+    || die "could not vacuum the PostgreSQL tables"
+vacuum (truncate false) issuances, authtokens, used_assertions;
+checkpoint;
+SQL
+  sync
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -577,6 +603,7 @@ measure() {
     log "signing $count assertions"
     make_assertions "$count" "$WORK/assertions.txt"
   fi
+  [[ "$BACKEND" == postgres && "$BENCH_PREFILL_ROWS" != 0 ]] && vacuum_postgres
   log "$BACKEND c=$connections $LABEL"
   start_sampler
   if [[ "$LOADGEN" == wrk ]]; then drive_wrk "$route" "$connections"; else drive_oha "$route" "$connections"; fi
@@ -600,7 +627,7 @@ ms() { calc "sprintf(\"%.2f ms\", $1 / 1000)"; }
 command_line() {
   local name words=()
   for name in BENCH_SECONDS BENCH_BACKENDS BENCH_CONCURRENCY BENCH_THREADS BENCH_ROUTES \
-    BENCH_ASSERTION_RATE BENCH_PREFILL_ROWS BENCH_LOADGEN BENCH_WRAPPER; do
+    BENCH_ASSERTION_RATE BENCH_PREFILL_ROWS BENCH_LIVE_ROWS BENCH_LOADGEN BENCH_WRAPPER; do
     [[ -n "${!name:-}" && "${!name}" != "${DEFAULTS[$name]:-}" ]] || continue
     if [[ "${!name}" == *' '* ]]; then words+=("$name=\"${!name}\""); else words+=("$name=${!name}"); fi
   done
