@@ -401,13 +401,12 @@ delete from authtokens where expires_at < 3000000;
 delete from used_assertions where expires_at < 3000000;
 vacuum (truncate false) issuances, authtokens, used_assertions;
 -- B-tree pages emptied by the deletes are unlinked by that VACUUM but only become reusable once
--- no transaction could still need them (a later transaction id); a second VACUUM then records
--- them in the free space map, as routine autovacuum does in a service that has run a while.
+-- no transaction could still need them (a later transaction id); a second VACUUM (next) then
+-- records them in the free space map, as routine autovacuum does in a service that has run a
+-- while.
 select txid_current();
-vacuum (truncate false) issuances, authtokens, used_assertions;
-checkpoint;
 SQL
-  sync
+  vacuum_postgres
   log "PostgreSQL tables settled: $rows issuance rows written and deleted, $live kept, in $(($(date +%s) - started)) s"
 }
 
