@@ -61,6 +61,8 @@ BENCH_ROUTES="${BENCH_ROUTES:-${DEFAULTS[BENCH_ROUTES]}}"
 BENCH_ASSERTION_RATE="${BENCH_ASSERTION_RATE:-${DEFAULTS[BENCH_ASSERTION_RATE]}}"
 BENCH_PREFILL_ROWS="${BENCH_PREFILL_ROWS:-${DEFAULTS[BENCH_PREFILL_ROWS]}}"
 BENCH_LIVE_ROWS="${BENCH_LIVE_ROWS:-${DEFAULTS[BENCH_LIVE_ROWS]}}"
+# The most issuance rows one token route writes per second here (with room): sizes the settle step.
+RUN_ROWS_PER_SECOND=20000
 # Longer than any latency we expect to see, so slow routes show their latency, not timeouts.
 WRK_TIMEOUT_SECONDS=30
 # The machine is shared: a service that runs away with memory is stopped before the kernel's
@@ -357,20 +359,21 @@ make_assertions() {
 # about as many rows as the runs will, delete them, VACUUM without truncating, CHECKPOINT, and
 # flush the page cache, so that every run starts with nothing pending. VACUUM twice: the first
 # unlinks the index pages the deletes emptied, the second (after a later transaction) records
-# them as free; with one, the indexes grew ~75 MB a minute under load.
+# them as free; with one, the indexes grew ~75 MB a minute under load. It also keeps
+# BENCH_LIVE_ROWS live rows, as a running service holds a token lifetime of them (see below).
 settle_postgres() {
   local rows=$BENCH_PREFILL_ROWS routes=0 route connections
   if [[ "$rows" == auto ]]; then
     for route in $BENCH_ROUTES; do [[ "$route" == sign_in ]] || routes=$((routes + 1)); done
     connections=$(wc -w <<<"$BENCH_CONCURRENCY")
-    rows=$((BENCH_SECONDS * 20000 * routes * connections))
+    rows=$((BENCH_SECONDS * RUN_ROWS_PER_SECOND * routes * connections))
   fi
   ((rows > 0)) || return 0
   local assertions=$((BENCH_SECONDS * BENCH_ASSERTION_RATE * $(wc -w <<<"$BENCH_CONCURRENCY")))
-  # Live rows: enough that one run's inserts (at most ~20,000/s) stay under autovacuum's insert
-  # threshold, 1,000 + 20% of the table's rows, since every run starts from a fresh VACUUM.
+  # Live rows: enough that one run's inserts stay under autovacuum's insert threshold, 1,000 +
+  # 20% of the table's rows (every run starts from a fresh VACUUM): 20% of them is 1.25 runs.
   local live=$BENCH_LIVE_ROWS started
-  [[ "$live" == auto ]] && live=$((BENCH_SECONDS * 125000))
+  [[ "$live" == auto ]] && live=$((BENCH_SECONDS * RUN_ROWS_PER_SECOND * 25 / 4))
   started="$(date +%s)"
   "$PG_BIN_DIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" \
     -v rows="$rows" -v live="$live" -v now="$(date +%s)" -v assertions="$assertions" -v client="$ES_ID" \

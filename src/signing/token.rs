@@ -46,8 +46,8 @@ pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 pub fn encode(key: &KeyMaterial, claims: &AccessClaims<'_>) -> anyhow::Result<String> {
     let payload = serde_json::to_vec(claims)?;
     let header = key.token_header();
-    // header . payload . signature (at most 512 bytes, RS256), each base64url (4/3 the size).
-    let mut token = String::with_capacity(header.len() + (payload.len() + 512) * 4 / 3 + 4);
+    // header . payload . signature (256 bytes at most: RS256 with 2048-bit keys), base64url.
+    let mut token = String::with_capacity(header.len() + (payload.len() + 256) * 4 / 3 + 4);
     token.push_str(header);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
