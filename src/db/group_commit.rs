@@ -7,19 +7,26 @@
 //! committed. A failed batch fails every caller in it; nobody is told "written" before the
 //! commit. The issuance record and the used-assertion record are written this way; what they
 //! write is theirs (`signing`, `registry`), only the gathering is here.
+//!
+//! A writer keeps one pooled connection between batches when the pool has room for it (see
+//! [`GroupCommit::start`]): its batch statements (one per batch size) are then prepared, and the
+//! pages they touch cached, on that connection alone instead of on every connection of the pool.
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
-use sqlx::AnyPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection as _};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::Backend;
+use super::{Backend, ALIVE_BYPASS};
 
 /// Writes one batch of items in one transaction.
 pub trait BatchWrite: Send + Sync + 'static {
     /// What a caller submits.
-    type Item: Send + 'static;
+    type Item: Send + Sync + 'static;
     /// What each caller is told once the batch committed.
     type Outcome: Clone + Send + 'static;
 
@@ -27,10 +34,14 @@ pub trait BatchWrite: Send + Sync + 'static {
     /// same order. An error fails the whole batch.
     fn write<'a>(
         &'a self,
-        pool: &'a AnyPool,
+        connection: &'a mut AnyConnection,
         items: &'a [Self::Item],
     ) -> impl Future<Output = Result<Vec<Self::Outcome>, sqlx::Error>> + Send + 'a;
 }
+
+/// Pool connections per writer below which writers give their connection back after each batch
+/// (the issuance and used-assertion writers then hold at most half of the pool).
+const CONNECTIONS_PER_KEPT_WRITER: usize = 4;
 
 /// Why a submitted item was not written; shared by every caller of a failed batch.
 #[derive(Clone, Debug)]
@@ -87,7 +98,9 @@ impl<W: BatchWrite> GroupCommit<W> {
     /// during a flush is written at once and joins the next flush instead of waiting. SQLite
     /// has one writer at a time (concurrent writers only wait on its lock while its busy handler
     /// sleeps), so it gets one writer whose batches grow instead. A batch holds at most
-    /// `max_batch` items.
+    /// `max_batch` items. Each writer keeps its connection between batches when the pool has at
+    /// least [`CONNECTIONS_PER_KEPT_WRITER`] connections per writer (never for a one-connection
+    /// in-memory SQLite database, whose only connection every query needs).
     pub fn start(
         pool: AnyPool,
         backend: Backend,
@@ -100,6 +113,8 @@ impl<W: BatchWrite> GroupCommit<W> {
             Backend::Sqlite => 1,
         };
         let max_batch = max_batch.max(1);
+        let keep_connection =
+            pool.options().get_max_connections() as usize >= writers * CONNECTIONS_PER_KEPT_WRITER;
         let (queue, receiver) = mpsc::channel(max_batch * 16);
         let receiver = Arc::new(Mutex::new(receiver));
         let writer = Arc::new(writer);
@@ -109,6 +124,7 @@ impl<W: BatchWrite> GroupCommit<W> {
                 Arc::clone(&writer),
                 Arc::clone(&receiver),
                 max_batch,
+                keep_connection,
             ));
         }
         Self { queue }
@@ -130,6 +146,46 @@ impl<W: BatchWrite> GroupCommit<W> {
     }
 }
 
+/// A writer's connection between batches, and when it last finished a statement.
+struct Kept {
+    connection: PoolConnection<Any>,
+    used: Instant,
+}
+
+/// Writes one batch on the kept connection, or on one taken from the pool. A kept connection
+/// idle for [`ALIVE_BYPASS`] or longer is pinged first, as the pool pings the connections it
+/// hands out, and replaced when the ping fails; a connection whose batch failed is closed, not
+/// reused, so a connection the database dropped never fails two batches.
+async fn write_batch<W: BatchWrite>(
+    pool: &AnyPool,
+    writer: &W,
+    kept: &mut Option<Kept>,
+    items: &[W::Item],
+) -> Result<Vec<W::Outcome>, sqlx::Error> {
+    if let Some(held) = kept.as_mut() {
+        if held.used.elapsed() >= ALIVE_BYPASS && held.connection.ping().await.is_err() {
+            if let Some(mut dead) = kept.take() {
+                dead.connection.close_on_drop();
+            }
+        }
+    }
+    let held = match kept {
+        Some(held) => held,
+        None => kept.insert(Kept {
+            connection: pool.acquire().await?,
+            used: Instant::now(),
+        }),
+    };
+    let written = writer.write(&mut held.connection, items).await;
+    held.used = Instant::now();
+    if written.is_err() {
+        if let Some(mut failed) = kept.take() {
+            failed.connection.close_on_drop();
+        }
+    }
+    written
+}
+
 /// One writer: takes what is queued (waiting only for the first item), writes it, answers every
 /// caller, and repeats until every handle is dropped.
 async fn write_batches<W: BatchWrite>(
@@ -137,7 +193,9 @@ async fn write_batches<W: BatchWrite>(
     writer: Arc<W>,
     receiver: Arc<Mutex<mpsc::Receiver<Pending<W>>>>,
     max_batch: usize,
+    keep_connection: bool,
 ) {
+    let mut kept: Option<Kept> = None;
     let mut items = Vec::with_capacity(max_batch);
     let mut callers = Vec::with_capacity(max_batch);
     loop {
@@ -154,7 +212,11 @@ async fn write_batches<W: BatchWrite>(
                 callers.push(next.done);
             }
         }
-        let outcome = match writer.write(&pool, &items).await {
+        let written = write_batch(&pool, &*writer, &mut kept, &items).await;
+        if !keep_connection {
+            kept = None;
+        }
+        let outcome = match written {
             Ok(outcomes) if outcomes.len() == items.len() => Ok(outcomes),
             Ok(outcomes) => Err(BatchError::Failed(
                 format!(
@@ -194,8 +256,7 @@ pub fn values_placeholders(rows: usize, columns: usize, first: usize) -> String 
             if column > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&(first + row * columns + column).to_string());
+            let _ = write!(sql, "${}", first + row * columns + column);
         }
         sql.push(')');
     }

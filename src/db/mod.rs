@@ -121,7 +121,7 @@ impl Database {
 }
 
 /// How recently a pooled connection must have been used to be handed out without a ping.
-const ALIVE_BYPASS: Duration = Duration::from_millis(500);
+pub(crate) const ALIVE_BYPASS: Duration = Duration::from_millis(500);
 
 /// SQLite needs its folder, `mode=rwc` to create the file, WAL so readers do not block the
 /// writer, and a busy timeout so concurrent writers wait instead of failing. In-memory databases

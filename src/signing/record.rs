@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use sqlx::AnyPool;
+use sqlx::{AnyConnection, AnyPool};
 
 use super::error::SigningError;
 use crate::db;
@@ -53,7 +53,11 @@ impl BatchWrite for IssuanceWriter {
     type Item = Issuance;
     type Outcome = ();
 
-    async fn write(&self, pool: &AnyPool, batch: &[Issuance]) -> Result<Vec<()>, sqlx::Error> {
+    async fn write(
+        &self,
+        connection: &mut AnyConnection,
+        batch: &[Issuance],
+    ) -> Result<Vec<()>, sqlx::Error> {
         let sql = format!(
             "insert into issuances (jti, client_id, scheme, subject, scopes, state, caller_ip, \
              declared_ip, kid, issued_at, expires_at, revocable_by_subject) values {}",
@@ -75,7 +79,7 @@ impl BatchWrite for IssuanceWriter {
                 .bind(record.expires_at.timestamp_millis())
                 .bind(record.revocable_by_subject);
         }
-        query.execute(pool).await?;
+        query.execute(connection).await?;
         Ok(vec![(); batch.len()])
     }
 }

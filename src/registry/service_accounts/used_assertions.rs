@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, Row};
 
 use crate::db::group_commit::{values_placeholders, BatchError, BatchWrite, GroupCommit};
 use crate::db::Database;
@@ -61,7 +61,11 @@ impl BatchWrite for AssertionUseWriter {
     /// cannot touch a row twice, so a second use of the same `jti` in the batch is not sent: it
     /// is a replay of the first whatever the first's outcome. "Expired" is judged at the earliest
     /// `now` of the batch, which can only refuse more (the uses are concurrent).
-    async fn write(&self, pool: &AnyPool, uses: &[AssertionUse]) -> Result<Vec<bool>, sqlx::Error> {
+    async fn write(
+        &self,
+        connection: &mut AnyConnection,
+        uses: &[AssertionUse],
+    ) -> Result<Vec<bool>, sqlx::Error> {
         let mut first_of: HashMap<(&str, &str), usize> = HashMap::with_capacity(uses.len());
         let mut sent = Vec::with_capacity(uses.len());
         for (index, used) in uses.iter().enumerate() {
@@ -88,7 +92,7 @@ impl BatchWrite for AssertionUseWriter {
                 .bind(used.expires_at);
         }
         let mut claimed = vec![false; uses.len()];
-        for row in query.fetch_all(pool).await? {
+        for row in query.fetch_all(connection).await? {
             let account: String = row.try_get(0)?;
             let digest: String = row.try_get(1)?;
             if let Some(&index) = first_of.get(&(account.as_str(), digest.as_str())) {

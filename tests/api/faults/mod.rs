@@ -3,6 +3,7 @@
 //! the built binary as a real process and check what clients saw against the `issuances` table.
 
 mod cluster;
+mod dropped_connections;
 mod outage;
 mod shutdown;
 
