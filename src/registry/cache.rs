@@ -49,7 +49,9 @@ pub(crate) struct VerifiedCache<T> {
     /// One lock per key being filled, so concurrent misses of a key make one fill.
     filling: moka::sync::Cache<String, Arc<tokio::sync::Mutex<()>>>,
     generations: Arc<Generations>,
-    digest_key: [u8; 32],
+    /// HMAC-SHA256 under this process's random key, already keyed (its padded-key blocks hashed
+    /// once), so each cache key costs a clone and the message's blocks only.
+    keyed_digest: Hmac<Sha256>,
 }
 
 /// Per-client generations, a global epoch, a count of all changes and whether the caches may be
@@ -137,6 +139,8 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
         // Without randomness the key stays all zeros; entries are still keyed per secret, and a
         // process that cannot draw randomness cannot sign tokens either.
         let _ = SystemRandom::new().fill(&mut digest_key);
+        let keyed_digest = <Hmac<Sha256> as Mac>::new_from_slice(&digest_key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
         Self {
             entries: moka::sync::Cache::builder()
                 .max_capacity(capacity)
@@ -147,7 +151,7 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
                 .time_to_idle(Duration::from_secs(60))
                 .build(),
             generations,
-            digest_key,
+            keyed_digest,
         }
     }
 
@@ -160,8 +164,7 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
 
     /// The cache key of a credential id and the secret presented with it.
     pub(crate) fn key(&self, credential: &str, secret: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.digest_key)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+        let mut mac = self.keyed_digest.clone();
         mac.update(credential.as_bytes());
         mac.update(&[0]);
         mac.update(secret.as_bytes());

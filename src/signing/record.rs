@@ -3,7 +3,9 @@
 //! `IssuanceLog` is the one writer; it awaits the commit, so a caller that gets `Ok` may send the
 //! token and a caller that gets `Err` must not.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, AnyPool};
@@ -47,7 +49,32 @@ const MAX_BATCH: usize = 256;
 const COLUMNS: usize = 12;
 
 /// Writes a batch of issuance records as one multi-row insert.
-struct IssuanceWriter;
+#[derive(Default)]
+struct IssuanceWriter {
+    /// The insert statement of each batch size written so far, built once (at most
+    /// [`MAX_BATCH`] of them, ~2.4 MB if every size occurs; only the writer tasks take this
+    /// lock, once per batch).
+    statements: Mutex<HashMap<usize, Arc<str>>>,
+}
+
+impl IssuanceWriter {
+    /// The insert of `rows` records.
+    fn statement(&self, rows: usize) -> Arc<str> {
+        let mut statements = self
+            .statements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let statement = statements.entry(rows).or_insert_with(|| {
+            format!(
+                "insert into issuances (jti, client_id, scheme, subject, scopes, state, caller_ip, \
+                 declared_ip, kid, issued_at, expires_at, revocable_by_subject) values {}",
+                values_placeholders(rows, COLUMNS, 1)
+            )
+            .into()
+        });
+        Arc::clone(statement)
+    }
+}
 
 impl BatchWrite for IssuanceWriter {
     type Item = Issuance;
@@ -58,11 +85,7 @@ impl BatchWrite for IssuanceWriter {
         connection: &mut AnyConnection,
         batch: &[Issuance],
     ) -> Result<Vec<()>, sqlx::Error> {
-        let sql = format!(
-            "insert into issuances (jti, client_id, scheme, subject, scopes, state, caller_ip, \
-             declared_ip, kid, issued_at, expires_at, revocable_by_subject) values {}",
-            values_placeholders(batch.len(), COLUMNS, 1)
-        );
+        let sql = self.statement(batch.len());
         let mut query = sqlx::query(&sql);
         for record in batch {
             query = query
@@ -103,7 +126,7 @@ impl IssuanceLog {
             backend,
             postgres_writers,
             MAX_BATCH,
-            IssuanceWriter,
+            IssuanceWriter::default(),
         );
         Self { pool, batches }
     }
