@@ -764,4 +764,5 @@ main() {
   done
 }
 
-main "$@"
+# Sourced by bench/instructions.sh for its functions; run only when executed.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi
