@@ -98,13 +98,8 @@ instructions_main() {
   cd "$WORK"
   BACKEND=postgres
   start_postgres
-  configure_service
-  tm migrate >/dev/null
-  seed_with_cli
   BENCH_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$WORK/callgrind.out.%p"
-  start_service
-  seed_with_http
-  check_routes
+  serve_seeded
   log "$INSTR_REQUESTS requests per route, $INSTR_CONCURRENCY at a time, service under callgrind"
   local route
   for route in healthz $BENCH_ROUTES; do

@@ -712,6 +712,18 @@ flush_bound() {
 # ---------------------------------------------------------------------------------------------
 # One backend, start to finish
 
+# Migrates and seeds the database at DATABASE_URL, starts the service (with BENCH_WRAPPER) and
+# checks every route once.
+serve_seeded() {
+  configure_service
+  log "${BACKEND_NAME:-$BACKEND}: migrate and seed"
+  tm migrate >/dev/null
+  seed_with_cli
+  start_service
+  seed_with_http
+  check_routes
+}
+
 run_backend() {
   BACKEND=$1
   ROWS=() RUN_PEAK_KB=0 CEILING=0
@@ -728,13 +740,7 @@ run_backend() {
       DB_DESCRIPTION="SQLite file in $(dirname "$WORK") (the service's own settings: WAL, synchronous=full)" ;;
     *) die "unknown backend $BACKEND (postgres or sqlite)" ;;
   esac
-  configure_service
-  log "$BACKEND_NAME: migrate and seed"
-  tm migrate >/dev/null
-  seed_with_cli
-  start_service
-  seed_with_http
-  check_routes
+  serve_seeded
   [[ "$BACKEND" == postgres ]] && settle_postgres
   local connections route
   for connections in $BENCH_CONCURRENCY; do

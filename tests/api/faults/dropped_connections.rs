@@ -5,32 +5,16 @@
 
 use std::time::Duration;
 
-use reqwest::header::AUTHORIZATION;
 use sqlx::{Connection, PgConnection};
 
-use super::jti;
-use crate::helpers::{TestApp, TestClient};
-
-/// `POST /auth/jwt`; the token, after checking the answer is 200.
-async fn auth_jwt(app: &TestApp, client: &TestClient) -> String {
-    let response = app
-        .http
-        .post(app.url("/auth/jwt"))
-        .header("client-id", &client.id)
-        .header("client-secret", &client.secret)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "{:?}", response.text().await);
-    let bearer = response.headers()[AUTHORIZATION].to_str().unwrap();
-    bearer.strip_prefix("Bearer ").unwrap().to_owned()
-}
+use crate::helpers::TestApp;
+use crate::issuances::via_auth_jwt;
 
 #[tokio::test]
 async fn tokens_are_issued_and_recorded_after_the_database_ended_every_connection() {
     let app = TestApp::spawn().await;
     let client = app.standard_client("ES256").await;
-    let first = jti(&auth_jwt(&app, &client).await);
+    let first = via_auth_jwt(&app, &client).await.jti;
 
     let mut superuser = PgConnection::connect(&app.database_url).await.unwrap();
     let ended: i64 = sqlx::query_scalar(
@@ -45,7 +29,7 @@ async fn tokens_are_issued_and_recorded_after_the_database_ended_every_connectio
     // Longer than a connection may sit unused and still be handed out without a ping.
     tokio::time::sleep(Duration::from_millis(600)).await;
 
-    let second = jti(&auth_jwt(&app, &client).await);
+    let second = via_auth_jwt(&app, &client).await.jti;
     assert_ne!(first, second);
     for jti in [&first, &second] {
         assert_eq!(app.count_rows("issuances", "jti = $1", jti).await, 1);
