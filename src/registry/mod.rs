@@ -52,7 +52,7 @@ pub struct ClientRegistry {
     max_ttl_cap_minutes: i64,
     pepper: Arc<[u8; 32]>,
     generations: Arc<cache::Generations>,
-    verified_secrets: Arc<cache::VerifiedCache<Client>>,
+    verified_secrets: Arc<cache::VerifiedCache<Arc<Client>>>,
     verified_api_keys: Arc<cache::VerifiedCache<api_keys::AuthenticatedKey>>,
     verified_jwt_credentials: Arc<cache::VerifiedCache<AuthenticatedCredential>>,
     service_account_lookups: Arc<cache::VerifiedCache<(service_accounts::ServiceAccount, Client)>>,
@@ -186,7 +186,7 @@ impl ClientRegistry {
         raw_id: &str,
         presented: &str,
         now: DateTime<Utc>,
-    ) -> Result<Client, RegistryError> {
+    ) -> Result<Arc<Client>, RegistryError> {
         let cache_key = self.verified_secrets.key(raw_id, presented);
         let fill = match self.verified_secrets.lookup(&cache_key, now).await {
             Lookup::Hit(client) => return Ok(client),
@@ -211,8 +211,14 @@ impl ClientRegistry {
             Some((client, _, first_expiry)) => {
                 // Valid until the first of the client's live secrets expires: conservative.
                 let valid_until = first_expiry;
-                self.verified_secrets
-                    .insert(cache_key, raw_id, fill, valid_until, client.clone());
+                let client = Arc::new(client);
+                self.verified_secrets.insert(
+                    cache_key,
+                    raw_id,
+                    fill,
+                    valid_until,
+                    Arc::clone(&client),
+                );
                 Ok(client)
             }
         }

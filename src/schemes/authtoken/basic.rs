@@ -3,6 +3,8 @@
 //! A missing or invalid credential is 401 `invalid_client` with a `WWW-Authenticate: Basic`
 //! challenge.
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
@@ -38,7 +40,7 @@ impl ErrorFormat for PortalErrors {
 
 /// The authenticated, active client calling a portal route.
 #[derive(Debug)]
-pub struct PortalClient(pub Client);
+pub struct PortalClient(pub Arc<Client>);
 
 impl FromRequestParts<AppState> for PortalClient {
     type Rejection = SchemeError<PortalErrors>;

@@ -9,6 +9,7 @@
 //! `Debug`.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::HeaderMap;
@@ -99,7 +100,7 @@ impl TokenRequest {
         &self,
         state: &AppState,
         caller_ip: Option<IpAddr>,
-    ) -> Result<Client, ApiError> {
+    ) -> Result<Arc<Client>, ApiError> {
         let (client_id, secret) = self.credentials()?;
         let identifier = Identifier::Client(client_id);
         state.limits.check(identifier, caller_ip)?;
