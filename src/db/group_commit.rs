@@ -12,6 +12,7 @@
 //! [`GroupCommit::start`]): its batch statements (one per batch size) are then prepared, and the
 //! pages they touch cached, on that connection alone instead of on every connection of the pool.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Arc;
@@ -246,6 +247,36 @@ async fn write_batches<W: BatchWrite>(
     }
 }
 
+/// A batch writer's multi-row statements, each built once per row count and kept (a writer
+/// writes at most its `max_batch` sizes; only writer tasks take the lock, once per batch).
+pub struct SizedStatements {
+    build: fn(usize) -> String,
+    built: std::sync::Mutex<HashMap<usize, Arc<str>>>,
+}
+
+impl SizedStatements {
+    /// Statements made by `build` from a row count.
+    pub fn new(build: fn(usize) -> String) -> Self {
+        Self {
+            build,
+            built: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The statement for `rows` rows.
+    pub fn get(&self, rows: usize) -> Arc<str> {
+        let mut built = self
+            .built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            built
+                .entry(rows)
+                .or_insert_with(|| (self.build)(rows).into()),
+        )
+    }
+}
+
 /// `(…), (…)` with `rows` groups of `columns` numbered placeholders starting at `$first`, for a
 /// multi-row `values` list.
 pub fn values_placeholders(rows: usize, columns: usize, first: usize) -> String {
@@ -272,5 +303,15 @@ mod tests {
         assert_eq!(values_placeholders(1, 1, 1), "($1)");
         assert_eq!(values_placeholders(2, 3, 1), "($1, $2, $3), ($4, $5, $6)");
         assert_eq!(values_placeholders(2, 2, 3), "($3, $4), ($5, $6)");
+    }
+
+    #[test]
+    fn sized_statements_are_built_once_per_row_count() {
+        let statements =
+            SizedStatements::new(|rows| format!("values {}", values_placeholders(rows, 2, 1)));
+        let two = statements.get(2);
+        assert_eq!(&*two, "values ($1, $2), ($3, $4)");
+        assert!(Arc::ptr_eq(&two, &statements.get(2)));
+        assert_eq!(&*statements.get(1), "values ($1, $2)");
     }
 }

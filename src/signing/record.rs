@@ -3,16 +3,16 @@
 //! `IssuanceLog` is the one writer; it awaits the commit, so a caller that gets `Ok` may send the
 //! token and a caller that gets `Err` must not.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, AnyPool};
 
 use super::error::SigningError;
 use crate::db;
-use crate::db::group_commit::{values_placeholders, BatchError, BatchWrite, GroupCommit};
+use crate::db::group_commit::{
+    values_placeholders, BatchError, BatchWrite, GroupCommit, SizedStatements,
+};
 
 /// What is recorded about an issued token (never the token itself).
 #[derive(Clone, Debug)]
@@ -49,30 +49,23 @@ const MAX_BATCH: usize = 256;
 const COLUMNS: usize = 12;
 
 /// Writes a batch of issuance records as one multi-row insert.
-#[derive(Default)]
 struct IssuanceWriter {
-    /// The insert statement of each batch size written so far, built once (at most
-    /// [`MAX_BATCH`] of them, ~2.4 MB if every size occurs; only the writer tasks take this
-    /// lock, once per batch).
-    statements: Mutex<HashMap<usize, Arc<str>>>,
+    /// The insert of each batch size written so far.
+    statements: SizedStatements,
 }
 
 impl IssuanceWriter {
-    /// The insert of `rows` records.
-    fn statement(&self, rows: usize) -> Arc<str> {
-        let mut statements = self
-            .statements
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let statement = statements.entry(rows).or_insert_with(|| {
-            format!(
-                "insert into issuances (jti, client_id, scheme, subject, scopes, state, caller_ip, \
-                 declared_ip, kid, issued_at, expires_at, revocable_by_subject) values {}",
-                values_placeholders(rows, COLUMNS, 1)
-            )
-            .into()
-        });
-        Arc::clone(statement)
+    fn new() -> Self {
+        Self {
+            statements: SizedStatements::new(|rows| {
+                format!(
+                    "insert into issuances (jti, client_id, scheme, subject, scopes, state, \
+                     caller_ip, declared_ip, kid, issued_at, expires_at, revocable_by_subject) \
+                     values {}",
+                    values_placeholders(rows, COLUMNS, 1)
+                )
+            }),
+        }
     }
 }
 
@@ -85,7 +78,7 @@ impl BatchWrite for IssuanceWriter {
         connection: &mut AnyConnection,
         batch: &[Issuance],
     ) -> Result<Vec<()>, sqlx::Error> {
-        let sql = self.statement(batch.len());
+        let sql = self.statements.get(batch.len());
         let mut query = sqlx::query(&sql);
         for record in batch {
             query = query
@@ -126,7 +119,7 @@ impl IssuanceLog {
             backend,
             postgres_writers,
             MAX_BATCH,
-            IssuanceWriter::default(),
+            IssuanceWriter::new(),
         );
         Self { pool, batches }
     }

@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
-use crate::db::group_commit::{values_placeholders, BatchError, BatchWrite, GroupCommit};
+use crate::db::group_commit::{
+    values_placeholders, BatchError, BatchWrite, GroupCommit, SizedStatements,
+};
 use crate::db::Database;
 use crate::registry::{ClientRegistry, RegistryError};
 
@@ -35,7 +37,10 @@ pub(crate) struct AssertionUse {
 
 /// Records uses with group commit: one multi-row upsert per batch, answering per use whether it
 /// claimed its `jti` (see [`ClientRegistry::record_assertion_use`]).
-pub(crate) struct AssertionUseWriter;
+pub(crate) struct AssertionUseWriter {
+    /// The upsert of each batch size written so far.
+    statements: SizedStatements,
+}
 
 /// The group-committed used-assertion record.
 pub(crate) type AssertionUses = GroupCommit<AssertionUseWriter>;
@@ -48,7 +53,18 @@ pub(crate) fn start(db: &Database, postgres_writers: usize) -> AssertionUses {
         db.backend(),
         postgres_writers,
         MAX_BATCH,
-        AssertionUseWriter,
+        AssertionUseWriter {
+            statements: SizedStatements::new(|rows| {
+                format!(
+                    "insert into used_assertions (service_account_id, jti_digest, expires_at) \
+                     values {} on conflict (service_account_id, jti_digest) \
+                     do update set expires_at = excluded.expires_at \
+                     where used_assertions.expires_at <= $1 \
+                     returning service_account_id, jti_digest",
+                    values_placeholders(rows, 3, 2)
+                )
+            }),
+        },
     )
 }
 
@@ -76,14 +92,7 @@ impl BatchWrite for AssertionUseWriter {
             }
         }
         let now = uses.iter().map(|u| u.now).min().unwrap_or_default();
-        let sql = format!(
-            "insert into used_assertions (service_account_id, jti_digest, expires_at) values {} \
-             on conflict (service_account_id, jti_digest) \
-             do update set expires_at = excluded.expires_at \
-             where used_assertions.expires_at <= $1 \
-             returning service_account_id, jti_digest",
-            values_placeholders(sent.len(), 3, 2)
-        );
+        let sql = self.statements.get(sent.len());
         let mut query = sqlx::query(&sql).bind(now);
         for used in &sent {
             query = query
