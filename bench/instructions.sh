@@ -98,7 +98,9 @@ instructions_main() {
   cd "$WORK"
   BACKEND=postgres
   start_postgres
-  BENCH_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$WORK/callgrind.out.%p"
+  # Each dump names every function it mentions (callgrind otherwise names a function only in the
+  # first dump that mentions it, and callgrind_annotate cannot read the later dumps alone).
+  BENCH_WRAPPER="valgrind --tool=callgrind --compress-strings=no --callgrind-out-file=$WORK/callgrind.out.%p"
   serve_seeded
   log "$INSTR_REQUESTS requests per route, $INSTR_CONCURRENCY at a time, service under callgrind"
   local route

@@ -138,12 +138,38 @@ impl<W: BatchWrite> GroupCommit<W> {
 
     /// Submits one item; returns its outcome once its batch has committed.
     pub async fn submit(&self, item: W::Item) -> Result<W::Outcome, BatchError> {
+        self.enqueue(item).await?.await
+    }
+
+    /// Queues one item for the next batch and returns at once (waiting only while the queue is
+    /// full); the returned [`Committed`] resolves to its outcome once its batch has committed.
+    /// A caller can so do other work while its batch is written, and must still await it before
+    /// acting on the write. Dropping it does not withdraw the item.
+    pub async fn enqueue(&self, item: W::Item) -> Result<Committed<W::Outcome>, BatchError> {
         let (done, committed) = oneshot::channel();
         self.queue
             .send(Pending { item, done })
             .await
             .map_err(|_| BatchError::Stopped)?;
-        committed.await.unwrap_or(Err(BatchError::Stopped))
+        Ok(Committed(committed))
+    }
+}
+
+/// An item queued by [`GroupCommit::enqueue`]: resolves to its outcome once its batch has
+/// committed (or failed).
+#[must_use = "the write is durable only once this has resolved to Ok"]
+pub struct Committed<T>(oneshot::Receiver<Result<T, BatchError>>);
+
+impl<T> Future for Committed<T> {
+    type Output = Result<T, BatchError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|answer| answer.unwrap_or(Err(BatchError::Stopped)))
     }
 }
 
@@ -297,6 +323,64 @@ pub fn values_placeholders(rows: usize, columns: usize, first: usize) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Inserts each item as a row of `t(n)`.
+    struct Rows;
+
+    impl BatchWrite for Rows {
+        type Item = i64;
+        type Outcome = ();
+
+        async fn write(
+            &self,
+            connection: &mut AnyConnection,
+            items: &[i64],
+        ) -> Result<Vec<()>, sqlx::Error> {
+            let sql = format!(
+                "insert into t (n) values {}",
+                values_placeholders(items.len(), 1, 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for n in items {
+                query = query.bind(*n);
+            }
+            query.execute(connection).await?;
+            Ok(vec![(); items.len()])
+        }
+    }
+
+    async fn rows(pool: &AnyPool) -> Vec<i64> {
+        sqlx::query_scalar("select n from t order by n")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_enqueued_item_is_written_by_the_time_it_resolves_and_even_if_dropped() {
+        let db = super::super::Database::connect_url(
+            "sqlite::memory:",
+            1,
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+        let pool = db.pool().clone();
+        sqlx::query("create table t (n bigint not null)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let batches = GroupCommit::start(pool.clone(), db.backend(), 1, 8, Rows);
+
+        let committed = batches.enqueue(1).await.unwrap();
+        committed.await.unwrap();
+        assert_eq!(rows(&pool).await, [1]);
+
+        // Dropping the handle does not withdraw the item: it is written with its batch.
+        drop(batches.enqueue(2).await.unwrap());
+        batches.submit(3).await.unwrap();
+        assert_eq!(rows(&pool).await, [1, 2, 3]);
+    }
 
     #[test]
     fn placeholders_number_rows_then_columns() {

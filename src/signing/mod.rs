@@ -1,8 +1,9 @@
 //! The signing core: turns a validated [`Grant`] into a signed, recorded access token.
 //!
 //! Order of work in [`Signer::issue`]: settle the grant against the client's policy (pure),
-//! build the claims (pure), sign with the active key of the client's algorithm (in memory), then
-//! write the issuance record and only then hand the token back. It owns keys (storage, rotation,
+//! build the claims (pure), queue the issuance record for the next group commit, sign with the
+//! active key of the client's algorithm (in memory) while the record's batch is written, and hand
+//! the token back only once the record has committed. It owns keys (storage, rotation,
 //! JWKS) and verification of its own tokens. It never speaks HTTP and never imports `registry`.
 
 pub mod error;
@@ -168,7 +169,8 @@ impl Signer {
         self
     }
 
-    /// Issues a token for a grant: policy, claims, signature, durable record, in that order.
+    /// Issues a token for a grant: policy, claims, then the signature while the record is written;
+    /// the token is returned only once its record has committed.
     #[tracing::instrument(skip_all, fields(scheme = grant.scheme, client_id = %grant.client_id))]
     pub async fn issue(
         &self,
@@ -202,9 +204,12 @@ impl Signer {
             state: settled.state.as_deref(),
             extra: &grant.extra_claims,
         };
-        let token = token::encode(&key, &claims)?;
-        self.log
-            .append(Issuance {
+        // The record is queued first and the token signed while its batch is written; it leaves
+        // only once the row has committed. (Should signing fail, the row of a token that never
+        // left is written anyway: a record too many, never a token too many.)
+        let committed = self
+            .log
+            .enqueue(Issuance {
                 jti: jti.clone(),
                 client_id: grant.client_id.to_string(),
                 scheme: grant.scheme,
@@ -219,6 +224,12 @@ impl Signer {
                 revocable_by_subject: grant.revocable_by_subject,
             })
             .await?;
+        // Let the writer take the record (it may be waiting on this task's worker) before the
+        // signature keeps this worker busy.
+        tokio::task::yield_now().await;
+        let token = token::encode(&key, &claims);
+        committed.await?;
+        let token = token?;
         tracing::info!(jti = %jti, kid = key.kid(), "token issued");
         if let Some(observer) = &self.observer {
             observer.issued(grant.scheme, grant.client_id.as_str());

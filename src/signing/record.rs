@@ -3,6 +3,7 @@
 //! `IssuanceLog` is the one writer; it awaits the commit, so a caller that gets `Ok` may send the
 //! token and a caller that gets `Err` must not.
 
+use std::future::Future;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
@@ -100,6 +101,14 @@ impl BatchWrite for IssuanceWriter {
     }
 }
 
+/// What a caller of the issuance log is told when its record was not written.
+fn batch_failed(failure: BatchError) -> SigningError {
+    match failure {
+        BatchError::Unavailable(e) => SigningError::Unavailable(e),
+        other => anyhow::anyhow!("writing the issuance record failed: {other}").into(),
+    }
+}
+
 /// Writes issuance records with group commit ([`GroupCommit`]): concurrent issuances are written
 /// together, one multi-row insert per flush (at most [`MAX_BATCH`] rows), and each caller is
 /// answered only after its batch has committed. A failed batch fails every caller in it, so no
@@ -131,13 +140,17 @@ impl IssuanceLog {
 
     /// Durably records one issuance; returns once the row is committed.
     pub async fn append(&self, record: Issuance) -> Result<(), SigningError> {
-        self.batches
-            .submit(record)
-            .await
-            .map_err(|failure| match failure {
-                BatchError::Unavailable(e) => SigningError::Unavailable(e),
-                other => anyhow::anyhow!("writing the issuance record failed: {other}").into(),
-            })
+        self.enqueue(record).await?.await
+    }
+
+    /// Queues one issuance for the next batch; the returned future resolves once its row has
+    /// committed, and the token must not leave before it has resolved to `Ok`.
+    pub async fn enqueue(
+        &self,
+        record: Issuance,
+    ) -> Result<impl Future<Output = Result<(), SigningError>> + use<>, SigningError> {
+        let committed = self.batches.enqueue(record).await.map_err(batch_failed)?;
+        Ok(async move { committed.await.map_err(batch_failed) })
     }
 
     /// Marks tokens revoked; returns how many were newly revoked.
