@@ -43,11 +43,16 @@ pub(crate) struct Verified<T> {
     valid_until: Option<DateTime<Utc>>,
 }
 
+/// The cache key of a credential and the secret presented with it: their HMAC-SHA256 under the
+/// process's random key (no `Debug`: it is derived from a secret).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct CacheKey([u8; 32]);
+
 /// A bounded cache of successful authentications of one credential kind.
 pub(crate) struct VerifiedCache<T> {
-    entries: moka::sync::Cache<String, Arc<Verified<T>>>,
+    entries: moka::sync::Cache<CacheKey, Arc<Verified<T>>>,
     /// One lock per key being filled, so concurrent misses of a key make one fill.
-    filling: moka::sync::Cache<String, Arc<tokio::sync::Mutex<()>>>,
+    filling: moka::sync::Cache<CacheKey, Arc<tokio::sync::Mutex<()>>>,
     generations: Arc<Generations>,
     /// HMAC-SHA256 under this process's random key, already keyed (its padded-key blocks hashed
     /// once), so each cache key costs a clone and the message's blocks only.
@@ -163,12 +168,12 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
     }
 
     /// The cache key of a credential id and the secret presented with it.
-    pub(crate) fn key(&self, credential: &str, secret: &str) -> String {
+    pub(crate) fn key(&self, credential: &str, secret: &str) -> CacheKey {
         let mut mac = self.keyed_digest.clone();
         mac.update(credential.as_bytes());
         mac.update(&[0]);
         mac.update(secret.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        CacheKey(mac.finalize().into_bytes().into())
     }
 
     /// Takes a ticket; take it *before* the database read whose result will be cached.
@@ -181,7 +186,7 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
     /// A valid cached authentication, or the turn to fill the key: a miss waits while another
     /// miss of the same key is being filled, then looks again, so a burst of requests with one
     /// credential costs one verification. The ticket is taken once the turn is ours.
-    pub(crate) async fn lookup(&self, key: &str, now: DateTime<Utc>) -> Lookup<T> {
+    pub(crate) async fn lookup(&self, key: &CacheKey, now: DateTime<Utc>) -> Lookup<T> {
         if !self.generations.trusted() {
             return Lookup::Miss(Fill {
                 ticket: self.ticket(),
@@ -205,7 +210,7 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
     }
 
     /// A still-valid cached authentication.
-    pub(crate) fn get(&self, key: &str, now: DateTime<Utc>) -> Option<T> {
+    pub(crate) fn get(&self, key: &CacheKey, now: DateTime<Utc>) -> Option<T> {
         if !self.generations.trusted() {
             return None;
         }
@@ -225,7 +230,7 @@ impl<T: Clone + Send + Sync + 'static> VerifiedCache<T> {
     /// credential's own expiry); nothing is cached if anything changed since the ticket.
     pub(crate) fn insert(
         &self,
-        key: String,
+        key: CacheKey,
         client_id: &str,
         fill: Fill,
         valid_until: Option<DateTime<Utc>>,
@@ -261,7 +266,7 @@ mod tests {
     }
 
     /// The turn to fill `key`, which must be a miss.
-    async fn miss(cache: &VerifiedCache<&'static str>, key: &str) -> Fill {
+    async fn miss(cache: &VerifiedCache<&'static str>, key: &CacheKey) -> Fill {
         match cache.lookup(key, now()).await {
             Lookup::Miss(fill) => fill,
             Lookup::Hit(value) => panic!("expected a miss, found {value}"),
@@ -285,10 +290,10 @@ mod tests {
         let key = cache.key("c1", "s");
         let fill = miss(&cache, &key).await; // its ticket is taken before the database read
         cache.generations.forget_client("c1"); // the change commits meanwhile
-        cache.insert(key.clone(), "c1", fill, None, "stale");
+        cache.insert(key, "c1", fill, None, "stale");
         assert_eq!(cache.get(&key, now()), None);
         let fresh = miss(&cache, &key).await;
-        cache.insert(key.clone(), "c1", fresh, None, "fresh");
+        cache.insert(key, "c1", fresh, None, "fresh");
         assert_eq!(cache.get(&key, now()), Some("fresh"));
         cache.generations.forget_all();
         assert_eq!(cache.get(&key, now()), None);
@@ -299,7 +304,7 @@ mod tests {
         let cache = cache();
         let key = cache.key("c1", "s");
         let fill = miss(&cache, &key).await;
-        cache.insert(key.clone(), "c1", fill, None, "cached");
+        cache.insert(key, "c1", fill, None, "cached");
         cache.generations.set_trusted(false);
         assert_eq!(
             cache.get(&key, now()),
@@ -308,7 +313,7 @@ mod tests {
         );
         let during = miss(&cache, &key).await;
         let _concurrent = miss(&cache, &key).await; // nobody waits for a fill that caches nothing
-        cache.insert(key.clone(), "c1", during, None, "filled while distrusted");
+        cache.insert(key, "c1", during, None, "filled while distrusted");
         cache.generations.forget_all();
         cache.generations.set_trusted(true);
         assert_eq!(
@@ -325,7 +330,7 @@ mod tests {
         let key = cache.key("c1", "s");
         let fill = miss(&cache, &key).await;
         let until = Some(now + chrono::Duration::seconds(5));
-        cache.insert(key.clone(), "c1", fill, until, "c");
+        cache.insert(key, "c1", fill, until, "c");
         assert_eq!(cache.get(&key, now), Some("c"));
         assert_eq!(cache.get(&key, now + chrono::Duration::seconds(5)), None);
     }
@@ -336,7 +341,7 @@ mod tests {
         let key = cache.key("c1", "s");
         let fill = miss(&cache, &key).await;
         let waiter = tokio::spawn({
-            let (cache, key) = (Arc::clone(&cache), key.clone());
+            let (cache, key) = (Arc::clone(&cache), key);
             async move {
                 match cache.lookup(&key, now()).await {
                     Lookup::Hit(value) => Some(value),
@@ -359,7 +364,7 @@ mod tests {
         let key = cache.key("c1", "wrong");
         let fill = miss(&cache, &key).await;
         let waiter = tokio::spawn({
-            let (cache, key) = (Arc::clone(&cache), key.clone());
+            let (cache, key) = (Arc::clone(&cache), key);
             async move { matches!(cache.lookup(&key, now()).await, Lookup::Miss(_)) }
         });
         drop(fill); // a refusal caches nothing

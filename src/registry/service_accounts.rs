@@ -168,7 +168,8 @@ impl ClientRegistry {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<(ServiceAccount, Client), RegistryError> {
-        let cache_key = format!("service-account:{id}");
+        // A lookup by id, no secret involved: the key is the id's alone.
+        let cache_key = self.service_account_lookups.key(id, "");
         let fill = match self.service_account_lookups.lookup(&cache_key, now).await {
             Lookup::Hit(found) => return Ok(found),
             Lookup::Miss(fill) => fill,

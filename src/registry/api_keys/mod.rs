@@ -137,12 +137,12 @@ impl ClientRegistry {
             tracing::info!(reason = "malformed", "api key refused");
             return Err(RegistryError::UnknownClient);
         }
-        let digest = self.keyed_digest(presented);
-        let cache_key = format!("{}:{digest}", environment.as_str());
+        let cache_key = self.verified_api_keys.key(environment.as_str(), presented);
         let fill = match self.verified_api_keys.lookup(&cache_key, now).await {
             Lookup::Hit(hit) => return Ok(hit),
             Lookup::Miss(fill) => fill,
         };
+        let digest = self.keyed_digest(presented);
         let sql = format!(
             "select k.id as key_id, k.environment as key_environment, \
              k.expires_at as key_expires_at, k.revoked_at as key_revoked_at, {CLIENT_COLUMNS} \
