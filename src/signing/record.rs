@@ -138,11 +138,6 @@ impl IssuanceLog {
         self.batches.queued()
     }
 
-    /// Durably records one issuance; returns once the row is committed.
-    pub async fn append(&self, record: Issuance) -> Result<(), SigningError> {
-        self.enqueue(record).await?.await
-    }
-
     /// Queues one issuance for the next batch; the returned future resolves once its row has
     /// committed, and the token must not leave before it has resolved to `Ok`.
     pub async fn enqueue(
