@@ -14,7 +14,7 @@ mod used_assertions;
 
 use chrono::{DateTime, Utc};
 
-pub use certificate::Certificate;
+pub use certificate::{Certificate, CertificateKey};
 pub(crate) use used_assertions::{start as start_assertion_uses, AssertionUses};
 
 use super::cache::Lookup;

@@ -2,8 +2,11 @@
 //! fingerprint, subject) and the RSA public key that verifies assertions. Pure.
 //!
 //! Assertions are RS256 (RSASSA-PKCS1-v1_5 with SHA-256), so only certificates with an RSA key of
-//! 2048 to 8192 bits are accepted: exactly what the verification algorithm can use.
+//! 2048 to 8192 bits are accepted: exactly what the verification algorithm can use. The key is
+//! parsed into the verifier's own form once, when the certificate is read or registered
+//! ([`CertificateKey`]), so verifying an assertion parses nothing.
 
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use x509_parser::pem::Pem;
@@ -31,8 +34,42 @@ pub struct Certificate {
     pub not_after: DateTime<Utc>,
     /// When it was registered.
     pub created_at: DateTime<Utc>,
-    /// The RSA public key as a DER `RSAPublicKey` (RFC 8017 A.1.1), for signature checks.
-    pub public_key: Vec<u8>,
+    /// The RSA public key, ready to verify assertions.
+    pub public_key: CertificateKey,
+}
+
+/// A certificate's RSA public key, parsed once for RS256 verification (RSASSA-PKCS1-v1_5 with
+/// SHA-256, 2048 to 8192 bits); cloning shares the parsed key.
+#[derive(Clone)]
+pub struct CertificateKey(ParsedPublicKey);
+
+impl CertificateKey {
+    /// Parses a DER `RSAPublicKey` (RFC 8017 A.1.1); `None` when the verifier cannot use it.
+    pub fn from_der(der: &[u8]) -> Option<Self> {
+        ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der)
+            .ok()
+            .map(Self)
+    }
+
+    /// Whether `signature` is this key's RS256 signature of `message`.
+    pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.0.verify_sig(message, signature).is_ok()
+    }
+}
+
+/// Keys are equal when their DER encodings are.
+impl PartialEq for CertificateKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_ref() == other.0.as_ref()
+    }
+}
+
+impl Eq for CertificateKey {}
+
+impl std::fmt::Debug for CertificateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CertificateKey(RSA)")
+    }
 }
 
 impl std::fmt::Debug for Certificate {
@@ -64,8 +101,8 @@ pub(super) struct Parsed {
     pub not_before: DateTime<Utc>,
     /// End of validity.
     pub not_after: DateTime<Utc>,
-    /// The DER `RSAPublicKey`.
-    pub public_key: Vec<u8>,
+    /// The RSA public key.
+    pub public_key: CertificateKey,
 }
 
 /// Parses one PEM-encoded X.509 certificate with an RSA key; the error says what is wrong.
@@ -97,13 +134,15 @@ pub(super) fn parse(pem: &str) -> Result<Parsed, String> {
             "has a {bits}-bit RSA key; {MIN_RSA_BITS} to {MAX_RSA_BITS} bits are accepted"
         ));
     }
+    let public_key = CertificateKey::from_der(&spki.subject_public_key.data)
+        .ok_or_else(|| "has an RSA public key that cannot verify RS256 signatures".to_owned())?;
     let validity = cert.validity();
     Ok(Parsed {
         fingerprint: hex(&Sha256::digest(&block.contents)),
         subject: cert.subject().to_string(),
         not_before: seconds_to_time(validity.not_before.timestamp()),
         not_after: seconds_to_time(validity.not_after.timestamp()),
-        public_key: spki.subject_public_key.data.to_vec(),
+        public_key,
     })
 }
 
@@ -158,7 +197,20 @@ mod tests {
         let parsed = parse_current(&self_signed(&key), now).unwrap();
         assert_eq!(parsed.fingerprint.len(), 64);
         assert!(parsed.not_before < parsed.not_after);
-        assert!(!parsed.public_key.is_empty());
+        // The parsed key verifies the certificate key's RS256 signatures, and only those.
+        let signer = aws_lc_rs::signature::RsaKeyPair::from_pkcs8(&key.serialize_der()).unwrap();
+        let mut signature = vec![0; signer.public_modulus_len()];
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let rs256 = &aws_lc_rs::signature::RSA_PKCS1_SHA256;
+        signer
+            .sign(rs256, &rng, b"header.claims", &mut signature)
+            .unwrap();
+        assert!(parsed.public_key.verifies(b"header.claims", &signature));
+        assert!(!parsed.public_key.verifies(b"header.claimz", &signature));
+        let other = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
+        let other = parse(&self_signed(&other)).unwrap();
+        assert!(!other.public_key.verifies(b"header.claims", &signature));
+        assert_ne!(other.public_key, parsed.public_key);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::request::{TokenParams, JWT_BEARER};
 use super::validate::{account_id, check, grant, Accepted, Rejection};
 use crate::domain::ClientId;
-use crate::registry::service_accounts::{Certificate, ServiceAccount};
+use crate::registry::service_accounts::{Certificate, CertificateKey, ServiceAccount};
 
 const AUDIENCE: &str = "https://tokens.example.com/v0/sign_in/token";
 const ACCOUNT_ID: &str = "01b8ebaac5215f84640ade756b645f28";
@@ -42,7 +42,7 @@ fn account(key: &RsaKeyPair) -> ServiceAccount {
             not_before: now() - Duration::days(1),
             not_after: now() + Duration::days(1),
             created_at: now(),
-            public_key: key.public_key().as_ref().to_vec(),
+            public_key: CertificateKey::from_der(key.public_key().as_ref()).unwrap(),
         }],
         created_at: now(),
         updated_at: now(),

@@ -3,11 +3,11 @@
 //! expected audience go in, a [`Rejection`] or the [`Accepted`] claims come out.
 //!
 //! The RS256 signature is verified here over the exact signing input with aws-lc-rs, against every
-//! currently valid certificate of the config (`kid` and any key-locating header are ignored), so
-//! no library's own claim validation decides anything. Time claims are strict: only a JSON number
+//! currently valid certificate of the config (`kid` and any key-locating header are ignored; the
+//! registry parsed each key when it read the certificate), so no library's own claim validation
+//! decides anything. Time claims are strict: only a JSON number
 //! is numeric (a numeric string is not), compared with `now` without leeway.
 
-use aws_lc_rs::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 use base64::alphabet::URL_SAFE;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -250,11 +250,7 @@ fn verify_signature(
         return Err(Rejection::CertificatesExpired);
     }
     let message = assertion.signing_input.as_bytes();
-    let verified = live.any(|c| {
-        UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &c.public_key)
-            .verify(message, &assertion.signature)
-            .is_ok()
-    });
+    let verified = live.any(|c| c.public_key.verifies(message, &assertion.signature));
     verified.then_some(()).ok_or(Rejection::BadSignature)
 }
 
