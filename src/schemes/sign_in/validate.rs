@@ -5,8 +5,8 @@
 //! The RS256 signature is verified here over the exact signing input with aws-lc-rs, against every
 //! currently valid certificate of the config (`kid` and any key-locating header are ignored; the
 //! registry parsed each key when it read the certificate), so no library's own claim validation
-//! decides anything. Time claims are strict: only a JSON number
-//! is numeric (a numeric string is not), compared with `now` without leeway.
+//! decides anything. Time claims are strict: only a JSON number is numeric (a numeric string is
+//! not), compared with `now` without leeway.
 
 use base64::alphabet::URL_SAFE;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
