@@ -227,6 +227,36 @@ mod tests {
     }
 
     #[test]
+    fn an_rsa_key_the_verifier_cannot_use_is_refused() {
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine;
+        let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
+        let pem = Pem::iter_from_buffer(self_signed(&key).as_bytes())
+            .next()
+            .unwrap()
+            .unwrap();
+        // The public exponent 65537 (INTEGER 01 00 01) becomes 65538: an X.509 parser still
+        // reads a 2048-bit RSA key, but an even exponent cannot verify anything.
+        let mut der = pem.contents;
+        let exponent = der
+            .windows(5)
+            .rposition(|w| w == [0x02, 0x03, 0x01, 0x00, 0x01]);
+        der[exponent.unwrap() + 4] = 0x02;
+        let body = STANDARD.encode(&der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|line| std::str::from_utf8(line).unwrap())
+            .collect();
+        let tampered = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        );
+        let why = parse(&tampered).unwrap_err();
+        assert!(why.contains("cannot verify RS256 signatures"), "{why}");
+    }
+
+    #[test]
     fn validity_is_checked_at_registration_time() {
         let key = KeyPair::generate_rsa_for(&PKCS_RSA_SHA256, RsaKeySize::_2048).unwrap();
         let pem = self_signed(&key);
