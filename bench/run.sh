@@ -33,6 +33,9 @@
 #   BENCH_PREFILL_ROWS          PostgreSQL: rows written and deleted before the runs so that
 #                               new records reuse their space (settle_postgres); default: about
 #                               what the runs will write; 0 skips it
+#   OPENSSL_ia32cap             passed on to the service like the rest of the environment (aws-lc's
+#                               CPU-feature override; ":~0x8" is the tuning README's "Deployment"
+#                               describes for AMD EPYC); recorded in the results' command line
 #   PG_BIN                      PostgreSQL server binaries (else pg_config --bindir, then
 #                               /usr/lib/postgresql/*/bin)
 set -euo pipefail
@@ -635,7 +638,8 @@ ms() { calc "sprintf(\"%.2f ms\", $1 / 1000)"; }
 command_line() {
   local name words=()
   for name in BENCH_SECONDS BENCH_BACKENDS BENCH_CONCURRENCY BENCH_THREADS BENCH_ROUTES \
-    BENCH_ASSERTION_RATE BENCH_PREFILL_ROWS BENCH_LIVE_ROWS BENCH_LOADGEN BENCH_WRAPPER; do
+    BENCH_ASSERTION_RATE BENCH_PREFILL_ROWS BENCH_LIVE_ROWS BENCH_LOADGEN BENCH_WRAPPER \
+    OPENSSL_ia32cap; do
     [[ -n "${!name:-}" && "${!name}" != "${DEFAULTS[$name]:-}" ]] || continue
     if [[ "${!name}" == *' '* ]]; then words+=("$name=\"${!name}\""); else words+=("$name=${!name}"); fi
   done
