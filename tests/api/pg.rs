@@ -76,62 +76,14 @@ fn start_cluster_once() -> Result<String, String> {
 }
 
 fn start_cluster() -> String {
-    let bin = server_bin_dir();
-    let as_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-    // Directly under /tmp: traversable by the postgres user, and short enough for a socket path.
-    let dir = tempfile::Builder::new()
-        .prefix("tokenmint-pg-")
-        .tempdir_in("/tmp")
-        .expect("cannot create a temporary directory under /tmp")
-        .keep();
-    if as_root {
-        let chown = Command::new("chown")
-            .arg("-R")
-            .arg("postgres:postgres")
-            .arg(&dir)
-            .status();
-        assert!(
-            chown.is_ok_and(|s| s.success()),
-            "chown to the `postgres` OS user failed"
-        );
-    }
-    let data = dir.join("data");
-
-    let initdb = pg_command(as_root, &dir, &bin.join("initdb"))
-        .arg("-D")
-        .arg(&data)
-        .args("-A trust -U postgres --no-sync -E UTF8 --locale=C".split(' '))
-        .output()
-        .expect("cannot run initdb");
-    if !initdb.status.success() {
-        std::fs::remove_dir_all(&dir).ok();
-        let (out, err) = (initdb.stdout, initdb.stderr);
-        let (out, err) = (String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));
-        panic!("initdb failed:\n{out}{err}");
-    }
-
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("cannot find a free port")
-        .port();
+    let cluster = ClusterDir::create("tokenmint-pg-");
     // The log is created by us and handed over as stdout/stderr; our own read handle keeps it
     // readable even after the watchdog has deleted the directory.
-    let log_path = dir.join("postgres.log");
+    let log_path = cluster.dir.join("postgres.log");
     let log = File::create(&log_path).expect("cannot create postgres.log");
     let mut log_reader = File::open(&log_path).expect("cannot open postgres.log");
-    let mut watchdog = pg_command(as_root, &dir, Path::new("sh"));
-    watchdog.args(["-c", WATCHDOG, "pg-watchdog"]);
-    watchdog.arg(std::process::id().to_string()).arg(&dir);
-    watchdog.arg(bin.join("postgres")).arg("-D").arg(&data);
-    watchdog.args(["-p", &port.to_string(), "-k"]).arg(&dir);
-    for setting in SETTINGS.split_whitespace() {
-        watchdog.args(["-c", setting]);
-    }
+    let mut watchdog = cluster.postgres_under(WATCHDOG);
     watchdog
-        .stdin(Stdio::null())
         .stdout(log.try_clone().expect("cannot duplicate the log handle"))
         .stderr(log)
         .process_group(0); // a terminal's Ctrl-C is for the tests; the watchdog cleans up itself
@@ -142,8 +94,8 @@ fn start_cluster() -> String {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if is_ready(&bin, port) {
-            return format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        if cluster.is_ready() {
+            return cluster.url("postgres");
         }
         let exited = child.try_wait().ok().flatten();
         if exited.is_some() || Instant::now() > deadline {
@@ -151,14 +103,109 @@ fn start_cluster() -> String {
             let mut log = String::new();
             log_reader.read_to_string(&mut log).ok();
             let why = exited.map_or("did not become ready within 30 s".into(), |s| s.to_string());
-            panic!("postgres on port {port}: {why}; its log:\n{log}");
+            panic!("postgres on port {}: {why}; its log:\n{log}", cluster.port);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
+/// A new cluster's directory under /tmp, initialised (`initdb`, trust authentication for the
+/// `postgres` role) and owned by the `postgres` OS user when we are root, with a free loopback
+/// port for it; `postgres` is not started. Shared by this file's cluster and the fault tests' own.
+pub struct ClusterDir {
+    /// The server binaries.
+    pub bin: PathBuf,
+    /// Whether commands run as the `postgres` OS user (we are root).
+    pub as_root: bool,
+    /// The cluster's directory (`data/` holds the cluster itself).
+    pub dir: PathBuf,
+    /// The port `postgres` is to listen on.
+    pub port: u16,
+}
+
+impl ClusterDir {
+    /// Creates and initialises the directory; panics with the reason when it cannot.
+    pub fn create(prefix: &str) -> Self {
+        let bin = server_bin_dir();
+        let as_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+        // Directly under /tmp: traversable by the postgres user, and short enough for a socket path.
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in("/tmp")
+            .expect("cannot create a temporary directory under /tmp")
+            .keep();
+        if as_root {
+            let chown = Command::new("chown")
+                .arg("-R")
+                .arg("postgres:postgres")
+                .arg(&dir)
+                .status();
+            assert!(
+                chown.is_ok_and(|s| s.success()),
+                "chown to the `postgres` OS user failed"
+            );
+        }
+        let initdb = pg_command(as_root, &dir, &bin.join("initdb"))
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args("-A trust -U postgres --no-sync -E UTF8 --locale=C".split(' '))
+            .output()
+            .expect("cannot run initdb");
+        if !initdb.status.success() {
+            std::fs::remove_dir_all(&dir).ok();
+            let (out, err) = (initdb.stdout, initdb.stderr);
+            let (out, err) = (String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));
+            panic!("initdb failed:\n{out}{err}");
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("cannot find a free port")
+            .port();
+        Self {
+            bin,
+            as_root,
+            dir,
+            port,
+        }
+    }
+
+    /// `sh -c <watchdog>` with the watchdog's arguments: this test process's pid, the directory,
+    /// then the `postgres` command for this cluster with [`SETTINGS`]. Its stdin is closed; its
+    /// output is the caller's to direct.
+    pub fn postgres_under(&self, watchdog: &str) -> Command {
+        let mut command = pg_command(self.as_root, &self.dir, Path::new("sh"));
+        command.args(["-c", watchdog, "pg-watchdog"]);
+        command.arg(std::process::id().to_string()).arg(&self.dir);
+        command
+            .arg(self.bin.join("postgres"))
+            .arg("-D")
+            .arg(self.dir.join("data"));
+        command
+            .args(["-p", &self.port.to_string(), "-k"])
+            .arg(&self.dir);
+        for setting in SETTINGS.split_whitespace() {
+            command.args(["-c", setting]);
+        }
+        command.stdin(Stdio::null());
+        command
+    }
+
+    /// Whether `postgres` accepts connections on the port.
+    pub fn is_ready(&self) -> bool {
+        is_ready(&self.bin, self.port)
+    }
+
+    /// The URL of one of the cluster's databases, as the `postgres` role.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+}
+
 /// `pg_isready` if the bin dir has it, else a plain TCP connect.
-pub fn is_ready(bin: &Path, port: u16) -> bool {
+fn is_ready(bin: &Path, port: u16) -> bool {
     let port_arg = port.to_string();
     match Command::new(bin.join("pg_isready"))
         .args([
@@ -180,7 +227,7 @@ pub fn is_ready(bin: &Path, port: u16) -> bool {
 }
 
 /// `program`, run as the `postgres` OS user when we are root, from a directory it can enter.
-pub fn pg_command(as_root: bool, cwd: &Path, program: &Path) -> Command {
+fn pg_command(as_root: bool, cwd: &Path, program: &Path) -> Command {
     let mut cmd = if as_root {
         let mut runuser = Command::new("runuser");
         runuser.args(["-u", "postgres", "--"]).arg(program);

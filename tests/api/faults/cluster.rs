@@ -1,15 +1,15 @@
 //! A PostgreSQL cluster of one test's own, which that test may stop and start again: the shared
 //! test cluster of `pg.rs` must never go down under the other tests.
 //!
-//! Built from the same server binaries and settings as `pg.rs`. Each start runs `postgres` under a
-//! small `sh` watchdog that stops it once this test process is gone (exit, panic, crash or
-//! SIGKILL alike) and then deletes the directory; [`Cluster`]'s `Drop` does both otherwise.
+//! Made like `pg.rs`'s ([`ClusterDir`]: the same server binaries, `initdb` and settings). Each
+//! start runs `postgres` under a small `sh` watchdog that stops it once this test process is gone
+//! (exit, panic, crash or SIGKILL alike) and then deletes the directory; [`Cluster`]'s `Drop` does
+//! both otherwise.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::pg::{is_ready, pg_command, server_bin_dir, SETTINGS};
+use crate::pg::ClusterDir;
 
 /// Watchdog: `$1` = test pid, `$2` = directory, `$3...` = postgres command. Postgres gets SIGINT
 /// (fast shutdown) once the test pid is gone, and the directory goes with it then.
@@ -24,51 +24,15 @@ exit "$status""#;
 
 /// A private cluster on a free loopback port, with trust authentication for `postgres`.
 pub struct Cluster {
-    dir: PathBuf,
-    bin: PathBuf,
-    as_root: bool,
-    port: u16,
+    pg: ClusterDir,
     watchdog: Option<Child>,
 }
 
 impl Cluster {
     /// Creates and starts the cluster.
     pub fn start() -> Self {
-        let bin = server_bin_dir();
-        let as_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-        let dir = tempfile::Builder::new()
-            .prefix("tokenmint-pg-fault-")
-            .tempdir_in("/tmp")
-            .unwrap()
-            .keep();
-        if as_root {
-            let chown = Command::new("chown")
-                .arg("-R")
-                .arg("postgres:postgres")
-                .arg(&dir)
-                .status();
-            assert!(chown.is_ok_and(|s| s.success()));
-        }
-        let initdb = pg_command(as_root, &dir, &bin.join("initdb"))
-            .arg("-D")
-            .arg(dir.join("data"))
-            .args("-A trust -U postgres --no-sync -E UTF8 --locale=C".split(' '))
-            .output()
-            .unwrap();
-        assert!(initdb.status.success(), "initdb failed: {initdb:?}");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut cluster = Self {
-            dir,
-            bin,
-            as_root,
-            port,
+            pg: ClusterDir::create("tokenmint-pg-fault-"),
             watchdog: None,
         };
         cluster.resume();
@@ -77,7 +41,7 @@ impl Cluster {
 
     /// The URL of a database of this cluster.
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+        self.pg.url(database)
     }
 
     /// Starts `postgres` (again, on the same port and data) and waits until it accepts connections.
@@ -86,30 +50,18 @@ impl Cluster {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join("postgres.log"))
+            .open(self.pg.dir.join("postgres.log"))
             .unwrap();
-        let mut watchdog = pg_command(self.as_root, &self.dir, Path::new("sh"));
-        watchdog.args(["-c", WATCHDOG, "pg-watchdog"]);
-        watchdog.arg(std::process::id().to_string()).arg(&self.dir);
-        watchdog
-            .arg(self.bin.join("postgres"))
-            .arg("-D")
-            .arg(self.dir.join("data"));
-        watchdog
-            .args(["-p", &self.port.to_string(), "-k"])
-            .arg(&self.dir);
-        for setting in SETTINGS.split_whitespace() {
-            watchdog.args(["-c", setting]);
-        }
-        let child = watchdog
-            .stdin(Stdio::null())
+        let child = self
+            .pg
+            .postgres_under(WATCHDOG)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap();
         self.watchdog = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while !is_ready(&self.bin, self.port) {
+        while !self.pg.is_ready() {
             assert!(Instant::now() < deadline, "postgres did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -120,7 +72,7 @@ impl Cluster {
         let Some(mut watchdog) = self.watchdog.take() else {
             return;
         };
-        let pid_file = std::fs::read_to_string(self.dir.join("data/postmaster.pid"));
+        let pid_file = std::fs::read_to_string(self.pg.dir.join("data/postmaster.pid"));
         if let Some(pid) = pid_file
             .ok()
             .and_then(|f| f.lines().next().map(str::to_owned))
@@ -134,6 +86,6 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.pg.dir);
     }
 }
