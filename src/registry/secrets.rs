@@ -1,12 +1,18 @@
 //! Client secrets as a credential kind: several live per client, each with an optional expiry,
-//! revocable one by one. Values are shown once and stored only as argon2id hashes.
+//! revocable one by one. Values are shown once and stored only as argon2id hashes. Here too:
+//! authenticating a client by id and secret ([`ClientRegistry::authenticate`]), and adding,
+//! revoking and listing a client's secrets.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 
-use super::client::millis_to_time;
-use super::{ClientRegistry, RegistryError};
+use super::cache::Lookup;
+use super::client::{self, millis_to_time};
+use super::{secret, Client, ClientRegistry, ClientStatus, RegistryError};
+use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 
 /// A secret just created: the only moment its value exists in clear.
@@ -132,4 +138,140 @@ pub(super) async fn list(
             })
         })
         .collect()
+}
+
+/// Authentication by secret, and each client's secrets.
+impl ClientRegistry {
+    /// Authenticates a client by id and secret.
+    ///
+    /// Exactly one argon2 verification runs whatever the outcome, so an unknown client, a client
+    /// without live secrets and a wrong secret take the same time. A suspended client is reported
+    /// only to a caller who presented a valid secret.
+    #[tracing::instrument(skip_all, fields(client_id = %raw_id))]
+    pub async fn authenticate(
+        &self,
+        raw_id: &str,
+        presented: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Client>, RegistryError> {
+        let cache_key = self.verified_secrets.key(raw_id, presented);
+        let fill = match self.verified_secrets.lookup(&cache_key, now).await {
+            Lookup::Hit(client) => return Ok(client),
+            Lookup::Miss(fill) => fill,
+        };
+        let found = match ClientId::parse(raw_id) {
+            Some(id) if presented.len() <= 512 => self.client_with_secrets(&id, now).await?,
+            _ => None,
+        };
+        let locator = secret::locator(presented);
+        let hash = found
+            .as_ref()
+            .and_then(|(_, candidates, _)| secret::select_candidate(&locator, candidates))
+            .map_or_else(|| self.decoy_hash.to_string(), str::to_owned);
+        let matches = self.verify_secret(presented, hash).await?;
+        match found {
+            None => Err(RegistryError::UnknownClient),
+            Some(_) if !matches => Err(RegistryError::WrongSecret),
+            Some((client, _, _)) if client.status == ClientStatus::Suspended => {
+                Err(RegistryError::Suspended)
+            }
+            Some((client, _, first_expiry)) => {
+                // Valid until the first of the client's live secrets expires: conservative.
+                let valid_until = first_expiry;
+                let client = Arc::new(client);
+                self.verified_secrets.insert(
+                    cache_key,
+                    raw_id,
+                    fill,
+                    valid_until,
+                    Arc::clone(&client),
+                );
+                Ok(client)
+            }
+        }
+    }
+
+    /// The client and its live secrets' (locator, hash) pairs, in one query.
+    async fn client_with_secrets(
+        &self,
+        id: &ClientId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Client, Vec<(String, String)>, Option<DateTime<Utc>>)>, RegistryError> {
+        let sql = format!(
+            "select {}, s.locator, s.hash, s.expires_at as secret_expires_at \
+             from clients c left join client_secrets s \
+             on s.client_id = c.id and s.revoked_at is null \
+             and (s.expires_at is null or s.expires_at > $2) where c.id = $1",
+            client::CLIENT_COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(id.as_str())
+            .bind(now.timestamp_millis())
+            .fetch_all(self.db.pool())
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let client = client::from_row(first)?;
+        let mut candidates = Vec::with_capacity(rows.len());
+        let mut first_expiry: Option<DateTime<Utc>> = None;
+        for row in &rows {
+            let locator: Option<String> = row.try_get("locator")?;
+            let hash: Option<String> = row.try_get("hash")?;
+            let expires_at: Option<i64> = row.try_get("secret_expires_at")?;
+            if let (Some(locator), Some(hash)) = (locator, hash) {
+                candidates.push((locator, hash));
+                let expires_at = expires_at.and_then(DateTime::from_timestamp_millis);
+                first_expiry = match (first_expiry, expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        Ok(Some((client, candidates, first_expiry)))
+    }
+
+    /// Adds a secret to a client (rotation with overlap); returned once in clear.
+    pub async fn add_secret(
+        &self,
+        id: &str,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<IssuedSecret, RegistryError> {
+        let client = self.client(id).await?;
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(RegistryError::invalid(
+                "expires_at",
+                "must be in the future",
+            ));
+        }
+        let prepared = prepare(self, expires_at, now).await?;
+        let mut tx = self.db.pool().begin().await?;
+        let issued = insert(&mut tx, &client.id, prepared).await?;
+        tx.commit().await?;
+        tracing::info!(client_id = %client.id, secret_id = %issued.secret_id, "secret added");
+        Ok(issued)
+    }
+
+    /// Revokes one secret of a client at once.
+    pub async fn revoke_secret(
+        &self,
+        id: &str,
+        secret_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), RegistryError> {
+        let mut tx = self.db.pool().begin().await?;
+        revoke(&mut tx, id, secret_id, now).await?;
+        announce(&mut tx, Change::Client(id)).await?;
+        tx.commit().await?;
+        self.forget_client(id);
+        tracing::info!(client_id = %id, secret_id = %secret_id, "secret revoked");
+        Ok(())
+    }
+
+    /// A client's secrets (never their values).
+    pub async fn secrets(&self, id: &str) -> Result<Vec<SecretInfo>, RegistryError> {
+        let client = self.client(id).await?;
+        list(self.db.pool(), &client.id).await
+    }
 }
