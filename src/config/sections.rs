@@ -165,7 +165,7 @@ pub struct SignInSettings {
 pub struct HttpSettings {
     /// Address to bind.
     pub listen: SocketAddr,
-    /// Base URL clients use; empty means `http://<listen>`. Filled in by [`Settings::load`].
+    /// Base URL clients use; empty means `http://<listen>`. Filled in by [`Settings::load`](super::Settings::load).
     pub public_url: String,
     /// Largest accepted request body.
     pub request_body_limit_bytes: usize,
@@ -192,9 +192,9 @@ pub struct DatabaseSettings {
 /// Token issuance settings.
 #[derive(Clone, Debug, Deserialize)]
 pub struct SigningSettings {
-    /// The `iss` claim; empty means the public URL. Filled in by [`Settings::load`].
+    /// The `iss` claim; empty means the public URL. Filled in by [`Settings::load`](super::Settings::load).
     pub issuer: String,
-    /// The default `aud` claim; empty means the public URL. Filled in by [`Settings::load`].
+    /// The default `aud` claim; empty means the public URL. Filled in by [`Settings::load`](super::Settings::load).
     pub audience: String,
     /// Upper bound of every client's `max_ttl_minutes`.
     pub max_ttl_cap_minutes: i64,

@@ -100,7 +100,7 @@ impl<W: BatchWrite> GroupCommit<W> {
     /// has one writer at a time (concurrent writers only wait on its lock while its busy handler
     /// sleeps), so it gets one writer whose batches grow instead. A batch holds at most
     /// `max_batch` items. Each writer keeps its connection between batches when the pool has at
-    /// least [`CONNECTIONS_PER_KEPT_WRITER`] connections per writer (never for a one-connection
+    /// least `CONNECTIONS_PER_KEPT_WRITER` connections per writer (never for a one-connection
     /// in-memory SQLite database, whose only connection every query needs).
     pub fn start(
         pool: AnyPool,

@@ -4,7 +4,7 @@
 //! 30 minutes, the user attributes an assertion may carry) and holds the X.509 certificates whose
 //! RSA keys sign those assertions, several at once for rotation. Registration checks everything
 //! against the owning client's policy and refuses certificates that are unparsable, expired or not
-//! yet valid. The used-assertion (`jti`) record lives in [`used_assertions`]. This module never
+//! yet valid. The used-assertion (`jti`) record lives in `used_assertions`. This module never
 //! verifies an assertion: that is the scheme's work, with the keys found here.
 
 mod certificate;

@@ -110,7 +110,7 @@ fn batch_failed(failure: BatchError) -> SigningError {
 }
 
 /// Writes issuance records with group commit ([`GroupCommit`]): concurrent issuances are written
-/// together, one multi-row insert per flush (at most [`MAX_BATCH`] rows), and each caller is
+/// together, one multi-row insert per flush (at most `MAX_BATCH` rows), and each caller is
 /// answered only after its batch has committed. A failed batch fails every caller in it, so no
 /// token leaves without its row.
 #[derive(Clone, Debug)]

@@ -2,7 +2,7 @@
 //! `POST /oauth/revoke` (RFC 7009) and `GET /.well-known/oauth-authorization-server` (RFC 8414).
 //!
 //! Thin like every scheme: the registry authenticates the calling client
-//! ([`client_auth`]: `client_secret_basic` or `client_secret_post`, RFC 6749 §2.3.1), the signing
+//! (`client_auth`: `client_secret_basic` or `client_secret_post`, RFC 6749 §2.3.1), the signing
 //! core verifies and revokes tokens. Ownership of a token is its `client_id` claim, which the
 //! signing core writes for every scheme (the issuance record's `client_id` is the same value).
 //! Failures use the RFC 6749 §5.2 body `{"error", "error_description"}`.
