@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::Algorithm;
 use crate::http::extract::PresentedToken;
+use crate::http::grant_types::JWT_BEARER;
 use crate::schemes::api_key::request::{AuthorizationQuery, TestApiKeyRequest};
-use crate::schemes::sign_in::request::{TokenParams, JWT_BEARER};
+use crate::schemes::sign_in::request::TokenParams;
 use crate::schemes::sign_in::validate;
 use crate::signing::keys::{KeyMaterial, KeySet};
 
@@ -70,7 +71,7 @@ pub fn oauth_request(authorization: Option<&[u8]>, content_type: Option<&[u8]>, 
     if let Ok(request) = crate::schemes::oauth::client_auth::TokenRequest::parse(&headers, body) {
         let _ = request.token();
     }
-    let _ = crate::schemes::authtoken::basic::basic_credentials(&headers);
+    let _ = crate::http::basic::from_headers(&headers);
 }
 
 /// `PresentedToken`: an `Authorization` header and a path with query, as a protected endpoint

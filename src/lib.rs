@@ -21,6 +21,7 @@
 //! - `fuzzing` (hidden): entry points for the fuzz targets in `fuzz/`.
 
 pub mod admin;
+pub mod app;
 pub mod changes;
 pub mod cli;
 pub mod clock;
@@ -30,6 +31,7 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod limits;
 pub mod mail;
 pub mod registry;
 pub mod retention;
@@ -60,7 +62,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_keys(state.clone()));
-    let follow = (state.registry.database().backend() == Backend::Postgres)
+    let follow = (state.db.backend() == Backend::Postgres)
         .then(|| tokio::spawn(sync::follow_changes(state.clone())));
     let prune = tokio::spawn(prune_failure_budgets(state.clone()));
     // The retention job starts no pass once shutdown begins; one still running is cut short
@@ -75,7 +77,7 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
-    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
@@ -105,7 +107,7 @@ async fn reload_keys(state: AppState) {
 }
 
 /// Forgets, periodically, the identifiers and addresses whose failure budget is full again, so
-/// the limiter's memory follows recent failures (see `http::ratelimit`).
+/// the limiter's memory follows recent failures (see `limits`).
 async fn prune_failure_budgets(state: AppState) {
     let period = Duration::from_secs(state.settings.rate_limit.prune_interval_seconds.max(1));
     let mut ticker = tokio::time::interval(period);

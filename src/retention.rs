@@ -69,7 +69,7 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
         .saturating_mul(60);
     let lineage_expired_before = keep_back(expired_before, cap_seconds);
     let batch = settings.batch_size;
-    let pool = state.registry.database().pool();
+    let pool = state.db.pool();
     let deleted = Deleted {
         issuances: report::prune_expired(pool, expired_before, batch).await?,
         used_assertions: state

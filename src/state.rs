@@ -1,20 +1,22 @@
 //! `AppState`: what every handler gets, built once at start-up (or by a test with its own
 //! database, clock and keys). Nothing here is a global.
+//!
+//! It holds handles, not types of the floors above it: it imports nothing from `http`, `admin`,
+//! `schemes`, `web` or `app`, so every adapter can take it without a circle.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
 
-use crate::admin::AdminCredential;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::Database;
-use crate::http::metrics::Metrics;
-use crate::http::ratelimit::FailureLimits;
+use crate::limits::FailureLimits;
 use crate::mail::Mailer;
-use crate::registry::ClientRegistry;
+use crate::registry::{AdminCredential, ClientRegistry};
 use crate::signing::{MasterKey, Signer};
+use crate::telemetry::metrics::Metrics;
 
 /// Shared application state: one pointer, so the clone every extractor and middleware layer
 /// makes costs one reference count, whatever the state holds.
@@ -31,6 +33,8 @@ impl std::ops::Deref for AppState {
 
 /// What [`AppState`] shares.
 pub struct Shared {
+    /// The database (pool and backend) the registry and the signing core share.
+    pub db: Database,
     /// Clients and credentials.
     pub registry: ClientRegistry,
     /// Issues and verifies tokens.
@@ -82,6 +86,7 @@ impl AppState {
         let mailer = Mailer::from_settings(&settings.smtp).context("[smtp] settings")?;
         let limits = FailureLimits::new(&settings.rate_limit, clock.clone());
         Ok(Self(Arc::new(Shared {
+            db,
             registry,
             signer: Arc::new(signer),
             clock,

@@ -13,11 +13,9 @@ use utoipa_axum::routes;
 use super::{optional_json, AdminError, AdminJson};
 use crate::http::error::ErrorBody;
 use crate::mail::Email;
+use crate::registry::views::{AccessRequestView, ApiGroupBody, ApiGroupView, DecisionBody};
 use crate::registry::{
     decision_text, AccessRequest, AccessStatus, Client, Decision, RegistryError,
-};
-use crate::schemes::authtoken::views::{
-    AccessRequestView, ApiGroupBody, ApiGroupView, DecisionBody,
 };
 use crate::state::AppState;
 

@@ -12,16 +12,16 @@ mod keys;
 pub mod service_accounts;
 pub mod views;
 
+use std::sync::Arc;
+
 use axum::extract::FromRequest;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-pub use auth::AdminCredential;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -51,8 +51,25 @@ impl IntoResponse for AdminError {
 #[from_request(via(axum::Json), rejection(AdminError))]
 pub struct AdminJson<T>(pub T);
 
-/// Every admin route, behind the admin-token guard, never cached.
-pub fn router() -> OpenApiRouter<AppState> {
+/// The scheme names the issuance filters accept, handed over by the app: admin imports no
+/// scheme.
+#[derive(Clone, Debug)]
+pub struct KnownSchemes(Arc<[&'static str]>);
+
+impl KnownSchemes {
+    /// The names of every scheme.
+    pub fn new(names: Vec<&'static str>) -> Self {
+        Self(names.into())
+    }
+
+    /// The names, in the scheme list's order.
+    pub fn names(&self) -> &[&'static str] {
+        &self.0
+    }
+}
+
+/// Every admin route, behind the admin-token guard, never cached; `known` names the schemes.
+pub fn router(known: KnownSchemes) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(clients::create_client, clients::list_clients))
         .routes(routes!(clients::show_client, clients::update_client))
@@ -64,6 +81,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(access::router())
         .merge(service_accounts::router())
+        .layer(Extension(known))
         .layer(middleware::from_fn(auth::require_admin))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

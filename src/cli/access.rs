@@ -6,8 +6,8 @@ use clap::Subcommand;
 
 use super::print_json;
 use crate::admin::access::{decision_email, parse_status};
+use crate::registry::views::{AccessRequestView, ApiGroupView};
 use crate::registry::Decision;
-use crate::schemes::authtoken::views::{AccessRequestView, ApiGroupView};
 use crate::state::AppState;
 
 /// API-group subcommands.

@@ -186,7 +186,7 @@ pub async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()>
             } else {
                 Mode::Sandbox
             };
-            print!("{}", crate::http::openapi_json(mode));
+            print!("{}", crate::app::openapi_json(mode));
             Ok(())
         }
         Command::Healthcheck { url } => healthcheck(&url).await,

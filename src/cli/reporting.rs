@@ -20,7 +20,8 @@ pub struct ListIssuances {
     /// Only tokens issued to this client.
     #[arg(long)]
     client_id: Option<String>,
-    /// Only tokens of this scheme: token_create, auth_jwt, api_key, sign_in or authtoken.
+    /// Only tokens of this scheme, by its name in the issuance record (an unknown name is refused
+    /// with the list of names).
     #[arg(long)]
     scheme: Option<String>,
     /// Only tokens issued at or after this time (RFC 3339).
@@ -56,7 +57,7 @@ pub async fn run_issuances(command: IssuancesCommand, state: &AppState) -> anyho
                 cursor: options.cursor,
                 limit: options.limit,
             };
-            print_json(&issuance_page(state, params).await?)
+            print_json(&issuance_page(state, params, &crate::schemes::names()).await?)
         }
     }
 }

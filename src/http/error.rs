@@ -12,6 +12,7 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::limits::Limited;
 use crate::registry::RegistryError;
 use crate::signing::{PolicyError, SigningError, TokenError};
 
@@ -242,6 +243,14 @@ impl From<RegistryError> for ApiError {
                 Self::Unavailable
             }
             RegistryError::Internal(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<Limited> for ApiError {
+    fn from(limited: Limited) -> Self {
+        Self::TooManyRequests {
+            retry_after_seconds: limited.retry_after_seconds,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! requests and their decisions, notifications, and the lineage of issued AuthTokens.
 
 mod access_requests;
+mod admin_credential;
 mod api_groups;
 pub mod api_keys;
 mod authtokens;
@@ -20,12 +21,14 @@ mod notifications;
 pub mod secret;
 mod secrets;
 pub mod service_accounts;
+pub mod views;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 pub use access_requests::{AccessRequest, AccessStatus, Decision};
+pub use admin_credential::AdminCredential;
 pub use api_groups::ApiGroup;
 pub use authtokens::RefreshClaim;
 pub use client::{Client, ClientStatus, ClientUpdate, NewClient};

@@ -16,15 +16,37 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::Mode;
 use crate::http::error::{ApiError, ErrorBody, ErrorFormat, SchemeError};
 use crate::http::extract::CallerIp;
-use crate::http::no_store;
-use crate::http::ratelimit::Identifier;
+use crate::http::scheme::{Scheme, Tag, TokenRoute};
+use crate::http::{guard, no_store};
+use crate::limits::Identifier;
 use crate::signing::Grant;
 use crate::state::AppState;
 
 /// The scheme's name in the issuance record.
-pub const SCHEME: &str = "auth_jwt";
+pub const NAME: &str = "auth_jwt";
+/// The OpenAPI tag of its routes.
+const TAG: &str = "auth-jwt";
+
+/// The scheme, as `schemes::ALL` lists it.
+pub const SCHEME: Scheme = Scheme {
+    name: NAME,
+    routes: &[TokenRoute::new(
+        "/auth/jwt",
+        &["GET", "POST"],
+        "client_secret_headers",
+    )],
+    grant_types: &[],
+    sandbox_only: false,
+    tags: &[Tag {
+        name: TAG,
+        description: "GET/POST /auth/jwt: a token for client-id and \
+            client-secret headers, returned in the Authorization response header",
+    }],
+    router,
+};
 /// The documented token lifetime: one hour (less if the client's maximum is lower).
 pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
 
@@ -57,7 +79,7 @@ pub struct AuthJwtResponse {
 }
 
 /// Issues a JWT for the `client-id` and `client-secret` headers.
-#[utoipa::path(get, path = "/auth/jwt", tag = "auth-jwt",
+#[utoipa::path(get, path = "/auth/jwt", tag = TAG,
     params(
         ("client-id" = String, Header, description = "The unique identifier for the client.", example = "demo"),
         ("client-secret" = String, Header, description = "The secret key associated with the client-id.")),
@@ -84,7 +106,7 @@ pub async fn get_jwt(
 
 /// Issues a JWT for the `client-id` and `client-secret` headers (the document's curl example
 /// uses POST; both methods behave the same).
-#[utoipa::path(post, path = "/auth/jwt", tag = "auth-jwt",
+#[utoipa::path(post, path = "/auth/jwt", tag = TAG,
     params(
         ("client-id" = String, Header, description = "The unique identifier for the client.", example = "demo"),
         ("client-secret" = String, Header, description = "The secret key associated with the client-id.")),
@@ -116,16 +138,11 @@ async fn issue(
     let client_id = header(&headers, "client-id")?;
     let client_secret = header(&headers, "client-secret")?;
     let now = state.clock.now();
-    let identifier = Identifier::Client(client_id);
-    state.limits.check(identifier, caller_ip)?;
-    let client = state
-        .registry
-        .authenticate(client_id, client_secret, now)
+    let attempt = state.registry.authenticate(client_id, client_secret, now);
+    let client = guard::authenticate(&state, Identifier::Client(client_id), caller_ip, attempt)
         .await
-        .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
-    tracing::Span::current().record("client_id", client.id.as_str());
-    crate::http::observe::note_client(client.id.as_str());
-    let mut grant = Grant::for_client(SCHEME, &client.id, &client.policy, TOKEN_LIFETIME_SECONDS);
+        .map_err(ApiError::from)?;
+    let mut grant = Grant::for_client(NAME, &client.id, &client.policy, TOKEN_LIFETIME_SECONDS);
     grant.caller_ip = caller_ip;
     let issued = state.signer.issue(&grant, now).await?;
     let bearer = HeaderValue::try_from(format!("Bearer {}", issued.token.expose()))
@@ -163,6 +180,6 @@ fn header<'h>(headers: &'h HeaderMap, name: &'static str) -> Result<&'h str, Api
 }
 
 /// This scheme's routes.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router(_mode: Mode) -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_jwt, post_jwt))
 }

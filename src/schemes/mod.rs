@@ -1,9 +1,13 @@
-//! Token schemes: one thin adapter per documented token route.
+//! Token schemes: one thin adapter per documented token route, and the one list of them.
 //!
-//! Each parses its documented request, asks the registry to authenticate the credential, builds a
-//! `Grant`, hands it to the signing core and renders its documented response and errors. Adding
-//! a scheme is one file here and one `.merge(..)` line below. [`oauth`] adds the standard routes
-//! over every scheme's tokens: introspection, revocation and authorization server metadata.
+//! Each parses its documented request, authenticates the credential through the one guarded
+//! path (`http::guard`), builds a `Grant`, hands it to the signing core and renders its
+//! documented response and errors. Each declares itself once, as a `SCHEME` value beside its
+//! code ([`Scheme`]: name, routes, grant types, sandbox-only flag, OpenAPI tags, router), and
+//! [`ALL`] lists them: the app derives the observe layer's token routes, the RFC 8414 metadata,
+//! the admin issuance filters, the CLI's choices and the OpenAPI tags from it. Adding a scheme
+//! is one folder here and one line in [`ALL`]. [`oauth`] adds the standard routes over every
+//! scheme's tokens: introspection and revocation.
 
 pub mod api_key;
 pub mod auth_jwt;
@@ -15,33 +19,43 @@ pub mod token_create;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Mode;
+use crate::http::scheme::{Issues, Scheme};
 use crate::state::AppState;
 
-/// The routes that issue tokens (templates), with the scheme their outcomes are counted under.
-pub const TOKEN_ROUTES: [(&str, &str); 6] = [
-    ("/auth/token/create", token_create::SCHEME),
-    ("/auth/jwt", auth_jwt::SCHEME),
-    ("/clients/authorization", api_key::SCHEME),
-    ("/auth/authtoken", authtoken::SCHEME),
-    ("/auth/authtoken/refresh", authtoken::SCHEME),
-    (sign_in::TOKEN_PATH, sign_in::SCHEME),
+/// Every token scheme, in the order the documents list them.
+pub const ALL: &[Scheme] = &[
+    token_create::SCHEME,
+    auth_jwt::SCHEME,
+    api_key::SCHEME,
+    sign_in::SCHEME,
+    authtoken::SCHEME,
 ];
 
-/// The scheme of a token route, or `None` for any other route.
-pub fn scheme_of_route(route: &str) -> Option<&'static str> {
-    TOKEN_ROUTES
-        .iter()
-        .find(|(path, _)| *path == route)
-        .map(|(_, scheme)| *scheme)
+/// The name of every scheme, as the issuance record stores them.
+pub fn names() -> Vec<&'static str> {
+    ALL.iter().map(|scheme| scheme.name).collect()
 }
 
-/// The routes of every scheme available in `mode`.
+/// The routes that issue access tokens (templates), with the scheme their outcomes are counted
+/// under.
+pub fn token_routes() -> Vec<(&'static str, &'static str)> {
+    ALL.iter()
+        .flat_map(|scheme| {
+            scheme
+                .routes
+                .iter()
+                .filter(|route| route.issues == Issues::AccessToken)
+                .map(|route| (route.path, scheme.name))
+        })
+        .collect()
+}
+
+/// The routes of every scheme available in `mode`, and the standard OAuth routes.
 pub fn router(mode: Mode) -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .merge(token_create::router())
-        .merge(auth_jwt::router())
-        .merge(api_key::router(mode))
-        .merge(sign_in::router())
-        .merge(authtoken::router())
+    ALL.iter()
+        .filter(|scheme| scheme.available_in(mode))
+        .fold(OpenApiRouter::new(), |router, scheme| {
+            router.merge((scheme.router)(mode))
+        })
         .merge(oauth::router())
 }

@@ -216,8 +216,8 @@ async fn metrics_can_be_switched_off() {
 
 #[test]
 fn every_token_route_counted_by_scheme_is_a_documented_route() {
-    let document = tokenmint::http::openapi_document(tokenmint::config::Mode::Sandbox);
-    for (route, _) in tokenmint::schemes::TOKEN_ROUTES {
+    let document = tokenmint::app::openapi_document(tokenmint::config::Mode::Sandbox);
+    for (route, _) in tokenmint::schemes::token_routes() {
         assert!(document.paths.paths.contains_key(route), "{route}");
     }
 }

@@ -124,7 +124,7 @@ async fn swagger_ui_is_served_from_the_binary() {
 async fn openapi_spec_is_up_to_date() {
     let app = TestApp::spawn().await;
     let served: Value = app.get("/openapi.json").await.json().await.unwrap();
-    let rendered = tokenmint::http::openapi_json(tokenmint::config::Mode::Sandbox);
+    let rendered = tokenmint::app::openapi_json(tokenmint::config::Mode::Sandbox);
     assert_eq!(serde_json::from_str::<Value>(&rendered).unwrap(), served);
     if std::env::var_os("UPDATE_OPENAPI").is_some() {
         std::fs::write(OPENAPI_PATH, &rendered).unwrap();

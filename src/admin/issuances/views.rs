@@ -1,50 +1,35 @@
-//! The bodies of `GET /admin/issuances` (printed by the CLI too), and the scheme names the
-//! issuance record stores.
+//! The bodies of `GET /admin/issuances` (printed by the CLI too), and the schema of the scheme
+//! names the issuance record stores.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
-use crate::schemes::{api_key, auth_jwt, authtoken, sign_in, token_create};
 use crate::signing::report::{IssuancePage, RecordedIssuance};
 
-/// The scheme names the issuance record stores, one per token route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SchemeName {
-    /// `POST /auth/token/create`.
-    TokenCreate,
-    /// `GET`/`POST /auth/jwt`.
-    AuthJwt,
-    /// `GET /clients/authorization` (API keys).
-    ApiKey,
-    /// `POST /v0/sign_in/token` (service accounts).
-    SignIn,
-    /// `POST /auth/authtoken` and its refresh.
-    Authtoken,
-}
+/// A scheme's name as the issuance record stores it. Admin knows no scheme: the app fills in
+/// the OpenAPI enumeration from the scheme list (`app::openapi`), and the filters check a name
+/// against the list the app hands the admin router ([`super::super::KnownSchemes`]).
+pub struct SchemeName;
 
 impl SchemeName {
-    /// Every scheme.
-    pub const ALL: [Self; 5] = [
-        Self::TokenCreate,
-        Self::AuthJwt,
-        Self::ApiKey,
-        Self::SignIn,
-        Self::Authtoken,
-    ];
+    /// The schema's description.
+    pub const DESCRIPTION: &'static str =
+        "The scheme names the issuance record stores, one per token route.";
+}
 
-    /// The name as recorded (each scheme's `SCHEME` constant).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TokenCreate => token_create::SCHEME,
-            Self::AuthJwt => auth_jwt::SCHEME,
-            Self::ApiKey => api_key::SCHEME,
-            Self::SignIn => sign_in::SCHEME,
-            Self::Authtoken => authtoken::SCHEME,
-        }
+impl PartialSchema for SchemeName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(Self::DESCRIPTION))
+            .into()
     }
 }
+
+impl ToSchema for SchemeName {}
 
 /// One issued token as recorded (never the token itself).
 #[derive(Debug, Serialize, ToSchema)]

@@ -29,8 +29,9 @@ use utoipa_axum::routes;
 use crate::config::Mode;
 use crate::http::error::{ApiError, SchemeError};
 use crate::http::extract::CallerIp;
-use crate::http::no_store;
-use crate::http::ratelimit::Identifier;
+use crate::http::scheme::{Issues, Scheme, Tag, TokenRoute};
+use crate::http::{guard, no_store};
+use crate::limits::Identifier;
 use crate::registry::api_keys::Environment;
 use crate::registry::ClientStatus;
 use crate::signing::{Grant, IssuedToken};
@@ -39,7 +40,30 @@ use request::{AuthorizationQuery, TestApiKeyRequest};
 use response::{ApiKeyErrors, ErrorsBody, JwtResponse, TestApiKeyResponse};
 
 /// The scheme's name in the issuance record.
-pub const SCHEME: &str = "api_key";
+pub const NAME: &str = "api_key";
+/// The OpenAPI tag of its routes.
+const TAG: &str = "Authorization";
+
+/// The scheme, as `schemes::ALL` lists it.
+pub const SCHEME: Scheme = Scheme {
+    name: NAME,
+    routes: &[
+        TokenRoute::new("/clients/authorization", &["GET"], "api_key"),
+        TokenRoute {
+            issues: Issues::ApiKey,
+            sandbox_only: true,
+            ..TokenRoute::new("/test-api-keys", &["POST"], "registered_phone")
+        },
+    ],
+    grant_types: &[],
+    sandbox_only: false,
+    tags: &[Tag {
+        name: TAG,
+        description: "GET /clients/authorization: a temporary JWT for \
+            an API key; POST /test-api-keys: a sandbox API key for a registered phone",
+    }],
+    router,
+};
 /// The documented token lifetime ("valid for ~1 hour"), capped by the client's maximum.
 pub const TOKEN_TTL_SECONDS: i64 = 3600;
 
@@ -64,7 +88,7 @@ pub const TOKEN_TTL_SECONDS: i64 = 3600;
 ///   new one after expiry
 /// - Do not store the jwt beyond its lifetime
 /// - `/test-api-keys` is not available in production
-#[utoipa::path(get, path = "/clients/authorization", tag = "Authorization",
+#[utoipa::path(get, path = "/clients/authorization", tag = TAG,
     params(("apiKey" = String, Query,
         description = "Your personal API key (`tmk_sandbox_...` in the sandbox, `tmk_live_...` \
             in production).")),
@@ -106,15 +130,12 @@ async fn issue_for_key(
     let environment = validate::environment(state.settings.mode);
     let now = state.clock.now();
     let identifier = Identifier::ApiKey(api_key.expose_secret());
-    state.limits.check(identifier, caller_ip)?;
-    let key = state
+    let attempt = state
         .registry
-        .authenticate_api_key(api_key.expose_secret(), environment, now)
-        .await
-        .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
+        .authenticate_api_key(api_key.expose_secret(), environment, now);
+    let key = guard::authenticate(state, identifier, caller_ip, attempt).await?;
     let client = &key.client;
-    crate::http::observe::note_client(client.id.as_str());
-    let mut grant = Grant::for_client(SCHEME, &client.id, &client.policy, TOKEN_TTL_SECONDS);
+    let mut grant = Grant::for_client(NAME, &client.id, &client.policy, TOKEN_TTL_SECONDS);
     grant.caller_ip = caller_ip;
     let issued = state.signer.issue(&grant, now).await?;
     tracing::info!(api_key_id = %key.api_key_id, client_id = %client.id, jti = %issued.jti,
@@ -127,7 +148,7 @@ async fn issue_for_key(
 /// Sandbox only (absent in production). Returns a new sandbox API key of the active client the
 /// phone number is registered to; it works with `GET /clients/authorization` until `expiresAt`.
 /// The demo client's phone is `+380501234567`.
-#[utoipa::path(post, path = "/test-api-keys", tag = "Authorization",
+#[utoipa::path(post, path = "/test-api-keys", tag = TAG,
     request_body(content = TestApiKeyRequest, example = json!({"phone": "+380501234567"})),
     responses(
         (status = 201, description = "A new sandbox API key", body = TestApiKeyResponse,

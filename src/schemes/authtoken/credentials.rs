@@ -10,15 +10,15 @@ use utoipa_axum::routes;
 
 use super::basic::{PortalClient, PortalErrors};
 use super::request::Fields;
-use super::views::{CreatedCredentialView, CredentialBody, CredentialView};
 use crate::http::error::{ErrorBody, SchemeError};
+use crate::registry::views::{CreatedCredentialView, CredentialBody, CredentialView};
 use crate::registry::NewJwtCredential;
 use crate::state::AppState;
 
 type PortalResult<T> = Result<T, SchemeError<PortalErrors>>;
 
 /// Creates a JWT credential for approved API groups; the secret is shown this once.
-#[utoipa::path(post, path = "/v1/credentials", tag = "portal", security(("basic" = [])),
+#[utoipa::path(post, path = "/v1/credentials", tag = super::PORTAL_TAG, security(("basic" = [])),
     request_body = CredentialBody,
     responses(
         (status = 201, description = "Created; copy the key and the secret now",
@@ -54,7 +54,7 @@ pub async fn create_credential(
 }
 
 /// Lists the client's JWT credentials, revoked ones included; never their secrets.
-#[utoipa::path(get, path = "/v1/credentials", tag = "portal", security(("basic" = [])),
+#[utoipa::path(get, path = "/v1/credentials", tag = super::PORTAL_TAG, security(("basic" = [])),
     responses(
         (status = 200, description = "The client's credentials", body = Vec<CredentialView>),
         (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
@@ -71,7 +71,7 @@ pub async fn list_credentials(
 
 /// Revokes a JWT credential: generate and refresh refuse it at once, and its AuthTokens that
 /// have not expired are revoked too.
-#[utoipa::path(delete, path = "/v1/credentials/{key}", tag = "portal", security(("basic" = [])),
+#[utoipa::path(delete, path = "/v1/credentials/{key}", tag = super::PORTAL_TAG, security(("basic" = [])),
     params(("key" = String, Path, description = "The credential's key")),
     responses(
         (status = 204, description = "Revoked"),
@@ -93,7 +93,7 @@ pub async fn revoke_credential(
         .revoke_jwt_credential(&client.id, &key, now)
         .await?;
     // Best effort: the credential is revoked (what the caller asked); its tokens expire anyway.
-    let revoked = state.signer.revoke_subject(super::SCHEME, &key, now).await;
+    let revoked = state.signer.revoke_subject(super::NAME, &key, now).await;
     if let Err(error) = revoked {
         tracing::warn!(%error, "could not revoke the AuthTokens of a revoked credential");
     }

@@ -18,20 +18,50 @@ mod portal;
 pub(crate) mod request;
 mod sdk;
 mod tokens;
-pub mod views;
 
 use axum::response::Response;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::config::Mode;
 use crate::http::error::{ApiError, ErrorFormat, INVALID_CREDENTIALS};
+use crate::http::scheme::{Scheme, Tag, TokenRoute};
 use crate::state::AppState;
 
 pub use basic::PortalErrors;
 pub use sdk::module_source;
 
 /// The scheme's name in the issuance record.
-pub const SCHEME: &str = "authtoken";
+pub const NAME: &str = "authtoken";
+/// The OpenAPI tag of generate, refresh and the generator module.
+const TAG: &str = "authtoken";
+/// The OpenAPI tag of the portal routes.
+const PORTAL_TAG: &str = "portal";
+
+/// The scheme, as `schemes::ALL` lists it.
+pub const SCHEME: Scheme = Scheme {
+    name: NAME,
+    routes: &[
+        TokenRoute::new("/auth/authtoken", &["POST"], "jwt_credential"),
+        TokenRoute::new("/auth/authtoken/refresh", &["POST"], "authtoken_refresh"),
+    ],
+    grant_types: &[],
+    sandbox_only: false,
+    tags: &[
+        Tag {
+            name: TAG,
+            description: "JWT credentials to AuthTokens: POST /auth/authtoken \
+                (generate), POST /auth/authtoken/refresh (refresh, once per token, also after expiry \
+                within a window) and the JavaScript generator module",
+        },
+        Tag {
+            name: PORTAL_TAG,
+            description: "The client portal for JWT credentials: access requests \
+                to API groups, notifications of decisions, credentials (HTTP Basic client_id:client_secret)",
+        },
+    ],
+    router,
+};
 
 /// The error format of `generate` and `refresh`: `{"error", "message"}`; every refusal of a
 /// credential or token is 401 `invalid_credentials`, a database outage 503 with `Retry-After`.
@@ -50,7 +80,7 @@ impl ErrorFormat for AuthTokenErrors {
 }
 
 /// This scheme's routes: the portal, generate and refresh, and the JavaScript module.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router(_mode: Mode) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(portal::router())
         .merge(credentials::router())

@@ -22,13 +22,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::request::Fields;
-use super::{AuthTokenErrors, SCHEME};
+use super::{AuthTokenErrors, NAME};
 use crate::http::error::{
     ApiError, ErrorBody, SchemeError, INVALID_CREDENTIALS, TOO_MANY_FAILURES,
 };
 use crate::http::extract::CallerIp;
+use crate::http::guard::{self, Refused};
 use crate::http::no_store;
-use crate::http::ratelimit::Identifier;
+use crate::limits::Identifier;
 use crate::registry::{AuthenticatedCredential, RefreshClaim, RegistryError};
 use crate::signing::{Grant, IssuedToken, ScopeRequest, StateRequest, TokenError};
 use crate::state::AppState;
@@ -80,7 +81,7 @@ pub struct AuthTokenResponse {
 }
 
 /// Generates an AuthToken for a JWT credential's key and secret.
-#[utoipa::path(post, path = "/auth/authtoken", tag = "authtoken", request_body = GenerateRequest,
+#[utoipa::path(post, path = "/auth/authtoken", tag = super::TAG, request_body = GenerateRequest,
     responses(
         (status = 200, description = "The AuthToken", body = AuthTokenResponse),
         (status = 400, description = "Malformed body; the message names the field", body = ErrorBody,
@@ -104,21 +105,23 @@ pub async fn generate(
     let mut fields = Fields::parse(&body)?;
     let key = fields.required_string("key")?;
     let secret = fields.required_string("secret")?;
-    let identifier = Identifier::JwtCredential(&key);
-    state.limits.check(identifier, caller_ip)?;
-    let credential = state
+    let attempt = state
         .registry
-        .authenticate_jwt_credential(&key, &secret, state.clock.now())
-        .await
-        .inspect_err(|e| state.limits.record(e, identifier, caller_ip))
-        .map_err(|e| refused(e, INVALID_CREDENTIALS))?;
+        .authenticate_jwt_credential(&key, &secret, state.clock.now());
+    let credential =
+        guard::authenticate(&state, Identifier::JwtCredential(&key), caller_ip, attempt)
+            .await
+            .map_err(|refusal| match refusal {
+                Refused::Limited(limited) => ApiError::from(limited),
+                Refused::Credential(err) => refused(err, INVALID_CREDENTIALS),
+            })?;
     tracing::Span::current().record("key", credential.credential.key.as_str());
     let issued = issue(&state, &credential, None, caller_ip).await?;
     Ok(respond(&issued))
 }
 
 /// Renews an AuthToken, once, until the refresh window after its expiry has passed.
-#[utoipa::path(post, path = "/auth/authtoken/refresh", tag = "authtoken",
+#[utoipa::path(post, path = "/auth/authtoken/refresh", tag = super::TAG,
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A fresh AuthToken", body = AuthTokenResponse),
@@ -205,7 +208,7 @@ async fn issue(
     let client = &authenticated.client;
     let lifetime = state.settings.schemes.authtoken.token_lifetime_minutes;
     let mut grant = Grant::for_client(
-        SCHEME,
+        NAME,
         &client.id,
         &client.policy,
         lifetime.saturating_mul(60),

@@ -13,12 +13,11 @@ use std::sync::Arc;
 
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::HeaderMap;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use utoipa::ToSchema;
 
 use crate::http::error::ApiError;
-use crate::http::ratelimit::Identifier;
+use crate::http::{basic, guard};
+use crate::limits::Identifier;
 use crate::registry::Client;
 use crate::state::AppState;
 
@@ -71,7 +70,7 @@ impl TokenRequest {
             client_secret: None,
             basic: headers
                 .get(AUTHORIZATION)
-                .map(|value| basic_credentials(value.as_bytes())),
+                .map(|value| basic::credentials(value.as_bytes())),
         };
         for (name, value) in url::form_urlencoded::parse(body) {
             let slot = match name.as_ref() {
@@ -102,17 +101,10 @@ impl TokenRequest {
         caller_ip: Option<IpAddr>,
     ) -> Result<Arc<Client>, ApiError> {
         let (client_id, secret) = self.credentials()?;
-        let identifier = Identifier::Client(client_id);
-        state.limits.check(identifier, caller_ip)?;
-        let client = state
+        let attempt = state
             .registry
-            .authenticate(client_id, secret, state.clock.now())
-            .await
-            .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
-        // The caller's span field and request log line name the authenticated client.
-        tracing::Span::current().record("client_id", client.id.as_str());
-        crate::http::observe::note_client(client.id.as_str());
-        Ok(client)
+            .authenticate(client_id, secret, state.clock.now());
+        Ok(guard::authenticate(state, Identifier::Client(client_id), caller_ip, attempt).await?)
     }
 
     /// The `token` parameter; its absence is `invalid_request`.
@@ -137,42 +129,11 @@ impl TokenRequest {
     }
 }
 
-/// The `(client_id, client_secret)` of an `Authorization: Basic` header, each form-urlencoded
-/// before base64 as RFC 6749 §2.3.1 requires; `None` for anything else.
-fn basic_credentials(value: &[u8]) -> Option<(String, String)> {
-    let value = std::str::from_utf8(value).ok()?.trim();
-    let (scheme, encoded) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    Some((form_decode(id)?, form_decode(secret)?))
-}
-
-/// Decodes `application/x-www-form-urlencoded` text: `+` is a space, `%XX` a byte; a broken
-/// escape or a result that is not UTF-8 is `None`.
-fn form_decode(text: &str) -> Option<String> {
-    let mut bytes = Vec::with_capacity(text.len());
-    let mut rest = text.as_bytes();
-    while let Some((&byte, tail)) = rest.split_first() {
-        rest = tail;
-        match byte {
-            b'+' => bytes.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(rest.get(..2)?).ok()?;
-                bytes.push(u8::from_str_radix(hex, 16).ok()?);
-                rest = &rest[2..];
-            }
-            other => bytes.push(other),
-        }
-    }
-    String::from_utf8(bytes).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
 
     use super::*;
 
@@ -186,33 +147,6 @@ mod tests {
             headers.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
         }
         TokenRequest::parse(&headers, body.as_bytes())
-    }
-
-    #[test]
-    fn basic_credentials_are_form_urldecoded_after_base64() {
-        assert_eq!(
-            basic_credentials(&basic("my%20client:s%2B3+cr%3At:x")),
-            Some(("my client".into(), "s+3 cr:t:x".into()))
-        );
-        assert_eq!(
-            basic_credentials(&basic("demo:plain")),
-            Some(("demo".into(), "plain".into()))
-        );
-    }
-
-    #[test]
-    fn malformed_basic_credentials_are_none() {
-        for value in [
-            b"Bearer abc".to_vec(),
-            b"Basic".to_vec(),
-            b"Basic !!!".to_vec(),
-            basic("no-colon"),
-            basic("id:bad%zz"),
-            basic("id:cut%4"),
-            basic("id:%ff%fe"),
-        ] {
-            assert_eq!(basic_credentials(&value), None, "{value:?}");
-        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The standard OAuth routes beside the documented schemes: `POST /oauth/introspect` (RFC 7662),
-//! `POST /oauth/revoke` (RFC 7009) and `GET /.well-known/oauth-authorization-server` (RFC 8414).
+//! The standard OAuth routes beside the documented schemes: `POST /oauth/introspect` (RFC 7662)
+//! and `POST /oauth/revoke` (RFC 7009). The RFC 8414 metadata that names them, derived from the
+//! scheme list, is the app's (`app::metadata`).
 //!
 //! Thin like every scheme: the registry authenticates the calling client
 //! (`client_auth`: `client_secret_basic` or `client_secret_post`, RFC 6749 §2.3.1), the signing
@@ -9,7 +10,6 @@
 
 pub(crate) mod client_auth;
 mod introspect;
-mod metadata;
 mod revoke;
 
 use axum::http::header::WWW_AUTHENTICATE;
@@ -23,8 +23,6 @@ use utoipa_axum::routes;
 
 use crate::http::error::{ApiError, ErrorFormat, SchemeError};
 use crate::state::AppState;
-
-pub use metadata::METADATA_PATH;
 
 /// `POST` path of token introspection.
 pub const INTROSPECT_PATH: &str = "/oauth/introspect";
@@ -83,12 +81,11 @@ impl ErrorFormat for OAuthErrors {
     }
 }
 
-/// The three routes (the metadata names the token routes of the running mode).
+/// Introspection and revocation.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(introspect::introspect))
         .routes(routes!(revoke::revoke))
-        .routes(routes!(metadata::metadata))
 }
 
 #[cfg(test)]

@@ -27,11 +27,15 @@ use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::Mode;
 use crate::domain::Algorithm;
 use crate::http::error::{ApiError, ErrorFormat, SchemeError};
 use crate::http::extract::CallerIp;
+use crate::http::grant_types::JWT_BEARER;
+use crate::http::guard::{self, Authenticated, Refusal, Refused};
 use crate::http::no_store;
-use crate::http::ratelimit::Identifier;
+use crate::http::scheme::{Scheme, Tag, TokenRoute};
+use crate::limits::Identifier;
 use crate::registry::service_accounts::ServiceAccount;
 use crate::registry::{Client, ClientStatus, RegistryError};
 use crate::signing::{
@@ -44,7 +48,24 @@ use validate::{Accepted, Rejection};
 /// This route's path; its public URL is the audience assertions must name.
 pub const TOKEN_PATH: &str = "/v0/sign_in/token";
 /// The scheme's name in issuance records.
-pub const SCHEME: &str = "sign_in";
+pub const NAME: &str = "sign_in";
+/// The OpenAPI tag of its route.
+const TAG: &str = "sign_in";
+
+/// The scheme, as `schemes::ALL` lists it: its route is an RFC 6749 token endpoint for the
+/// jwt-bearer grant.
+pub const SCHEME: Scheme = Scheme {
+    name: NAME,
+    routes: &[TokenRoute::new(TOKEN_PATH, &["POST"], JWT_BEARER)],
+    grant_types: &[JWT_BEARER],
+    sandbox_only: false,
+    tags: &[Tag {
+        name: TAG,
+        description: "POST /v0/sign_in/token: a service-account access token \
+            for a signed JWT assertion (RFC 7523 jwt-bearer grant)",
+    }],
+    router,
+};
 
 /// The message of a 429 (too many failed assertions for the service account or from the address).
 pub const TOO_MANY_FAILURES: &str = "Too many failed attempts, retry later";
@@ -110,7 +131,7 @@ pub struct SignInTokenData {
 /// `grant_type` and `assertion` may come in the query string (as the Sign-in Service documents),
 /// a form body or a JSON body; the query string wins on a clash. The assertion is an RS256 JWT
 /// signed with the key of a certificate registered for the service account.
-#[utoipa::path(post, path = "/v0/sign_in/token", tag = "sign_in",
+#[utoipa::path(post, path = "/v0/sign_in/token", tag = TAG,
     params(SignInTokenRequest),
     request_body(description = "The same parameters in a form or JSON body",
         content((ref("#/components/schemas/SignInTokenRequest") = "application/x-www-form-urlencoded"),
@@ -155,16 +176,18 @@ pub async fn issue_token(
     let assertion = validate::grant(&params, max_bytes).map_err(refuse)?;
     let account_id = validate::account_id(&assertion).map_err(refuse)?;
     let identifier = Identifier::ServiceAccount(account_id);
-    state.limits.check(identifier, caller_ip)?;
-    let (account, client) = find_account(&state, account_id, caller_ip).await?;
-    let audience = state.settings.public_url_for(TOKEN_PATH);
-    let accepted = validate::check(&assertion, &account, now, &audience)
-        .inspect_err(|rejection| {
-            if *rejection == Rejection::BadSignature {
-                state.limits.failed(identifier, caller_ip);
-            }
-        })
-        .map_err(refuse)?;
+    let attempt = verify(&state, &assertion, account_id, now);
+    let Verified {
+        account,
+        client,
+        accepted,
+    } = guard::authenticate(&state, identifier, caller_ip, attempt)
+        .await
+        .map_err(|refusal| match refusal {
+            Refused::Limited(limited) => SignInError::from(ApiError::from(limited)),
+            Refused::Credential(AssertionFailure::Rejected(rejection)) => refuse(rejection),
+            Refused::Credential(AssertionFailure::Store(err)) => err.into(),
+        })?;
     if client.status != ClientStatus::Active {
         return Err(refuse(Rejection::Disabled));
     }
@@ -184,33 +207,64 @@ fn refuse(rejection: Rejection) -> SignInError {
     rejection.into()
 }
 
-/// Check 4, second half: the config the assertion names, with its client. An unknown config is
-/// a failed authentication of that id and address (a store failure is not).
-async fn find_account(
+/// An assertion that verified: the config it names, the config's client and what it asserts.
+struct Verified {
+    account: ServiceAccount,
+    client: Client,
+    accepted: Accepted,
+}
+
+impl Authenticated for Verified {
+    fn client_id(&self) -> &str {
+        self.client.id.as_str()
+    }
+}
+
+/// Why an assertion did not verify: a refused check, or a store that failed.
+enum AssertionFailure {
+    Rejected(Rejection),
+    Store(RegistryError),
+}
+
+impl Refusal for AssertionFailure {
+    /// An unknown config or a bad signature is a failed authentication of that id and address;
+    /// the other refusals concern a caller who holds the key, and a store failure is no guess.
+    fn is_guess(&self) -> bool {
+        matches!(
+            self,
+            Self::Rejected(Rejection::ConfigNotFound | Rejection::BadSignature)
+        )
+    }
+}
+
+/// Check 4, second half, and checks 5 to 13: the config the assertion names, with its client,
+/// then the assertion's signature and claims against that config and this route's audience.
+async fn verify(
     state: &AppState,
+    assertion: &validate::Assertion,
     id: &str,
-    caller_ip: Option<IpAddr>,
-) -> Result<(ServiceAccount, Client), SignInError> {
+    now: DateTime<Utc>,
+) -> Result<Verified, AssertionFailure> {
     if crate::registry::service_accounts::is_valid_id(id) {
         tracing::Span::current().record("service_account_id", id);
     }
-    match state
-        .registry
-        .service_account_with_client(id, state.clock.now())
-        .await
-    {
-        Ok(found) => {
-            crate::http::observe::note_client(found.1.id.as_str());
-            Ok(found)
-        }
+    let (account, client) = match state.registry.service_account_with_client(id, now).await {
+        Ok(found) => found,
         Err(RegistryError::NotFound(_)) => {
-            state
-                .limits
-                .failed(Identifier::ServiceAccount(id), caller_ip);
-            Err(refuse(Rejection::ConfigNotFound))
+            return Err(AssertionFailure::Rejected(Rejection::ConfigNotFound))
         }
-        Err(other) => Err(other.into()),
-    }
+        Err(other) => return Err(AssertionFailure::Store(other)),
+    };
+    // The log line names the config's client even when its assertion is refused below.
+    crate::http::observe::note_client(client.id.as_str());
+    let audience = state.settings.public_url_for(TOKEN_PATH);
+    let accepted =
+        validate::check(assertion, &account, now, &audience).map_err(AssertionFailure::Rejected)?;
+    Ok(Verified {
+        account,
+        client,
+        accepted,
+    })
 }
 
 /// Check 14 and issuance: the `jti` is recorded first, so of two racing requests only one gets
@@ -275,7 +329,7 @@ fn grant_for(
         Value::Object(accepted.user_attributes.clone()),
     );
     Grant {
-        scheme: SCHEME,
+        scheme: NAME,
         client_id: client.id.clone(),
         policy,
         subject: accepted.subject.clone(),
@@ -291,7 +345,7 @@ fn grant_for(
 }
 
 /// This scheme's routes.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router(_mode: Mode) -> OpenApiRouter<AppState> {
     let mut router = OpenApiRouter::new().routes(routes!(issue_token));
     // The body is optional (the query string may carry the grant instead). Declared by reference,
     // it stays optional without becoming `oneOf: [null, ..]`, which Swagger UI's "Try it out"

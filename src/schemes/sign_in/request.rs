@@ -12,9 +12,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-/// The grant type of RFC 7523 §2.1.
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
 /// The grant's parameters as found; `None` when absent or not a string.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct TokenParams {

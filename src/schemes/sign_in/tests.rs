@@ -9,9 +9,10 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use super::request::{TokenParams, JWT_BEARER};
+use super::request::TokenParams;
 use super::validate::{account_id, check, grant, Accepted, Rejection};
 use crate::domain::ClientId;
+use crate::http::grant_types::JWT_BEARER;
 use crate::registry::service_accounts::{Certificate, CertificateKey, ServiceAccount};
 
 const AUDIENCE: &str = "https://tokens.example.com/v0/sign_in/token";

@@ -15,7 +15,8 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::request::{TokenParams, JWT_BEARER};
+use super::request::TokenParams;
+use crate::http::grant_types::JWT_BEARER;
 use crate::registry::service_accounts::ServiceAccount;
 
 /// Why an assertion grant was refused; `Display` is the exact message the caller gets.

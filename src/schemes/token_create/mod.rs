@@ -20,17 +20,39 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::Mode;
 use crate::http::error::{ApiError, ErrorBody, TOO_MANY_FAILURES};
 use crate::http::extract::CallerIp;
-use crate::http::no_store;
-use crate::http::ratelimit::Identifier;
+use crate::http::scheme::{Scheme, Tag, TokenRoute};
+use crate::http::{guard, no_store};
+use crate::limits::Identifier;
 use crate::signing::{Grant, PolicyError, ScopeRequest, SigningError, StateRequest, TtlRequest};
 use crate::state::AppState;
 pub use request::ParsedRequest;
 use request::TokenCreateRequest;
 
 /// The scheme's name in the issuance record.
-pub const SCHEME: &str = "token_create";
+pub const NAME: &str = "token_create";
+/// The OpenAPI tag of its route.
+const TAG: &str = "auth";
+
+/// The scheme, as `schemes::ALL` lists it.
+pub const SCHEME: Scheme = Scheme {
+    name: NAME,
+    routes: &[TokenRoute::new(
+        "/auth/token/create",
+        &["POST"],
+        "client_secret_json",
+    )],
+    grant_types: &[],
+    sandbox_only: false,
+    tags: &[Tag {
+        name: TAG,
+        description: "POST /auth/token/create: a token for client credentials \
+            in a JSON body, with scopes, state, lifetime and user",
+    }],
+    router,
+};
 /// `tokenTime` when the request names none, minutes (capped by the client's maximum).
 pub const DEFAULT_TOKEN_TIME_MINUTES: i64 = 60;
 
@@ -59,7 +81,7 @@ pub struct TokenCreateResponse {
 }
 
 /// Issues a JWT for client credentials.
-#[utoipa::path(post, path = "/auth/token/create", tag = "auth",
+#[utoipa::path(post, path = "/auth/token/create", tag = TAG,
     request_body = TokenCreateRequest,
     responses(
         (status = 200, description = "The token", body = TokenCreateResponse),
@@ -86,16 +108,12 @@ pub async fn create_token(
     let request = ParsedRequest::parse(&body)?;
     let now = state.clock.now();
     let identifier = Identifier::Client(&request.client_id);
-    state.limits.check(identifier, caller_ip)?;
-    let client = state
+    let attempt = state
         .registry
-        .authenticate(&request.client_id, &request.client_secret, now)
-        .await
-        .inspect_err(|e| state.limits.record(e, identifier, caller_ip))?;
-    tracing::Span::current().record("client_id", client.id.as_str());
-    crate::http::observe::note_client(client.id.as_str());
+        .authenticate(&request.client_id, &request.client_secret, now);
+    let client = guard::authenticate(&state, identifier, caller_ip, attempt).await?;
     let mut grant = Grant::for_client(
-        SCHEME,
+        NAME,
         &client.id,
         &client.policy,
         60 * DEFAULT_TOKEN_TIME_MINUTES,
@@ -148,6 +166,6 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 /// This scheme's routes.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router(_mode: Mode) -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_token))
 }

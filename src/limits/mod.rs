@@ -2,13 +2,13 @@
 //! are budgeted per credential identifier and per caller address (GCRA through `governor`,
 //! settings in `[rate_limit]`).
 //!
-//! Each adapter calls [`FailureLimits::check`] before the registry verifies anything (so a
-//! refused attempt costs no argon2 and no database work), and [`FailureLimits::record`] (or
-//! [`FailureLimits::failed`]) when the registry refuses the credential. Only failures spend
-//! budget: a client succeeding at any rate is never limited, and the check itself is a keyed
-//! hash and one concurrent-map lookup per key, with no allocation. Over budget is
-//! [`ApiError::TooManyRequests`], which each scheme renders in its own format with
-//! `Retry-After`. State is per instance (README, "Rate limits"); [`FailureLimits::prune`], run
+//! The one guarded authentication path (`http::guard`) calls [`FailureLimits::check`] before the
+//! registry verifies anything (so a refused attempt costs no argon2 and no database work), and
+//! [`FailureLimits::record`] (or [`FailureLimits::failed`]) when the registry refuses the
+//! credential. Only failures spend budget: a client succeeding at any rate is never limited, and
+//! the check itself is a keyed hash and one concurrent-map lookup per key, with no allocation.
+//! Over budget is [`Limited`], which the HTTP toolkit turns into a 429 that each scheme renders
+//! in its own format with `Retry-After`. Nothing here knows HTTP. State is per instance (README, "Rate limits"); [`FailureLimits::prune`], run
 //! periodically by `serve`, forgets keys whose budget is full again, so memory follows recent
 //! failures, not every identifier ever seen.
 
@@ -23,7 +23,6 @@ use governor::Quota;
 
 use crate::clock::Clock;
 use crate::config::RateLimitSettings;
-use crate::http::error::ApiError;
 use crate::registry::RegistryError;
 use budget::FailureBudget;
 
@@ -50,6 +49,14 @@ impl std::fmt::Debug for Identifier<'_> {
             Self::ServiceAccount(id) => f.debug_tuple("ServiceAccount").field(id).finish(),
         }
     }
+}
+
+/// An attempt refused because its identifier or address spent its failure budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("too many failed authentications, retry after {retry_after_seconds} s")]
+pub struct Limited {
+    /// Whole seconds (at least 1) until both budgets allow another failure.
+    pub retry_after_seconds: u64,
 }
 
 /// The two failure budgets of this instance.
@@ -85,11 +92,7 @@ impl FailureLimits {
 
     /// Refuses an attempt whose identifier or address has spent its failure budget, with the
     /// whole seconds (at least 1) until both allow another failure.
-    pub fn check(
-        &self,
-        identifier: Identifier<'_>,
-        caller: Option<IpAddr>,
-    ) -> Result<(), ApiError> {
+    pub fn check(&self, identifier: Identifier<'_>, caller: Option<IpAddr>) -> Result<(), Limited> {
         if !self.enabled {
             return Ok(());
         }
@@ -103,7 +106,7 @@ impl FailureLimits {
                     address_limited = by_address.is_some(),
                     "authentication refused: too many failures"
                 );
-                Err(ApiError::TooManyRequests {
+                Err(Limited {
                     retry_after_seconds: whole_seconds(wait),
                 })
             }
@@ -159,7 +162,7 @@ impl FailureLimits {
 
 /// Whether a refusal says the presented credential was wrong (a guess), as opposed to a right
 /// credential that cannot be used, or a failure of the service.
-fn is_guess(error: &RegistryError) -> bool {
+pub fn is_guess(error: &RegistryError) -> bool {
     matches!(
         error,
         RegistryError::UnknownClient
@@ -204,9 +207,9 @@ mod tests {
         (FailureLimits::new(&settings, clock.clone()), clock)
     }
 
-    fn retry_after(result: Result<(), ApiError>) -> Option<u64> {
+    fn retry_after(result: Result<(), Limited>) -> Option<u64> {
         match result {
-            Err(ApiError::TooManyRequests {
+            Err(Limited {
                 retry_after_seconds,
             }) => Some(retry_after_seconds),
             _ => None,

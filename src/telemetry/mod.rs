@@ -1,5 +1,10 @@
-//! Logging set-up: text or JSON lines on stderr (stdout is for command output), filtered by
-//! `RUST_LOG` or the configured directive.
+//! What the service tells its operators: logging set-up (text or JSON lines on stderr, stdout
+//! being for command output, filtered by `RUST_LOG` or the configured directive), this
+//! instance's Prometheus [`metrics`], and the per-request [`facts`] the observe layer logs.
+//! Imports nothing above the signing core.
+
+pub mod facts;
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 

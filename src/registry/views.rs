@@ -1,5 +1,6 @@
-//! The JSON bodies of JWT credentials and their portal, shared by the client routes, the admin
-//! API and the CLI so all three speak the same JSON. Request bodies here document the wire
+//! The JSON bodies of JWT credentials and their portal, shared by the client routes (the
+//! `authtoken` scheme's portal), the admin API and the CLI so all three speak the same JSON;
+//! kept beside the records they show, below every adapter, so no adapter imports another. Request bodies here document the wire
 //! format; the client routes parse them field by field (`request.rs`), the admin API with serde.
 
 use chrono::{DateTime, Utc};
@@ -7,7 +8,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::registry::{AccessRequest, ApiGroup, IssuedJwtCredential, JwtCredential, Notification};
+use super::{AccessRequest, ApiGroup, IssuedJwtCredential, JwtCredential, Notification};
 
 /// `POST /v1/access-requests`: the API groups wanted and why.
 #[derive(Debug, ToSchema)]

@@ -2,7 +2,10 @@
 //! this service, with absolute URLs under the configured public URL.
 //!
 //! Choices where the RFC leaves room, each deliberate:
-//! - `token_endpoint` is `/v0/sign_in/token`, the only route that takes an RFC 6749 token request
+//! - Everything about the token routes comes from the scheme list (`schemes::ALL`): each
+//!   scheme's routes make `tokenmint_token_routes`, and the scheme that declares grant types
+//!   provides `token_endpoint` and `grant_types_supported`. Today that is `sign_in`:
+//!   `/v0/sign_in/token` is the only route that takes an RFC 6749 token request
 //!   (`grant_type` + `assertion`, RFC 7523 §2.1); so `grant_types_supported` names only the
 //!   jwt-bearer grant (listing anything else would send generic clients to a route that refuses
 //!   it), and its `token_endpoint_auth_methods_supported` is `none`: the assertion is the grant,
@@ -22,74 +25,20 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{AUTH_METHODS, INTROSPECT_PATH, REVOKE_PATH};
-use crate::config::{Mode, Settings};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::config::Settings;
 use crate::domain::Algorithm;
-use crate::schemes::sign_in;
+use crate::http::grant_types::JWT_BEARER;
+use crate::schemes::oauth::{AUTH_METHODS, INTROSPECT_PATH, REVOKE_PATH};
+use crate::schemes::ALL;
 use crate::state::AppState;
 
 /// The metadata document's path (RFC 8414 §3).
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 /// The published keys' path.
 const JWKS_PATH: &str = "/.well-known/jwks.json";
-/// The jwt-bearer grant type (RFC 7523 §2.1).
-const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-/// One token route of the service, as the extension member lists it.
-struct RouteSpec {
-    scheme: &'static str,
-    methods: &'static [&'static str],
-    path: &'static str,
-    grant: &'static str,
-    issues: &'static str,
-    sandbox_only: bool,
-}
-
-/// Every route that hands out a token (or, `/test-api-keys`, a credential for one).
-const TOKEN_ROUTES: [RouteSpec; 7] = [
-    route(
-        "token_create",
-        &["POST"],
-        "/auth/token/create",
-        "client_secret_json",
-    ),
-    route(
-        "auth_jwt",
-        &["GET", "POST"],
-        "/auth/jwt",
-        "client_secret_headers",
-    ),
-    route("api_key", &["GET"], "/clients/authorization", "api_key"),
-    RouteSpec {
-        issues: "api_key",
-        sandbox_only: true,
-        ..route("api_key", &["POST"], "/test-api-keys", "registered_phone")
-    },
-    route("sign_in", &["POST"], sign_in::TOKEN_PATH, JWT_BEARER),
-    route("authtoken", &["POST"], "/auth/authtoken", "jwt_credential"),
-    route(
-        "authtoken",
-        &["POST"],
-        "/auth/authtoken/refresh",
-        "authtoken_refresh",
-    ),
-];
-
-const fn route(
-    scheme: &'static str,
-    methods: &'static [&'static str],
-    path: &'static str,
-    grant: &'static str,
-) -> RouteSpec {
-    RouteSpec {
-        scheme,
-        methods,
-        path,
-        grant,
-        issues: "access_token",
-        sandbox_only: false,
-    }
-}
 
 /// A token route (extension member `tokenmint_token_routes`).
 #[derive(Serialize, ToSchema)]
@@ -150,25 +99,38 @@ impl AuthorizationServerMetadata {
     /// The document for a configuration and the issuer the signer uses.
     pub fn new(settings: &Settings, issuer: &str) -> Self {
         let url = |path: &str| settings.public_url_for(path);
-        let routes = TOKEN_ROUTES
-            .iter()
-            .filter(|spec| settings.mode == Mode::Sandbox || !spec.sandbox_only)
-            .map(|spec| TokenRoute {
-                scheme: spec.scheme,
-                methods: spec.methods,
-                endpoint: url(spec.path),
-                grant: spec.grant,
-                issues: spec.issues,
-                assertion_signing_alg_values_supported: (spec.grant == JWT_BEARER)
-                    .then(|| vec![Algorithm::RS256.as_str()]),
+        let schemes = || {
+            ALL.iter()
+                .filter(|scheme| scheme.available_in(settings.mode))
+        };
+        let routes = schemes()
+            .flat_map(|scheme| {
+                scheme
+                    .routes
+                    .iter()
+                    .filter(|route| route.available_in(settings.mode))
+                    .map(|route| TokenRoute {
+                        scheme: scheme.name,
+                        methods: route.methods,
+                        endpoint: url(route.path),
+                        grant: route.grant,
+                        issues: route.issues.as_str(),
+                        assertion_signing_alg_values_supported: (route.grant == JWT_BEARER)
+                            .then(|| vec![Algorithm::RS256.as_str()]),
+                    })
             })
             .collect();
+        let token_endpoint = schemes()
+            .find_map(|scheme| scheme.token_endpoint())
+            .map_or_else(String::new, |route| url(route.path));
         Self {
             issuer: issuer.to_owned(),
             jwks_uri: url(JWKS_PATH),
-            token_endpoint: url(sign_in::TOKEN_PATH),
+            token_endpoint,
             token_endpoint_auth_methods_supported: vec!["none"],
-            grant_types_supported: vec![JWT_BEARER],
+            grant_types_supported: schemes()
+                .flat_map(|scheme| scheme.grant_types.iter().copied())
+                .collect(),
             response_types_supported: Vec::new(),
             introspection_endpoint: url(INTROSPECT_PATH),
             introspection_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
@@ -193,6 +155,11 @@ pub async fn metadata(State(state): State<AppState>) -> Json<AuthorizationServer
         &state.settings,
         state.signer.issuer(),
     ))
+}
+
+/// The metadata route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metadata))
 }
 
 #[cfg(test)]

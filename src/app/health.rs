@@ -34,7 +34,7 @@ pub async fn healthz() -> Json<Health> {
         (status = 200, description = "Ready to serve", body = Health),
         (status = 503, description = "The database does not answer", body = Health)))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let db = state.registry.database();
+    let db = &state.db;
     let ready = tokio::time::timeout(Duration::from_secs(2), db.ping())
         .await
         .unwrap_or(false);

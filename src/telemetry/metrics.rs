@@ -1,4 +1,4 @@
-//! Prometheus metrics: what one service instance counts, and `GET /metrics`, which shows it.
+//! Prometheus metrics: what one service instance counts (`GET /metrics`, in `app`, shows it).
 //!
 //! Each `AppState` owns its [`Metrics`] (a `prometheus-client` registry, never a process global),
 //! so several services in one process, as in the tests, count apart. Recording is a lookup in a
@@ -7,26 +7,16 @@
 //! router's templates. Figures that already exist elsewhere (database pool, caches, the issuance
 //! queue) are sampled when scraped, not maintained on the request path.
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use prometheus_client::encoding::EncodeLabelSet;
+use axum::extract::MatchedPath;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use super::observe::{self, RequestLabels};
+use super::facts;
 use crate::signing::IssuanceObserver;
-use crate::state::AppState;
-
-/// Content type of the OpenMetrics text format, which Prometheus asks for.
-const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-/// Content type of the classic Prometheus text format, for every other caller.
-const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Upper bounds of the latency buckets, seconds: token routes answer in about a millisecond
 /// from the cache, a first authentication takes an argon2 run (tens of milliseconds).
@@ -48,6 +38,61 @@ struct RefusalLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
+}
+
+/// The route template a request matched (`/admin/clients/{client_id}`), or `unmatched`.
+#[derive(Clone, Debug)]
+pub struct Route(Option<MatchedPath>);
+
+impl Route {
+    /// The template a request matched, if any.
+    pub fn new(matched: Option<MatchedPath>) -> Self {
+        Self(matched)
+    }
+
+    /// The template, or `unmatched`.
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref().map_or("unmatched", MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Route {}
+
+impl std::hash::Hash for Route {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+/// Labels of the latency histogram: all bounded (templates, standard methods, statuses).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    route: Route,
+    method: &'static str,
+    status: u16,
+}
+
+impl RequestLabels {
+    /// The labels of one completed request.
+    pub fn new(route: Route, method: &'static str, status: u16) -> Self {
+        Self {
+            route,
+            method,
+            status,
+        }
+    }
 }
 
 type LatencyFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
@@ -140,23 +185,27 @@ impl Metrics {
         self.latency.get_or_create(labels).observe(seconds);
     }
 
-    /// The exposition in the OpenMetrics text format, after sampling the figures kept elsewhere.
-    fn render(&self, state: &AppState) -> Result<String, std::fmt::Error> {
-        let pool = state.registry.database().pool();
+    /// The exposition in the OpenMetrics text format, after sampling the figures kept elsewhere:
+    /// the database pool, the credential caches' entries by kind, and the queued issuance records.
+    pub fn render(
+        &self,
+        pool: &sqlx::AnyPool,
+        cached_credentials: impl IntoIterator<Item = (&'static str, u64)>,
+        queued_records: usize,
+    ) -> Result<String, std::fmt::Error> {
         self.pool_connections.set(i64::from(pool.size()));
         self.pool_idle
             .set(i64::try_from(pool.num_idle()).unwrap_or(i64::MAX));
         self.pool_max
             .set(i64::from(pool.options().get_max_connections()));
-        for (kind, entries) in state.registry.cached_credentials() {
+        for (kind, entries) in cached_credentials {
             let entries = i64::try_from(entries).unwrap_or(i64::MAX);
             self.cache_entries
                 .get_or_create(&KindLabels { kind })
                 .set(entries);
         }
-        let queued = state.signer.queued_records();
         self.issuance_queue
-            .set(i64::try_from(queued).unwrap_or(i64::MAX));
+            .set(i64::try_from(queued_records).unwrap_or(i64::MAX));
         let mut text = String::with_capacity(8192);
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
@@ -172,50 +221,6 @@ impl Default for Metrics {
 impl IssuanceObserver for Metrics {
     fn issued(&self, scheme: &'static str, client_id: &str) {
         self.issued.get_or_create(&SchemeLabels { scheme }).inc();
-        observe::note_client(client_id);
+        facts::note_client(client_id);
     }
-}
-
-/// Prometheus metrics of this instance (unauthenticated; `[metrics] enabled = false` turns it off)
-///
-/// OpenMetrics text when the scraper asks for it (Prometheus does), else the same text as
-/// `text/plain; version=0.0.4`. Series: `tokenmint_tokens_issued_total{scheme}`,
-/// `tokenmint_token_refusals_total{scheme,reason}`,
-/// `tokenmint_http_request_duration_seconds{route,method,status}` (a histogram over route
-/// templates), `tokenmint_db_pool_*`, `tokenmint_credential_cache_entries{kind}` and
-/// `tokenmint_issuance_queue_records`.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses(
-        (status = 200, description = "The metrics", content_type = "text/plain", body = String,
-            example = "# TYPE tokenmint_tokens_issued counter\n\
-                tokenmint_tokens_issued_total{scheme=\"auth_jwt\"} 3\n"),
-        (status = 404, description = "Metrics are disabled by configuration")))]
-pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if !state.settings.metrics.enabled {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    let text = match state.metrics.render(&state) {
-        Ok(text) => text,
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    };
-    let openmetrics = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("application/openmetrics-text"));
-    let content_type = if openmetrics {
-        OPENMETRICS
-    } else {
-        PROMETHEUS_TEXT
-    };
-    let mut response = text.into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
-
-/// The metrics route.
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(metrics))
 }

@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::error::{ApiError, ErrorBody};
-use super::extract::PresentedToken;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::PresentedToken;
 use crate::state::AppState;
 
 /// Shows the verified claims of the presented access token.

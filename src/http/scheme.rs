@@ -1,0 +1,105 @@
+//! How a token scheme declares itself: one [`Scheme`] value beside its code, listed once in
+//! `schemes::ALL`. Everything else that must know the schemes (the observe layer's refusal
+//! counts, the RFC 8414 metadata, the admin issuance filters, the CLI, the OpenAPI tags) is
+//! derived from that list by the app, so adding a scheme is one folder and one line.
+//!
+//! This module only defines the shape; it names no scheme.
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Mode;
+use crate::state::AppState;
+
+/// A token scheme: its name, its routes and what it adds to the service's documents.
+pub struct Scheme {
+    /// The scheme's name in the issuance record, the metrics and the admin filters.
+    pub name: &'static str,
+    /// Every route of the scheme that hands out a token (or a credential for one).
+    pub routes: &'static [TokenRoute],
+    /// The RFC 6749 grant types of the token endpoint this scheme provides (RFC 8414
+    /// `grant_types_supported`); empty when it has no RFC 6749 token endpoint.
+    pub grant_types: &'static [&'static str],
+    /// Whether the whole scheme exists only in sandbox mode.
+    pub sandbox_only: bool,
+    /// Its OpenAPI tags (name and description), in the order Swagger UI shows them.
+    pub tags: &'static [Tag],
+    /// Its routes in a mode, with their OpenAPI description.
+    pub router: fn(Mode) -> OpenApiRouter<AppState>,
+}
+
+impl Scheme {
+    /// Whether the scheme exists in `mode`.
+    pub fn available_in(&self, mode: Mode) -> bool {
+        mode == Mode::Sandbox || !self.sandbox_only
+    }
+
+    /// Its RFC 6749 token endpoint: the first route whose grant is one of its grant types.
+    pub fn token_endpoint(&self) -> Option<&'static TokenRoute> {
+        self.routes
+            .iter()
+            .find(|route| self.grant_types.contains(&route.grant))
+    }
+}
+
+/// One route that hands out a token, as the metadata's `tokenmint_token_routes` lists it.
+pub struct TokenRoute {
+    /// The route's path (an axum route template).
+    pub path: &'static str,
+    /// Its HTTP methods.
+    pub methods: &'static [&'static str],
+    /// What the caller presents: a grant type URI or a tokenmint name.
+    pub grant: &'static str,
+    /// What it hands out.
+    pub issues: Issues,
+    /// Whether the route exists only in sandbox mode.
+    pub sandbox_only: bool,
+}
+
+impl TokenRoute {
+    /// An access-token route available in every mode.
+    pub const fn new(
+        path: &'static str,
+        methods: &'static [&'static str],
+        grant: &'static str,
+    ) -> Self {
+        Self {
+            path,
+            methods,
+            grant,
+            issues: Issues::AccessToken,
+            sandbox_only: false,
+        }
+    }
+
+    /// Whether the route exists in `mode`.
+    pub fn available_in(&self, mode: Mode) -> bool {
+        mode == Mode::Sandbox || !self.sandbox_only
+    }
+}
+
+/// What a token route hands out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Issues {
+    /// An access token: its outcomes are counted under the scheme's name.
+    AccessToken,
+    /// An API key (`POST /test-api-keys`), itself exchanged for tokens elsewhere.
+    ApiKey,
+}
+
+impl Issues {
+    /// The name the metadata uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessToken => "access_token",
+            Self::ApiKey => "api_key",
+        }
+    }
+}
+
+/// An OpenAPI tag: a group of operations in Swagger UI.
+pub struct Tag {
+    /// The tag's name, as each operation's `tag = ...` names it.
+    pub name: &'static str,
+    /// What the group is for.
+    pub description: &'static str,
+}
