@@ -4,6 +4,8 @@
 //! Module map (dependencies run one way: `http` → `schemes`/`admin` → `registry` + `signing`):
 //! - [`config`]: `Settings`, the only reader of environment variables.
 //! - [`domain`]: value types shared by registry and signing (`ClientId`, `ClientPolicy`, ...).
+//! - [`single_use`]: a record an issuance consumes (an assertion's `jti`, a refreshed AuthToken),
+//!   claimed by the registry and kept or released by the signing core.
 //! - [`db`]: the pool and migrations for PostgreSQL and SQLite.
 //! - [`registry`]: clients and credentials, and all of their SQL.
 //! - [`signing`]: policy, keys, signing, verification and the issuance record.
@@ -38,6 +40,7 @@ pub mod retention;
 pub mod sandbox;
 pub mod schemes;
 pub mod signing;
+pub mod single_use;
 pub mod state;
 pub mod sync;
 pub mod telemetry;

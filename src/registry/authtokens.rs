@@ -5,24 +5,69 @@
 //! it was not refreshed yet), so of two concurrent refreshes exactly one wins, and a second
 //! presentation is detected as reuse, answered with the chain of tokens issued from it. Revoking
 //! those tokens is the signing core's business (the scheme hands it the list).
+//!
+//! A won claim comes as a [`ClaimedRefresh`] that the scheme hands to the signing core with the
+//! successor's grant, and the signing core compensates, not the scheme: once the successor's
+//! issuance record has committed, keeping the claim records the successor (its `parent_jti` is
+//! the refreshed token); when no successor leaves, releasing it clears `refreshed_at` again, so
+//! the caller may retry with the same token.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{AuthenticatedCredential, ClientRegistry, RegistryError};
+use crate::single_use::{IssuedRecord, SingleUse, SingleUseError};
 
 /// The outcome of claiming a token for a refresh.
 #[derive(Debug)]
-pub enum RefreshClaim {
-    /// The token was not refreshed before and now is: issue its successor.
-    Claimed(Box<AuthenticatedCredential>),
+pub enum RefreshClaim<'a> {
+    /// The token was not refreshed before and now is: issue its successor, consuming the claim.
+    Claimed(Box<AuthenticatedCredential>, ClaimedRefresh<'a>),
     /// The token was refreshed before: a reuse. Carries every token issued from it, in order.
     Reused(Vec<String>),
 }
 
+/// A won claim on refreshing one AuthToken, consumed by the issuance of its successor.
+#[derive(Debug)]
+pub struct ClaimedRefresh<'a> {
+    registry: &'a ClientRegistry,
+    jti: &'a str,
+    credential_key: String,
+    claimed_at: DateTime<Utc>,
+}
+
+#[async_trait::async_trait]
+impl SingleUse for ClaimedRefresh<'_> {
+    /// Records the successor in the lineage, so a reuse of the refreshed token finds it.
+    async fn keep(&self, issued: &IssuedRecord<'_>) -> Result<(), SingleUseError> {
+        self.registry
+            .record_refreshed_successor(
+                issued.jti,
+                &self.credential_key,
+                self.jti,
+                issued.issued_at,
+                issued.expires_at,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes the claim, so the caller may retry the refresh with the same token.
+    async fn release(&self) {
+        let released = self
+            .registry
+            .release_authtoken_refresh(self.jti, self.claimed_at)
+            .await;
+        if let Err(err) = released {
+            tracing::warn!(error = %err, "could not release a failed refresh");
+        }
+    }
+}
+
 impl ClientRegistry {
-    /// Records the AuthToken a refresh of `parent` just issued for `credential_key`.
-    pub async fn record_refreshed_successor(
+    /// Records the AuthToken a refresh of `parent` just issued for `credential_key`; called only
+    /// by [`ClaimedRefresh::keep`].
+    async fn record_refreshed_successor(
         &self,
         jti: &str,
         credential_key: &str,
@@ -48,14 +93,14 @@ impl ClientRegistry {
     /// `expires_at`: read from the verified token) for a refresh at `now`, once. Its credential and
     /// client must be active (checked first, so a refused refresh does not consume the token).
     #[tracing::instrument(skip_all, fields(jti = %jti))]
-    pub async fn claim_authtoken_refresh(
-        &self,
-        jti: &str,
+    pub async fn claim_authtoken_refresh<'a>(
+        &'a self,
+        jti: &'a str,
         credential_key: &str,
         issued_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<RefreshClaim, RegistryError> {
+    ) -> Result<RefreshClaim<'a>, RegistryError> {
         let credential = self.active_jwt_credential(credential_key).await?;
         let claimed = sqlx::query(
             "insert into authtokens (jti, credential_key, parent_jti, issued_at, expires_at, \
@@ -72,7 +117,13 @@ impl ClientRegistry {
         .await?
         .rows_affected();
         if claimed == 1 {
-            return Ok(RefreshClaim::Claimed(Box::new(credential)));
+            let claim = ClaimedRefresh {
+                registry: self,
+                jti,
+                credential_key: credential.credential.key.clone(),
+                claimed_at: now,
+            };
+            return Ok(RefreshClaim::Claimed(Box::new(credential), claim));
         }
         let descendants = self.authtoken_descendants(jti).await?;
         tracing::warn!(
@@ -83,8 +134,8 @@ impl ClientRegistry {
     }
 
     /// Undoes a claim made at `claimed_at` whose successor could not be issued, so the caller
-    /// may retry with the same token.
-    pub async fn release_authtoken_refresh(
+    /// may retry with the same token; called only by [`ClaimedRefresh::release`].
+    async fn release_authtoken_refresh(
         &self,
         jti: &str,
         claimed_at: DateTime<Utc>,

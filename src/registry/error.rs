@@ -1,6 +1,7 @@
 //! `RegistryError`: what can go wrong with clients and credentials, in domain words.
 
 use crate::db;
+use crate::single_use::SingleUseError;
 
 /// A failure of a registry operation; says nothing about HTTP.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,18 @@ impl From<sqlx::Error> for RegistryError {
             Self::Unavailable(std::sync::Arc::new(err))
         } else {
             Self::Internal(anyhow::Error::new(err).context("registry query"))
+        }
+    }
+}
+
+impl From<RegistryError> for SingleUseError {
+    /// A claim that cannot be kept or released reports its store's failure in ground-floor words,
+    /// so the signing core can tell an unavailable store (503) from anything else (500).
+    fn from(err: RegistryError) -> Self {
+        match err {
+            RegistryError::Unavailable(e) => Self::Unavailable(e),
+            RegistryError::Internal(e) => Self::Failed(e),
+            other => Self::Failed(anyhow::Error::new(other)),
         }
     }
 }

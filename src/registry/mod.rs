@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 pub use access_requests::{AccessRequest, AccessStatus, Decision};
 pub use admin_credential::AdminCredential;
 pub use api_groups::ApiGroup;
-pub use authtokens::RefreshClaim;
+pub use authtokens::{ClaimedRefresh, RefreshClaim};
 pub use client::{Client, ClientStatus, ClientUpdate, NewClient};
 pub use error::RegistryError;
 pub use jwt_credentials::{

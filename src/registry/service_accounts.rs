@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 
 pub use certificate::{Certificate, CertificateKey};
 pub(crate) use used_assertions::{start as start_assertion_uses, AssertionUses};
+pub use used_assertions::{AssertionClaim, ClaimedAssertion};
 
 use super::cache::Lookup;
 use super::{Client, ClientRegistry, RegistryError};

@@ -1,6 +1,7 @@
 //! `SigningError` and `TokenError`: what can go wrong issuing or verifying a token.
 
 use crate::db;
+use crate::single_use::SingleUseError;
 
 /// A refusal by policy: the grant asks for more than the client may have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,6 +43,17 @@ impl From<sqlx::Error> for SigningError {
             Self::Unavailable(std::sync::Arc::new(err))
         } else {
             Self::Internal(anyhow::Error::new(err).context("signing storage"))
+        }
+    }
+}
+
+impl From<SingleUseError> for SigningError {
+    /// A consumed record that cannot be kept fails the issuance as its store's failure would:
+    /// unavailable stays a 503 worth retrying, anything else is internal.
+    fn from(err: SingleUseError) -> Self {
+        match err {
+            SingleUseError::Unavailable(e) => Self::Unavailable(e),
+            SingleUseError::Failed(e) => Self::Internal(e),
         }
     }
 }

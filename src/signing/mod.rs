@@ -3,9 +3,12 @@
 //! Order of work in [`Signer::issue`]: settle the grant against the client's policy (pure),
 //! build the claims (pure), queue the issuance record for the next group commit, sign with the
 //! active key of the client's algorithm (in memory) while the record's batch is written, and hand
-//! the token back only once the record has committed. It owns keys (storage, rotation,
+//! the token back only once the record has committed. [`Signer::issue_consuming`] (in
+//! `consuming`) does the same for an issuance that consumes a single-use record the registry
+//! claimed, keeping it with the token or releasing it. It owns keys (storage, rotation,
 //! JWKS) and verification of its own tokens. It never speaks HTTP and never imports `registry`.
 
+mod consuming;
 pub mod error;
 pub mod grant;
 pub mod keys;

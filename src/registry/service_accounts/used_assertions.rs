@@ -6,6 +6,11 @@
 //! the database lets exactly one of them affect a row; concurrent uses share one statement and
 //! one commit ([`GroupCommit`]). The `jti` is stored as its SHA-256,
 //! so any length fits the primary-key index and no caller-chosen text is kept.
+//!
+//! The scheme claims a `jti` with [`ClientRegistry::claim_assertion_use`] before asking for a
+//! token and hands the [`ClaimedAssertion`] to the signing core, which compensates, not the
+//! scheme: keeping it adds nothing (the row is already written), and when no token leaves it is
+//! released (only the row this use wrote is deleted), so the assertion may be retried.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -19,6 +24,7 @@ use crate::db::group_commit::{
 };
 use crate::db::Database;
 use crate::registry::{ClientRegistry, RegistryError};
+use crate::single_use::{IssuedRecord, SingleUse, SingleUseError};
 
 fn digest(jti: &str) -> String {
     hex::encode(Sha256::digest(jti.as_bytes()))
@@ -112,7 +118,67 @@ impl BatchWrite for AssertionUseWriter {
     }
 }
 
+/// The outcome of claiming an assertion's `jti` for an issuance.
+#[derive(Debug)]
+pub enum AssertionClaim<'a> {
+    /// The `jti` was free and is now used: issue the token, consuming the claim.
+    Claimed(ClaimedAssertion<'a>),
+    /// A still-unexpired assertion of the same service account used it first.
+    Replayed,
+}
+
+/// A recorded use of an assertion's `jti`, consumed by the issuance it allowed.
+#[derive(Debug)]
+pub struct ClaimedAssertion<'a> {
+    registry: &'a ClientRegistry,
+    service_account_id: &'a str,
+    jti: &'a str,
+    expires_at: DateTime<Utc>,
+}
+
+#[async_trait::async_trait]
+impl SingleUse for ClaimedAssertion<'_> {
+    /// Nothing to add: the use was recorded when it was claimed and stays until it expires.
+    async fn keep(&self, _issued: &IssuedRecord<'_>) -> Result<(), SingleUseError> {
+        Ok(())
+    }
+
+    /// Forgets the use, so the caller may retry with the same assertion.
+    async fn release(&self) {
+        let released = self
+            .registry
+            .release_assertion_use(self.service_account_id, self.jti, self.expires_at)
+            .await;
+        if let Err(err) = released {
+            tracing::warn!(error = %err, "could not release the jti of a failed issuance");
+        }
+    }
+}
+
 impl ClientRegistry {
+    /// Claims `jti` for an accepted assertion of `service_account_id` valid until `expires_at`
+    /// (see [`Self::record_assertion_use`]): the claim, or [`AssertionClaim::Replayed`].
+    pub async fn claim_assertion_use<'a>(
+        &'a self,
+        service_account_id: &'a str,
+        jti: &'a str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<AssertionClaim<'a>, RegistryError> {
+        if !self
+            .record_assertion_use(service_account_id, jti, expires_at, now)
+            .await?
+        {
+            return Ok(AssertionClaim::Replayed);
+        }
+        Ok(AssertionClaim::Claimed(ClaimedAssertion {
+            registry: self,
+            service_account_id,
+            jti,
+            expires_at,
+        }))
+    }
+
     /// Records that an accepted assertion used `jti` until `expires_at`. Returns `false` when a
     /// still-unexpired assertion of the same service account used it first (a replay). Uses that
     /// arrive together are recorded in one statement and one commit; each answer comes after it.
@@ -161,7 +227,8 @@ impl ClientRegistry {
 
     /// Forgets a use recorded by [`Self::record_assertion_use`] whose token could not be issued,
     /// so the caller may retry with the same assertion. Only the row this use wrote is removed.
-    pub async fn release_assertion_use(
+    /// Called only by [`ClaimedAssertion::release`].
+    async fn release_assertion_use(
         &self,
         service_account_id: &str,
         jti: &str,

@@ -32,6 +32,7 @@ use crate::http::no_store;
 use crate::limits::Identifier;
 use crate::registry::{AuthenticatedCredential, RefreshClaim, RegistryError};
 use crate::signing::{Grant, IssuedToken, ScopeRequest, StateRequest, TokenError};
+use crate::single_use::SingleUse;
 use crate::state::AppState;
 
 /// The answer to a token that cannot be refreshed (bad, revoked, past the window, or of a
@@ -175,16 +176,9 @@ pub async fn refresh(
         )
         .await;
     match claim.map_err(|e| refused(e, REFRESH_REFUSED))? {
-        RefreshClaim::Claimed(credential) => {
-            match issue(&state, &credential, Some(jti), caller_ip).await {
-                Ok(issued) => Ok(respond(&issued)),
-                Err(err) => {
-                    if let Err(e) = state.registry.release_authtoken_refresh(jti, now).await {
-                        tracing::warn!(error = %e, "could not release a failed refresh");
-                    }
-                    Err(err.into())
-                }
-            }
+        RefreshClaim::Claimed(credential, claimed) => {
+            let issued = issue(&state, &credential, Some(&claimed), caller_ip).await?;
+            Ok(respond(&issued))
         }
         RefreshClaim::Reused(descendants) => {
             let family: Vec<String> = std::iter::once(jti.to_owned()).chain(descendants).collect();
@@ -195,12 +189,13 @@ pub async fn refresh(
     }
 }
 
-/// Issues an AuthToken for an active credential; a refresh's successor is recorded in the lineage
-/// (as the successor of `parent`) before it is returned.
+/// Issues an AuthToken for an active credential; a refresh hands its claim on the refreshed
+/// token, which the signing core keeps (recording the successor in the lineage) before the token
+/// is returned, or releases if none is.
 async fn issue(
     state: &AppState,
     authenticated: &AuthenticatedCredential,
-    parent: Option<&str>,
+    refreshed: Option<&dyn SingleUse>,
     caller_ip: Option<IpAddr>,
 ) -> Result<IssuedToken, ApiError> {
     let now = state.clock.now();
@@ -223,20 +218,7 @@ async fn issue(
     extra.insert("credential_key".into(), credential.key.clone().into());
     extra.insert("username".into(), credential.username.clone().into());
     extra.insert("api_groups".into(), credential.api_groups.clone().into());
-    let issued = state.signer.issue(&grant, now).await?;
-    if let Some(parent) = parent {
-        state
-            .registry
-            .record_refreshed_successor(
-                &issued.jti,
-                &credential.key,
-                parent,
-                issued.issued_at,
-                issued.expires_at,
-            )
-            .await?;
-    }
-    Ok(issued)
+    Ok(state.signer.issue_consuming(&grant, now, refreshed).await?)
 }
 
 /// What a refresh needs from a verified AuthToken: its credential and lifetime.

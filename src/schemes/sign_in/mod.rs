@@ -3,9 +3,11 @@
 //!
 //! A service account signs an assertion with the private key of a certificate registered in its
 //! config; this adapter reads the grant ([`request`]), runs the numbered checks ([`validate`])
-//! against the config the registry finds, records the assertion's `jti` so it cannot be replayed,
-//! and asks the signing core for the token. Every refusal is 400 `{"errors": "<message>"}`; only
-//! a store that does not answer is 503, in the same shape.
+//! against the config the registry finds, claims the assertion's `jti` so it cannot be replayed,
+//! and asks the signing core for the token, handing it the claim: the signing core keeps the
+//! `jti` used once the token's record has committed, or releases it for a retry when no token
+//! leaves (this adapter compensates for nothing itself). Every refusal is 400
+//! `{"errors": "<message>"}`; only a store that does not answer is 503, in the same shape.
 
 pub mod request;
 #[cfg(test)]
@@ -36,11 +38,12 @@ use crate::http::guard::{self, Authenticated, Refusal, Refused};
 use crate::http::no_store;
 use crate::http::scheme::{Scheme, Tag, TokenRoute};
 use crate::limits::Identifier;
-use crate::registry::service_accounts::ServiceAccount;
+use crate::registry::service_accounts::{AssertionClaim, ServiceAccount};
 use crate::registry::{Client, ClientStatus, RegistryError};
 use crate::signing::{
     Grant, IssuedToken, PolicyError, ScopeRequest, SigningError, StateRequest, TtlRequest,
 };
+use crate::single_use::SingleUse;
 use crate::state::AppState;
 use request::{SignInTokenRequest, TokenParams};
 use validate::{Accepted, Rejection};
@@ -267,8 +270,8 @@ async fn verify(
     })
 }
 
-/// Check 14 and issuance: the `jti` is recorded first, so of two racing requests only one gets
-/// a token; if the token then cannot be issued, the `jti` is released for a retry.
+/// Check 14 and issuance: the `jti` is claimed first, so of two racing requests only one gets
+/// a token; the signing core consumes the claim, releasing it for a retry if no token leaves.
 async fn issue(
     state: &AppState,
     account: &ServiceAccount,
@@ -277,29 +280,23 @@ async fn issue(
     caller_ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<IssuedToken, SignInError> {
-    let registry = &state.registry;
-    let jti = accepted.jti.as_deref();
-    if let Some(jti) = jti {
-        if !registry
-            .record_assertion_use(&account.id, jti, accepted.expires_at, now)
+    let claimed = match accepted.jti.as_deref() {
+        Some(jti) => match state
+            .registry
+            .claim_assertion_use(&account.id, jti, accepted.expires_at, now)
             .await?
         {
-            return Err(refuse(Rejection::Replayed));
-        }
-    }
+            AssertionClaim::Claimed(claimed) => Some(claimed),
+            AssertionClaim::Replayed => return Err(refuse(Rejection::Replayed)),
+        },
+        None => None,
+    };
     let grant = grant_for(account, client, &accepted, caller_ip);
-    let failure = match state.signer.issue(&grant, now).await {
+    let single_use = claimed.as_ref().map(|claimed| claimed as &dyn SingleUse);
+    let failure = match state.signer.issue_consuming(&grant, now, single_use).await {
         Ok(issued) => return Ok(issued),
         Err(failure) => failure,
     };
-    if let Some(jti) = jti {
-        if let Err(err) = registry
-            .release_assertion_use(&account.id, jti, accepted.expires_at)
-            .await
-        {
-            tracing::warn!(error = %err, "could not release the jti of a failed issuance");
-        }
-    }
     Err(match failure {
         SigningError::Policy(PolicyError::ScopeNotAllowed(_) | PolicyError::ScopeMalformed(_)) => {
             refuse(Rejection::InvalidScopes)
