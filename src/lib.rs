@@ -1,25 +1,32 @@
 //! tokenmint: issues signed JWT access tokens to third-party backends through several documented
 //! token schemes, over one client registry and one signing core.
 //!
-//! Module map (dependencies run one way: `http` → `schemes`/`admin` → `registry` + `signing`):
-//! - [`config`]: `Settings`, the only reader of environment variables.
-//! - [`domain`]: value types shared by registry and signing (`ClientId`, `ClientPolicy`, ...).
-//! - [`single_use`]: a record an issuance consumes (an assertion's `jti`, a refreshed AuthToken),
-//!   claimed by the registry and kept or released by the signing core.
-//! - [`db`]: the pool and migrations for PostgreSQL and SQLite.
+//! Module map, from the top floor down (dependencies run one way: `app` → `schemes`/`admin` →
+//! `http` → `state` → `registry` + `signing` → `db`, `config`, `domain`):
+//! - [`app`]: the router assembled from every scheme in `schemes::ALL`, the admin API, health,
+//!   `/v1/me`, the metrics endpoint, the RFC 8414 metadata, OpenAPI and Swagger UI.
+//! - [`cli`]: the subcommands of the binary, over the same registry and signing functions.
+//! - [`schemes`]: one adapter per token route, each declared once, and the one list of them;
+//!   the standard OAuth routes (introspection, revocation).
+//! - [`admin`]: the admin API (imports no scheme).
+//! - [`sandbox`]: development conveniences of sandbox mode.
+//! - [`http`]: the toolkit: errors, extractors, the observe layer, the one guarded
+//!   authentication path, Basic parsing, grant-type URIs and the shape of a scheme declaration.
+//! - [`state`]: `AppState`, handles only.
+//! - [`limits`]: the failure budgets (brute-force limits) the guarded path checks.
+//! - [`telemetry`]: logging set-up, Prometheus metrics and per-request facts.
 //! - [`registry`]: clients and credentials, and all of their SQL.
 //! - [`signing`]: policy, keys, signing, verification and the issuance record.
-//! - [`schemes`]: one adapter per token route, and the standard OAuth routes (introspection,
-//!   revocation, metadata).
-//! - [`admin`]: the admin API.
-//! - [`http`]: router, layers (one log line per request, Prometheus metrics), errors, OpenAPI,
-//!   and the failure budgets every scheme shares.
-//! - [`cli`]: the subcommands of the binary.
+//! - [`single_use`]: a record an issuance consumes (an assertion's `jti`, a refreshed AuthToken),
+//!   claimed by the registry and kept or released by the signing core.
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
-//! - [`sandbox`]: development conveniences of sandbox mode.
 //! - [`retention`]: the job that prunes rows long past expiry (through `signing` and `registry`).
 //! - [`changes`]: announcing committed changes to the other instances (PostgreSQL NOTIFY).
 //! - [`sync`]: following those announcements: caches and keys, failing closed when cut off.
+//! - [`db`]: the pool and migrations for PostgreSQL and SQLite.
+//! - [`config`]: `Settings`, the only reader of environment variables.
+//! - [`domain`]: value types shared by registry and signing (`ClientId`, `ClientPolicy`, ...).
+//! - [`clock`]: the source of "now" (`SystemClock`, and `FixedClock` for tests).
 //! - `fuzzing` (hidden): entry points for the fuzz targets in `fuzz/`.
 
 pub mod admin;

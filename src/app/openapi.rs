@@ -139,3 +139,50 @@ impl Modify for SecuritySchemes {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use crate::config::Mode;
+
+    fn document() -> Value {
+        serde_json::to_value(super::super::openapi_document(Mode::Sandbox)).unwrap()
+    }
+
+    #[test]
+    fn scheme_names_are_the_recorded_ones() {
+        let names = crate::schemes::names();
+        assert_eq!(
+            document()["components"]["schemas"]["SchemeName"]["enum"],
+            json!(names)
+        );
+    }
+
+    #[test]
+    fn each_scheme_tags_its_routes_before_the_service_groups() {
+        let document = document();
+        let tags: Vec<&str> = document["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|tag| tag["name"].as_str().unwrap())
+            .collect();
+        let declared: Vec<&str> = crate::schemes::ALL
+            .iter()
+            .flat_map(|scheme| scheme.tags.iter().map(|tag| tag.name))
+            .chain(super::SERVICE_TAGS.iter().map(|tag| tag.name))
+            .collect();
+        assert_eq!(tags, declared);
+        for scheme in crate::schemes::ALL {
+            for route in scheme.routes {
+                let operations = &document["paths"][route.path];
+                let tagged = operations.as_object().unwrap().values().all(|operation| {
+                    let tag = operation["tags"][0].as_str().unwrap();
+                    scheme.tags.iter().any(|declared| declared.name == tag)
+                });
+                assert!(tagged, "{} is not tagged by {}", route.path, scheme.name);
+            }
+        }
+    }
+}

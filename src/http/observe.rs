@@ -21,7 +21,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use super::error::ApiError;
 use super::REQUEST_ID;
 use crate::telemetry::facts;
 pub use crate::telemetry::facts::{note_client, note_refusal};
@@ -49,27 +48,6 @@ impl Observer {
             .iter()
             .find(|(path, _)| *path == route)
             .map(|(_, scheme)| *scheme)
-    }
-}
-
-/// The refusal reason of an error: a small fixed set, never anything the client sent.
-pub fn refusal_reason(error: &ApiError) -> &'static str {
-    match error {
-        ApiError::InvalidRequest { .. } | ApiError::PayloadTooLarge => "invalid_request",
-        ApiError::InvalidClient => "invalid_client",
-        ApiError::ClientSuspended => "suspended",
-        ApiError::InvalidCredentials(_) => "invalid_credentials",
-        ApiError::InvalidToken => "invalid_token",
-        ApiError::Forbidden { code, .. } => match *code {
-            "invalid_scope" => "invalid_scope",
-            "state_not_allowed" => "state_not_allowed",
-            _ => "forbidden",
-        },
-        ApiError::AdminUnauthorized => "unauthorized",
-        ApiError::NotFound(_) => "not_found",
-        ApiError::TooManyRequests { .. } => "rate_limited",
-        ApiError::Unavailable => "unavailable",
-        ApiError::Internal(_) => "internal",
     }
 }
 
@@ -147,29 +125,4 @@ pub async fn observe(
     let labels = RequestLabels::new(route, method, status);
     metrics.observe_latency(&labels, elapsed.as_secs_f64());
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusal_reasons_are_fixed_strings() {
-        let forbidden = |code| ApiError::Forbidden {
-            code,
-            message: "x".into(),
-        };
-        assert_eq!(refusal_reason(&forbidden("invalid_scope")), "invalid_scope");
-        assert_eq!(
-            refusal_reason(&forbidden("group_not_approved")),
-            "forbidden"
-        );
-        assert_eq!(refusal_reason(&ApiError::ClientSuspended), "suspended");
-        assert_eq!(
-            refusal_reason(&ApiError::TooManyRequests {
-                retry_after_seconds: 1
-            }),
-            "rate_limited"
-        );
-    }
 }

@@ -170,11 +170,6 @@ impl ClientRegistry {
         ]
     }
 
-    /// The database handle.
-    pub fn database(&self) -> &Database {
-        &self.db
-    }
-
     /// Registers a client with a first secret, returned once in clear.
     #[tracing::instrument(skip_all, fields(name = %new.name))]
     pub async fn create_client(

@@ -170,7 +170,7 @@ async fn invalid_credentials_are_403_as_documented() {
 async fn a_database_outage_is_503_not_500() {
     let app = TestApp::spawn().await;
     let client = app.standard_client("ES256").await;
-    app.state.registry.database().pool().close().await;
+    app.state.db.pool().close().await;
     let response = ok(&app, Method::POST, &client).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()[RETRY_AFTER], "5");

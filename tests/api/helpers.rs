@@ -239,7 +239,7 @@ impl TestApp {
         let sql = format!("select count(*) as n from {table} where {condition}");
         let row: (i64,) = sqlx::query_as(&sql)
             .bind(value)
-            .fetch_one(self.state.registry.database().pool())
+            .fetch_one(self.state.db.pool())
             .await
             .unwrap();
         row.0

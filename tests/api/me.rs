@@ -145,6 +145,6 @@ async fn a_revoked_token_is_refused_at_once() {
 async fn protected_endpoints_fail_closed_when_revocation_cannot_be_checked() {
     let app = TestApp::spawn().await;
     let (token, _) = token(&app).await;
-    app.state.registry.database().pool().close().await;
+    app.state.db.pool().close().await;
     assert_eq!(me_with(&app, &token).await, 503);
 }

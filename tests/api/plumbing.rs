@@ -13,7 +13,7 @@ async fn probes_answer_and_readiness_fails_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/healthz").await.status(), 200);
     assert_eq!(app.get("/readyz").await.status(), 200);
-    app.state.registry.database().pool().close().await;
+    app.state.db.pool().close().await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     assert_eq!(
@@ -26,7 +26,7 @@ async fn probes_answer_and_readiness_fails_when_the_database_is_gone() {
 #[tokio::test]
 async fn a_database_outage_is_503_with_retry_after_not_500() {
     let app = TestApp::spawn().await;
-    app.state.registry.database().pool().close().await;
+    app.state.db.pool().close().await;
     let response = app.admin(Method::GET, "/admin/clients", None).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()[RETRY_AFTER], "5");

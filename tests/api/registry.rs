@@ -42,7 +42,7 @@ async fn secrets_are_stored_only_as_argon2id_hashes(app: TestApp) {
     let client = app.standard_client("ES256").await;
     let (hash,): (String,) = sqlx::query_as("select hash from client_secrets where client_id = $1")
         .bind(&client.id)
-        .fetch_one(app.state.registry.database().pool())
+        .fetch_one(app.state.db.pool())
         .await
         .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");

@@ -36,7 +36,7 @@ async fn every_token_leaves_an_issuance_record(app: TestApp) {
          from issuances where jti = $1",
     )
     .bind(&issued.jti)
-    .fetch_one(app.state.registry.database().pool())
+    .fetch_one(app.state.db.pool())
     .await
     .unwrap();
     assert_eq!(row.0, client.id);
@@ -126,7 +126,7 @@ async fn the_jwks_publishes_public_parts_only_and_private_keys_are_sealed_at_res
         assert_eq!(key["use"], "sig");
     }
     let sealed: Vec<(String,)> = sqlx::query_as("select private_key_sealed from signing_keys")
-        .fetch_all(app.state.registry.database().pool())
+        .fetch_all(app.state.db.pool())
         .await
         .unwrap();
     for (blob,) in sealed {
@@ -203,7 +203,7 @@ async fn no_token_is_returned_when_its_record_cannot_be_written() {
     let client = app.standard_client("ES256").await;
     let client = app.state.registry.client(&client.id).await.unwrap();
     let grant = tokenmint::signing::Grant::for_client("test", &client.id, &client.policy, 60);
-    app.state.registry.database().pool().close().await;
+    app.state.db.pool().close().await;
     let now = tokenmint::clock::Clock::now(&*app.clock);
     let outcome = app.state.signer.issue(&grant, now).await;
     assert!(

@@ -68,7 +68,7 @@ async fn issues_a_token_with_the_requested_state_lifetime_scopes_and_user() {
     let (scheme, declared): (String, Option<String>) =
         sqlx::query_as("select scheme, declared_ip from issuances where jti = $1")
             .bind(claims["jti"].as_str().unwrap())
-            .fetch_one(app.state.registry.database().pool())
+            .fetch_one(app.state.db.pool())
             .await
             .unwrap();
     assert_eq!(
@@ -286,7 +286,7 @@ async fn scopes_and_states_beyond_the_clients_policy_are_403() {
 async fn a_database_outage_is_503_with_retry_after() {
     let app = TestApp::spawn().await;
     let client = app.standard_client("ES256").await;
-    app.state.registry.database().pool().close().await;
+    app.state.db.pool().close().await;
     let response = create(&app, credentials(&client)).await;
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()[RETRY_AFTER], "5");

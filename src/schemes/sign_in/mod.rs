@@ -10,6 +10,7 @@
 //! `{"errors": "<message>"}`; only a store that does not answer is 503, in the same shape.
 
 pub mod request;
+pub mod response;
 #[cfg(test)]
 mod tests;
 pub mod validate;
@@ -19,11 +20,10 @@ use std::net::IpAddr;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Uri};
 use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -31,7 +31,7 @@ use utoipa_axum::routes;
 
 use crate::config::Mode;
 use crate::domain::Algorithm;
-use crate::http::error::{ApiError, ErrorFormat, SchemeError};
+use crate::http::error::ApiError;
 use crate::http::extract::CallerIp;
 use crate::http::grant_types::JWT_BEARER;
 use crate::http::guard::{self, Authenticated, Refusal, Refused};
@@ -46,6 +46,10 @@ use crate::signing::{
 use crate::single_use::SingleUse;
 use crate::state::AppState;
 use request::{SignInTokenRequest, TokenParams};
+pub use response::{
+    SignInError, SignInErrorBody, SignInFormat, SignInTokenData, SignInTokenResponse,
+    TOO_MANY_FAILURES,
+};
 use validate::{Accepted, Rejection};
 
 /// This route's path; its public URL is the audience assertions must name.
@@ -69,65 +73,6 @@ pub const SCHEME: Scheme = Scheme {
     }],
     router,
 };
-
-/// The message of a 429 (too many failed assertions for the service account or from the address).
-pub const TOO_MANY_FAILURES: &str = "Too many failed attempts, retry later";
-
-/// The Sign-in Service's error format: `{"errors": "<message>"}`, 400 for every refusal (429 once
-/// a service account or an address has failed too often).
-pub struct SignInFormat;
-
-/// A failure of this route, rendered in [`SignInFormat`].
-pub type SignInError = SchemeError<SignInFormat>;
-
-/// The error body.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SignInErrorBody {
-    /// What was wrong with the request.
-    #[schema(example = "Assertion has expired")]
-    pub errors: String,
-}
-
-impl ErrorFormat for SignInFormat {
-    fn render(error: ApiError) -> Response {
-        let status = match &error {
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let errors = match &error {
-            ApiError::TooManyRequests { .. } => TOO_MANY_FAILURES.to_owned(),
-            other => other.to_string(),
-        };
-        let body = SignInErrorBody { errors };
-        error.respond_with(status, Json(body))
-    }
-}
-
-impl From<Rejection> for ApiError {
-    fn from(rejection: Rejection) -> Self {
-        Self::InvalidRequest {
-            message: rejection.to_string(),
-            field: None,
-        }
-    }
-}
-
-/// The token response.
-#[derive(Serialize, ToSchema)]
-pub struct SignInTokenResponse {
-    /// The Sign-in Service's envelope.
-    pub data: SignInTokenData,
-}
-
-/// The token itself.
-#[derive(Serialize, ToSchema)]
-pub struct SignInTokenData {
-    /// A signed JWT (RS256) for the config's audience, living the config's duration.
-    #[schema(example = "eyJhbGciOiJSUzI1NiIsImtpZCI6Ii4uLiJ9...")]
-    pub access_token: String,
-}
 
 /// Issues a service-account access token for a signed JWT assertion (RFC 7523 jwt-bearer).
 ///

@@ -54,7 +54,7 @@ async fn keys_are_stored_only_as_keyed_digests(app: TestApp) {
 
     let rows: Vec<(String, String, String, String)> =
         sqlx::query_as("select id, client_id, environment, digest from api_keys")
-            .fetch_all(app.state.registry.database().pool())
+            .fetch_all(app.state.db.pool())
             .await
             .unwrap();
 
@@ -196,7 +196,7 @@ async fn a_missing_empty_or_repeated_api_key_is_422_and_garbage_never_500() {
 #[tokio::test]
 async fn a_store_outage_is_503_with_retry_after_in_the_errors_format() {
     let app = TestApp::spawn().await;
-    app.state.registry.database().pool().close().await;
+    app.state.db.pool().close().await;
 
     let response = authorize(&app, UNKNOWN_KEY).await;
 
@@ -209,7 +209,7 @@ async fn a_store_that_stops_answering_is_503_in_the_errors_format() {
     let app = TestApp::spawn().await;
     let client = app.standard_client("ES256").await;
     let (_, key) = create_key(&app, &client.id, "sandbox", None).await;
-    let mut lock = app.state.registry.database().pool().begin().await.unwrap();
+    let mut lock = app.state.db.pool().begin().await.unwrap();
     sqlx::query("lock table api_keys in access exclusive mode")
         .execute(&mut *lock)
         .await

@@ -116,7 +116,7 @@ async fn malformed_phones_and_bodies_are_422_and_write_nothing() {
 #[tokio::test]
 async fn a_store_outage_on_test_api_keys_is_503() {
     let app = TestApp::spawn().await;
-    app.state.registry.database().pool().close().await;
+    app.state.db.pool().close().await;
 
     let response = post_test_key(&app, json!({"phone": PHONE})).await;
 

@@ -43,7 +43,7 @@ async fn a_token_signed_by_a_retired_and_removed_key_is_refused_everywhere() {
     let old_kid = header["kid"].as_str().unwrap().to_owned();
     rotate_es256(&target.app).await;
     // An attacker who later steals the retired key's private part from a backup.
-    let pool = target.app.state.registry.database().pool();
+    let pool = target.app.state.db.pool();
     let stolen = EcKey::from_pkcs8(&unseal(pool, &target.app.master_key, &old_kid).await);
     let forge_now = || {
         let now = target.app.clock.now_utc().timestamp();

@@ -113,7 +113,7 @@ impl Target {
 
     /// How many tokens have been issued, and how many revoked, so far.
     pub async fn ledger(&self) -> (i64, i64) {
-        let pool = self.app.state.registry.database().pool();
+        let pool = self.app.state.db.pool();
         let count = |sql: &'static str| async move {
             let row: (i64,) = sqlx::query_as(sql).fetch_one(pool).await.unwrap();
             row.0

@@ -22,7 +22,7 @@ async fn a_credential_is_shown_once_listed_without_its_secret_and_revoked(app: T
     );
     let (hash,): (String,) = sqlx::query_as("select hash from jwt_credentials where key = $1")
         .bind(key)
-        .fetch_one(app.state.registry.database().pool())
+        .fetch_one(app.state.db.pool())
         .await
         .unwrap();
     assert!(hash.starts_with("$argon2id$"));

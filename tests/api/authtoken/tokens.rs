@@ -260,7 +260,7 @@ async fn revoking_the_credential_stops_generate_and_refresh_at_once(app: TestApp
     // what happened to them.
     let (_, claims) = app.verify_with_jwks(&token).await;
     let record = |jti: String| {
-        let pool = app.state.registry.database().pool().clone();
+        let pool = app.state.db.pool().clone();
         async move {
             let row: (i64, Option<i64>) = sqlx::query_as(
                 "select cast(case when revocable_by_subject then 1 else 0 end as bigint), \
@@ -313,7 +313,7 @@ async fn only_authtokens_of_this_service_can_be_refreshed() {
 #[tokio::test]
 async fn a_database_outage_is_503_with_retry_after_in_the_same_body_shape() {
     let app = TestApp::spawn().await;
-    app.state.registry.database().pool().close().await;
+    app.state.db.pool().close().await;
     let response = generate(&app, "0123456789abcdef0123456789abcdef", "secret").await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key(RETRY_AFTER));

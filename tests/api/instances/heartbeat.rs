@@ -18,7 +18,7 @@ async fn listener_pids(app: &TestApp) -> Vec<i32> {
          where datname = current_database() and application_name = $1",
     )
     .bind(tokenmint::sync::APPLICATION_NAME)
-    .fetch_all(app.state.registry.database().pool())
+    .fetch_all(app.state.db.pool())
     .await
     .unwrap()
     .into_iter()
@@ -63,7 +63,7 @@ async fn a_quiet_listener_stays_connected_and_a_frozen_one_is_replaced_failing_c
     signal("-STOP", first);
     let suspended = sqlx::query("update clients set status = 'suspended' where id = $1")
         .bind(&client.id)
-        .execute(app.state.registry.database().pool())
+        .execute(app.state.db.pool())
         .await;
     let refused = poll(DEADLINE, || async { token_create().await == 401 }).await;
     let replaced = poll(DEADLINE, || async {

@@ -57,7 +57,7 @@ async fn issues_a_token_with_the_sign_in_service_claims_and_records_it(app: Test
     let (scheme, subject, scopes): (String, String, String) =
         sqlx::query_as("select scheme, subject, scopes from issuances where jti = $1")
             .bind(jti)
-            .fetch_one(f.app.state.registry.database().pool())
+            .fetch_one(f.app.state.db.pool())
             .await
             .unwrap();
     assert_eq!((scheme.as_str(), subject.as_str()), ("sign_in", SUBJECT));
@@ -223,7 +223,7 @@ on_both_backends!(an_added_certificate_signs_and_a_replaced_list_drops_the_old_o
 async fn a_store_that_does_not_answer_is_503_with_retry_after_in_the_same_shape() {
     let f = Fixture::arrange(TestApp::spawn().await).await;
     let assertion = keys()[0].sign(&f.claims());
-    f.app.state.registry.database().pool().close().await;
+    f.app.state.db.pool().close().await;
     let response = f.exchange_assertion(&assertion).await;
     assert_eq!(response.status(), 503);
     assert!(response.headers().contains_key("retry-after"));

@@ -1,20 +1,19 @@
 //! `ApiError`: every public outcome of a failed request, and how it is rendered.
 //!
 //! Domain errors (`RegistryError`, `SigningError`, `TokenError`) are sorted into public outcomes
-//! by the `From` impls here; the status and body are picked in one place per format. Schemes with
+//! by the `From` impls in [`sorting`]; the status and body are picked in one place per format. Schemes with
 //! their own documented error format wrap `ApiError` and render it their way. Internal details
 //! are logged in full and never returned.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::limits::Limited;
-use crate::registry::RegistryError;
-use crate::signing::{PolicyError, SigningError, TokenError};
+use crate::telemetry::facts;
+
+mod sorting;
 
 /// The one answer to a refused JWT credential, whatever the reason (unknown key, wrong secret,
 /// revoked credential, suspended client), so keys cannot be probed.
@@ -156,7 +155,7 @@ impl ApiError {
     /// Renders with a chosen status and body, adding the headers the outcome calls for
     /// (`Retry-After`, `WWW-Authenticate`) and logging internal failures.
     pub fn respond_with(&self, status: StatusCode, body: impl IntoResponse) -> Response {
-        super::observe::note_refusal(super::observe::refusal_reason(self));
+        facts::note_refusal(refusal_reason(self));
         if let Self::Internal(err) = self {
             tracing::error!(error = ?err, "request failed");
         }
@@ -221,105 +220,31 @@ impl<F: ErrorFormat> IntoResponse for SchemeError<F> {
     }
 }
 
-impl From<RegistryError> for ApiError {
-    fn from(err: RegistryError) -> Self {
-        match err {
-            // Same answer for unknown id and wrong secret: don't reveal which clients exist.
-            RegistryError::UnknownClient | RegistryError::WrongSecret => Self::InvalidClient,
-            RegistryError::Suspended => Self::ClientSuspended,
-            // The AuthToken scheme answers these with its own single message (see
-            // `schemes::authtoken`); elsewhere they are a failed authentication like the above.
-            RegistryError::UnknownCredential | RegistryError::CredentialRevoked => {
-                Self::InvalidCredentials(INVALID_CREDENTIALS)
-            }
-            RegistryError::NotApproved(_) => Self::Forbidden {
-                code: "group_not_approved",
-                message: err.to_string(),
-            },
-            RegistryError::NotFound(what) => Self::NotFound(what),
-            RegistryError::Invalid { field, message } => Self::invalid(field, message),
-            RegistryError::Unavailable(e) => {
-                tracing::warn!(error = %e, "database unavailable");
-                Self::Unavailable
-            }
-            RegistryError::Internal(e) => Self::Internal(e),
-        }
-    }
-}
-
-impl From<Limited> for ApiError {
-    fn from(limited: Limited) -> Self {
-        Self::TooManyRequests {
-            retry_after_seconds: limited.retry_after_seconds,
-        }
-    }
-}
-
-impl From<PolicyError> for ApiError {
-    fn from(err: PolicyError) -> Self {
-        let message = err.to_string();
-        match err {
-            PolicyError::ScopeNotAllowed(_) => Self::Forbidden {
-                code: "invalid_scope",
-                message,
-            },
-            PolicyError::ScopeMalformed(_) => Self::invalid("scope", message),
-            PolicyError::StateNotAllowed(_) => Self::Forbidden {
-                code: "state_not_allowed",
-                message,
-            },
-            PolicyError::TtlOutOfRange { .. } => Self::invalid("ttl", message),
-        }
-    }
-}
-
-impl From<SigningError> for ApiError {
-    fn from(err: SigningError) -> Self {
-        match err {
-            SigningError::Policy(e) => e.into(),
-            SigningError::Unavailable(e) => {
-                tracing::warn!(error = %e, "database unavailable");
-                Self::Unavailable
-            }
-            SigningError::Internal(e) => Self::Internal(e),
-        }
-    }
-}
-
-impl From<TokenError> for ApiError {
-    fn from(err: TokenError) -> Self {
-        if err == TokenError::Unavailable {
-            return Self::Unavailable;
-        }
-        tracing::info!(reason = %err, "token refused");
-        Self::InvalidToken
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return Self::PayloadTooLarge;
-        }
-        Self::InvalidRequest {
-            message: rejection.body_text(),
-            field: None,
-        }
-    }
-}
-
-impl From<QueryRejection> for ApiError {
-    fn from(rejection: QueryRejection) -> Self {
-        Self::InvalidRequest {
-            message: rejection.body_text(),
-            field: None,
-        }
+/// The refusal reason of an error: a small fixed set, never anything the client sent.
+pub fn refusal_reason(error: &ApiError) -> &'static str {
+    match error {
+        ApiError::InvalidRequest { .. } | ApiError::PayloadTooLarge => "invalid_request",
+        ApiError::InvalidClient => "invalid_client",
+        ApiError::ClientSuspended => "suspended",
+        ApiError::InvalidCredentials(_) => "invalid_credentials",
+        ApiError::InvalidToken => "invalid_token",
+        ApiError::Forbidden { code, .. } => match *code {
+            "invalid_scope" => "invalid_scope",
+            "state_not_allowed" => "state_not_allowed",
+            _ => "forbidden",
+        },
+        ApiError::AdminUnauthorized => "unauthorized",
+        ApiError::NotFound(_) => "not_found",
+        ApiError::TooManyRequests { .. } => "rate_limited",
+        ApiError::Unavailable => "unavailable",
+        ApiError::Internal(_) => "internal",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::RegistryError;
 
     #[test]
     fn each_outcome_has_its_status_and_code() {
@@ -383,5 +308,25 @@ mod tests {
     fn unavailable_answers_carry_retry_after() {
         let response = ApiError::Unavailable.into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+    }
+
+    #[test]
+    fn refusal_reasons_are_fixed_strings() {
+        let forbidden = |code| ApiError::Forbidden {
+            code,
+            message: "x".into(),
+        };
+        assert_eq!(refusal_reason(&forbidden("invalid_scope")), "invalid_scope");
+        assert_eq!(
+            refusal_reason(&forbidden("group_not_approved")),
+            "forbidden"
+        );
+        assert_eq!(refusal_reason(&ApiError::ClientSuspended), "suspended");
+        assert_eq!(
+            refusal_reason(&ApiError::TooManyRequests {
+                retry_after_seconds: 1
+            }),
+            "rate_limited"
+        );
     }
 }
