@@ -23,7 +23,7 @@ use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 
 use crate::changes::{self, Change};
-use crate::AppState;
+use crate::state::AppState;
 
 /// The `application_name` of the listening connection, so operators can tell it apart.
 pub const APPLICATION_NAME: &str = "tokenmint-changes";

@@ -23,6 +23,10 @@ use zeroize::Zeroizing;
 
 use crate::domain::Algorithm;
 
+/// The JWS header type of access tokens (RFC 9068 §2.1), written into every key's token header
+/// here and insisted on by verification, so that no other kind of JWT can pass for one.
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
 enum Pair {
     Ec(EcdsaKeyPair),
     Rsa(RsaKeyPair),
@@ -112,7 +116,7 @@ impl KeyMaterial {
         let header = json!({
             "alg": algorithm.as_str(),
             "kid": kid,
-            "typ": super::token::ACCESS_TOKEN_TYP,
+            "typ": ACCESS_TOKEN_TYP,
         });
         let token_header = b64(&serde_json::to_vec(&header)?);
         Ok(Self {

@@ -37,10 +37,6 @@ pub struct AccessClaims<'a> {
     pub extra: &'a Map<String, Value>,
 }
 
-/// The JWS header type of access tokens (RFC 9068 §2.1), which verification insists on so that
-/// no other kind of JWT can pass for one.
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
-
 /// Serializes and signs claims as a compact JWS with header `{alg, kid, typ}` (the key's own,
 /// serialized once: [`KeyMaterial::token_header`]).
 pub fn encode(key: &KeyMaterial, claims: &AccessClaims<'_>) -> anyhow::Result<String> {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::error::TokenError;
 use super::keys::KeySet;
-use super::token::ACCESS_TOKEN_TYP;
+use super::keys::ACCESS_TOKEN_TYP;
 
 /// Longest token accepted; anything larger is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
