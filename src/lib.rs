@@ -9,6 +9,7 @@
 //! - [`schemes`]: one adapter per token route, each declared once, and the one list of them;
 //!   the standard OAuth routes (introspection, revocation).
 //! - [`admin`]: the admin API (imports no scheme).
+//! - [`web`]: the web pages (the landing page at `/`), server-rendered over the same floors.
 //! - [`sandbox`]: development conveniences of sandbox mode.
 //! - [`http`]: the toolkit: errors, extractors, the observe layer, the one guarded
 //!   authentication path, Basic parsing, grant-type URIs and the shape of a scheme declaration.
@@ -51,6 +52,7 @@ pub mod single_use;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
 //! The top floor: the application assembled from every scheme in `schemes::ALL`, the admin API,
 //! health and key publication, `/v1/me`, the metrics endpoint, the RFC 8414 metadata, OpenAPI and
-//! Swagger UI, under the layers every request passes (request id, observe, CORS, panic guard,
+//! Swagger UI, the web pages (`web`: the landing page at `/`, the portal at `/portal`), under the layers every request passes (request id, observe, CORS, panic guard,
 //! timeout, body limit).
 //!
 //! Whatever the lower floors must know of the schemes comes from here, derived from the one
@@ -36,6 +36,7 @@ use crate::http::observe::{self, Observer};
 use crate::http::REQUEST_ID;
 use crate::schemes;
 use crate::state::AppState;
+use crate::web;
 
 /// Every documented route for a mode, with its OpenAPI description.
 pub fn api(mode: Mode) -> OpenApiRouter<AppState> {
@@ -77,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     ));
     routes
         .merge(swagger)
+        .merge(web::router(&state, schemes::ALL))
         .with_state(state.clone())
         .layer(Extension(state.admin.clone()))
         .layer(DefaultBodyLimit::max(

@@ -18,7 +18,7 @@ pub use sections::{
     AdminSettings, ApiKeySettings, AuthTokenSettings, CacheSettings, DatabaseSettings,
     HttpSettings, LogSettings, MetricsSettings, OAuthSettings, RateLimitSettings,
     RetentionSettings, SandboxSettings, SchemeSettings, SignInSettings, SigningSettings,
-    SmtpSettings, SmtpTls,
+    SmtpSettings, SmtpTls, WebSettings,
 };
 
 const EMBEDDED_DEFAULT: &str = include_str!("../../config/default.toml");
@@ -80,6 +80,8 @@ pub struct Settings {
     pub retention: RetentionSettings,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
+    /// The web pages (portal and console).
+    pub web: WebSettings,
     /// Budgets of failed authentications per credential identifier and per caller address.
     #[serde(default)]
     pub rate_limit: RateLimitSettings,

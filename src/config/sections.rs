@@ -7,6 +7,13 @@ use std::path::PathBuf;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+/// The web pages: portal and console sessions.
+#[derive(Clone, Debug, Deserialize)]
+pub struct WebSettings {
+    /// Minutes a session lives without a request (idle expiry); each request extends it.
+    pub session_idle_minutes: u32,
+}
+
 /// `GET /metrics` (Prometheus): counts and latencies only, never a credential or a client id.
 #[derive(Clone, Debug, Deserialize)]
 pub struct MetricsSettings {

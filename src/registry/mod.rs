@@ -22,6 +22,7 @@ pub mod secret;
 mod secrets;
 pub mod service_accounts;
 pub mod views;
+mod web_sessions;
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ pub use jwt_credentials::{
 };
 pub use notifications::{decision_text, Notification};
 pub use secrets::{IssuedSecret, SecretInfo};
+pub use web_sessions::StoredWebSession;
 
 use crate::changes::{announce, Change};
 use crate::config::CacheSettings;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod binary;
+mod browser;
 mod helpers;
 mod pg;
 mod smtp_sink;
@@ -31,3 +32,5 @@ mod sign_in;
 mod signing;
 mod swagger_browser;
 mod token_create;
+mod web;
+mod web_browser;

@@ -16,11 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::binary::{run, tokenmint};
+use crate::browser::{browser_deps, chromium, prune_old_runs, BROWSER_TESTS};
 
-/// Debian's Chromium, the browser the script drives.
-const CHROMIUM: &str = "/usr/bin/chromium";
-/// The browser test's folder: package.json, package-lock.json and the script.
-const BROWSER_TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
 /// How long the debug binary may take to migrate, create the demo data and listen.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 /// The demo service account's subject, scope and attribute (as `data/demo-assertion.sh` asks).
@@ -36,13 +33,11 @@ const ASSERTION_CLAIMS: [&str; 6] = [
 /// and POST, C, E in the query and in a form), and 7 rounds of Authorize + `/v1/me` (each of
 /// those tokens, then A as `?jwt=`).
 const SCREENSHOTS: usize = 1 + 6 + 7 * 2;
-/// How many earlier runs' screenshots are kept next to the new one.
-const KEPT_RUNS: usize = 4;
 
 #[test]
 fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_chromium() {
     let chromium = chromium();
-    let deps = playwright_core();
+    let deps = browser_deps();
     let database_url = tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(crate::pg::fresh_database_url());
@@ -107,91 +102,6 @@ fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_ch
         pngs, SCREENSHOTS,
         "one screenshot per step in {screenshots:?}"
     );
-}
-
-/// Deletes all but the latest runs' screenshots (about 3 MB a run). Run folders are named by a
-/// UUIDv7, so their names sort by time.
-fn prune_old_runs(runs: &Path) {
-    let mut folders: Vec<PathBuf> = std::fs::read_dir(runs)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("run-"))
-        })
-        .collect();
-    folders.sort();
-    for old in folders.iter().rev().skip(KEPT_RUNS) {
-        std::fs::remove_dir_all(old).ok();
-    }
-}
-
-/// The browser, installed with apt-get when missing and we are root (as `.ci/run` does).
-fn chromium() -> &'static str {
-    if Path::new(CHROMIUM).is_file() {
-        return CHROMIUM;
-    }
-    let root = run(Command::new("id").arg("-u")).trim() == "0";
-    assert!(
-        root,
-        "{CHROMIUM} is missing: the Swagger UI browser test needs Debian's Chromium; install it \
-         with `sudo apt-get install -y chromium` (.ci/run does so when it runs as root)"
-    );
-    for args in [
-        &["update", "-qq"][..],
-        &["install", "-y", "-qq", "chromium"],
-    ] {
-        let installed = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .output()
-            .expect("apt-get runs");
-        assert!(
-            installed.status.success(),
-            "apt-get {args:?} failed while installing Chromium for the browser test:\n{}",
-            String::from_utf8_lossy(&installed.stderr)
-        );
-    }
-    assert!(
-        Path::new(CHROMIUM).is_file(),
-        "apt-get installed {CHROMIUM}"
-    );
-    CHROMIUM
-}
-
-/// A folder whose `node_modules` holds the locked playwright-core, installed with `npm ci` from
-/// the committed lockfile when missing or when the lockfile changed. No browser is downloaded.
-fn playwright_core() -> PathBuf {
-    let deps = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-deps");
-    let lock = std::fs::read(Path::new(BROWSER_TESTS).join("package-lock.json")).unwrap();
-    let installed = deps
-        .join("node_modules/playwright-core/package.json")
-        .is_file()
-        && std::fs::read(deps.join("package-lock.json")).ok() == Some(lock.clone());
-    if installed {
-        return deps;
-    }
-    std::fs::create_dir_all(&deps).unwrap();
-    for file in ["package.json", "package-lock.json"] {
-        std::fs::copy(Path::new(BROWSER_TESTS).join(file), deps.join(file)).unwrap();
-    }
-    let npm = Command::new("npm")
-        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .current_dir(&deps)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run `npm` ({e}): install Node.js 20+ with npm"));
-    assert!(
-        npm.status.success(),
-        "npm ci of tests/browser (playwright-core) failed:\n{}{}",
-        String::from_utf8_lossy(&npm.stdout),
-        String::from_utf8_lossy(&npm.stderr)
-    );
-    deps
 }
 
 /// The service binary in sandbox mode, killed when dropped.

@@ -1,10 +1,12 @@
-//! The API key itself: the environment it works in and how one is generated. Pure: no I/O.
+//! The API key itself: the environment it works in, how one is generated and when a sandbox
+//! test key expires. Pure: no I/O.
 
 use std::fmt;
 use std::str::FromStr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use rand::RngCore;
 use secrecy::SecretString;
 
@@ -68,6 +70,15 @@ pub fn generate_key(environment: Environment) -> SecretString {
         environment.key_prefix(),
         URL_SAFE_NO_PAD.encode(bytes)
     ))
+}
+
+/// When a sandbox test key created at `now` expires: after the configured minutes (at least
+/// one), on a whole second so the stored and the shown time agree.
+pub fn test_key_expiry(now: DateTime<Utc>, ttl_minutes: i64) -> DateTime<Utc> {
+    let expiry = now + Duration::minutes(ttl_minutes.clamp(1, 525_600));
+    expiry
+        .duration_trunc(Duration::seconds(1))
+        .unwrap_or(expiry)
 }
 
 #[cfg(test)]

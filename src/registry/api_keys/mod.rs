@@ -20,7 +20,7 @@ use super::{Client, ClientRegistry, ClientStatus, RegistryError};
 use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 
-pub use key::{generate_key, Environment};
+pub use key::{generate_key, test_key_expiry, Environment};
 
 /// Longest presented key looked up; anything longer is no key of ours.
 const MAX_PRESENTED_LEN: usize = 128;

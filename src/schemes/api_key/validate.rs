@@ -1,7 +1,6 @@
 //! The rules of scheme C that need no database: `apiKey` given exactly once and not blank, the
 //! phone in E.164, which key environment a service mode accepts, and a test key's expiry.
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::request::{AuthorizationQuery, API_KEY_PARAM};
@@ -54,17 +53,13 @@ pub fn environment(mode: Mode) -> Environment {
     }
 }
 
-/// When a test key created at `now` expires: after the configured minutes (at least one), on a
-/// whole second so the stored and the shown time agree.
-pub fn test_key_expiry(now: DateTime<Utc>, ttl_minutes: i64) -> DateTime<Utc> {
-    let expiry = now + Duration::minutes(ttl_minutes.clamp(1, 525_600));
-    expiry
-        .duration_trunc(Duration::seconds(1))
-        .unwrap_or(expiry)
-}
+/// When a test key created at `now` expires (the registry's rule, shared with the portal page).
+pub use crate::registry::api_keys::test_key_expiry;
 
 #[cfg(test)]
 mod tests {
+    use chrono::DateTime;
+
     use super::*;
 
     fn query(values: &[&str]) -> AuthorizationQuery {

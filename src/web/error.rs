@@ -1,0 +1,102 @@
+//! What can go wrong serving a page, and how a browser is told: a sign-in that is needed is a
+//! redirect to the sign-in page; a form from elsewhere (or stale) is 403; a store that does not
+//! answer is 503 with `Retry-After`; anything else is 500. Details go to the log, never the page.
+
+use askama::Template;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+
+use super::page::{render_with_status, Frame};
+use crate::http::error::{ApiError, RETRY_AFTER_UNAVAILABLE_SECONDS};
+use crate::registry::RegistryError;
+
+/// A failed page request.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No (or no longer a) signed-in session: go to this sign-in page.
+    #[error("sign-in required")]
+    SignInRequired(&'static str),
+    /// A state-changing form without this session's CSRF token, or from another site.
+    #[error("form refused")]
+    Forbidden,
+    /// No such page (in this mode).
+    #[error("not found")]
+    NotFound,
+    /// The database does not answer.
+    #[error("temporarily unavailable")]
+    Unavailable,
+    /// A bug or a broken dependency.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<RegistryError> for WebError {
+    fn from(err: RegistryError) -> Self {
+        match ApiError::from(err) {
+            ApiError::Unavailable => Self::Unavailable,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<tower_sessions::session::Error> for WebError {
+    fn from(err: tower_sessions::session::Error) -> Self {
+        tracing::warn!(error = %err, "web session store failed");
+        Self::Unavailable
+    }
+}
+
+/// The page of a refused or failed request.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    frame: Frame,
+    title: &'static str,
+    message: &'static str,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match &self {
+            Self::SignInRequired(page) => return Redirect::to(page).into_response(),
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "This form was refused",
+                "It did not come from this site's current session (it may be stale). Go back, \
+                 reload the page and try again.",
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is no such page here.",
+            ),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "The service cannot reach its database right now. Try again in a few seconds.",
+            ),
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "a page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "The page could not be shown. The details are in the service's log.",
+                )
+            }
+        };
+        let mut response = render_with_status(
+            status,
+            &ErrorPage {
+                frame: Frame::plain(),
+                title,
+                message,
+            },
+        );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE_SECONDS.into());
+        }
+        response
+    }
+}

@@ -1,0 +1,102 @@
+//! What the real-browser tests share: Debian's Chromium, the locked npm packages that drive and
+//! audit it (playwright-core, axe-core, from `tests/browser`'s lockfile into `target/`), and the
+//! pruning of old screenshot runs under `target/tmp/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::binary::run;
+
+/// Debian's Chromium, the browser the scripts drive.
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// The browser tests' folder: package.json, package-lock.json and the scripts.
+pub const BROWSER_TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+/// How many earlier runs' screenshots are kept next to the new one.
+const KEPT_RUNS: usize = 4;
+
+/// Deletes all but the latest runs' screenshots (about 3 MB a run). Run folders are named by a
+/// UUIDv7, so their names sort by time.
+pub fn prune_old_runs(runs: &Path) {
+    let mut folders: Vec<PathBuf> = std::fs::read_dir(runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("run-"))
+        })
+        .collect();
+    folders.sort();
+    for old in folders.iter().rev().skip(KEPT_RUNS) {
+        std::fs::remove_dir_all(old).ok();
+    }
+}
+
+/// The browser, installed with apt-get when missing and we are root (as `.ci/run` does).
+pub fn chromium() -> &'static str {
+    if Path::new(CHROMIUM).is_file() {
+        return CHROMIUM;
+    }
+    let root = run(Command::new("id").arg("-u")).trim() == "0";
+    assert!(
+        root,
+        "{CHROMIUM} is missing: the browser tests need Debian's Chromium; install it \
+         with `sudo apt-get install -y chromium` (.ci/run does so when it runs as root)"
+    );
+    for args in [
+        &["update", "-qq"][..],
+        &["install", "-y", "-qq", "chromium"],
+    ] {
+        let installed = Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(Stdio::null())
+            .output()
+            .expect("apt-get runs");
+        assert!(
+            installed.status.success(),
+            "apt-get {args:?} failed while installing Chromium for the browser test:\n{}",
+            String::from_utf8_lossy(&installed.stderr)
+        );
+    }
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "apt-get installed {CHROMIUM}"
+    );
+    CHROMIUM
+}
+
+/// A folder whose `node_modules` holds the locked playwright-core and axe-core, installed with
+/// `npm ci` from the committed lockfile when missing or when the lockfile changed. No browser is
+/// downloaded.
+pub fn browser_deps() -> PathBuf {
+    let deps = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-deps");
+    let lock = std::fs::read(Path::new(BROWSER_TESTS).join("package-lock.json")).unwrap();
+    let installed = deps
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+        && deps.join("node_modules/axe-core/axe.min.js").is_file()
+        && std::fs::read(deps.join("package-lock.json")).ok() == Some(lock.clone());
+    if installed {
+        return deps;
+    }
+    std::fs::create_dir_all(&deps).unwrap();
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(Path::new(BROWSER_TESTS).join(file), deps.join(file)).unwrap();
+    }
+    let npm = Command::new("npm")
+        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .current_dir(&deps)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `npm` ({e}): install Node.js 20+ with npm"));
+    assert!(
+        npm.status.success(),
+        "npm ci of tests/browser (playwright-core, axe-core) failed:\n{}{}",
+        String::from_utf8_lossy(&npm.stdout),
+        String::from_utf8_lossy(&npm.stderr)
+    );
+    deps
+}
