@@ -2,7 +2,9 @@
 //!
 //! Sending is best effort and never part of a transaction: callers send after their commit, and a
 //! failure is logged (recipient and reason, never the body) without failing the caller. With no
-//! `[smtp].host` the mailer is disabled and sends nothing. It knows nothing of HTTP or the registry.
+//! `[smtp].host` the mailer is disabled and sends nothing. It knows nothing of HTTP; of the
+//! registry it reads only what a decision's e-mail says ([`decision_email`]), which the admin API,
+//! the CLI and the console all send.
 
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::config::{SmtpSettings, SmtpTls};
+use crate::registry::{decision_text, AccessRequest, Client};
 
 /// How long one delivery attempt may take (connect, TLS, the SMTP dialogue).
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,6 +119,19 @@ impl Mailer {
             }
         }
     }
+}
+
+/// The e-mail telling a client of a decision, if the client has an address.
+pub fn decision_email(request: &AccessRequest, client: &Client) -> Option<Email> {
+    let to = client.email.clone()?;
+    Some(Email {
+        to,
+        subject: format!(
+            "tokenmint: your access request was {}",
+            request.status.as_str()
+        ),
+        body: format!("Hello {},\n\n{}\n", client.name, decision_text(request)),
+    })
 }
 
 #[cfg(test)]

@@ -12,11 +12,9 @@ use utoipa_axum::routes;
 
 use super::{optional_json, AdminError, AdminJson};
 use crate::http::error::ErrorBody;
-use crate::mail::Email;
+use crate::mail::decision_email;
 use crate::registry::views::{AccessRequestView, ApiGroupBody, ApiGroupView, DecisionBody};
-use crate::registry::{
-    decision_text, AccessRequest, AccessStatus, Client, Decision, RegistryError,
-};
+use crate::registry::{AccessStatus, Decision, RegistryError};
 use crate::state::AppState;
 
 /// Defines an API group: a name and the scopes it grants.
@@ -128,19 +126,6 @@ async fn decide(
 pub fn parse_status(raw: &str) -> Result<AccessStatus, RegistryError> {
     AccessStatus::parse(raw)
         .ok_or_else(|| RegistryError::invalid("status", "must be pending, approved or rejected"))
-}
-
-/// The e-mail telling a client of a decision, if the client has an address.
-pub fn decision_email(request: &AccessRequest, client: &Client) -> Option<Email> {
-    let to = client.email.clone()?;
-    Some(Email {
-        to,
-        subject: format!(
-            "tokenmint: your access request was {}",
-            request.status.as_str()
-        ),
-        body: format!("Hello {},\n\n{}\n", client.name, decision_text(request)),
-    })
 }
 
 /// These admin routes (the admin guard is applied by the caller).

@@ -5,7 +5,8 @@
 use clap::Subcommand;
 
 use super::print_json;
-use crate::admin::access::{decision_email, parse_status};
+use crate::admin::access::parse_status;
+use crate::mail::decision_email;
 use crate::registry::views::{AccessRequestView, ApiGroupView};
 use crate::registry::Decision;
 use crate::state::AppState;

@@ -15,27 +15,28 @@ use crate::registry::{AuthenticatedCredential, Client, RegistryError};
 use crate::state::AppState;
 use crate::telemetry::facts;
 
-/// What an authentication found: something that belongs to one client.
+/// What an authentication found: something that belongs to one client, or to none (an
+/// administrator).
 pub trait Authenticated {
-    /// The client the credential belongs to.
-    fn client_id(&self) -> &str;
+    /// The client the credential belongs to, if any.
+    fn client_id(&self) -> Option<&str>;
 }
 
 impl Authenticated for Arc<Client> {
-    fn client_id(&self) -> &str {
-        self.id.as_str()
+    fn client_id(&self) -> Option<&str> {
+        Some(self.id.as_str())
     }
 }
 
 impl Authenticated for AuthenticatedKey {
-    fn client_id(&self) -> &str {
-        self.client.id.as_str()
+    fn client_id(&self) -> Option<&str> {
+        Some(self.client.id.as_str())
     }
 }
 
 impl Authenticated for AuthenticatedCredential {
-    fn client_id(&self) -> &str {
-        self.client.id.as_str()
+    fn client_id(&self) -> Option<&str> {
+        Some(self.client.id.as_str())
     }
 }
 
@@ -90,9 +91,10 @@ where
         .map_err(Refused::Limited)?;
     match attempt.await {
         Ok(found) => {
-            let client_id = found.client_id();
-            tracing::Span::current().record("client_id", client_id);
-            facts::note_client(client_id);
+            if let Some(client_id) = found.client_id() {
+                tracing::Span::current().record("client_id", client_id);
+                facts::note_client(client_id);
+            }
             Ok(found)
         }
         Err(err) => {

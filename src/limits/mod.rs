@@ -38,6 +38,10 @@ pub enum Identifier<'a> {
     JwtCredential(&'a str),
     /// A service-account id (`/v0/sign_in/token`).
     ServiceAccount(&'a str),
+    /// A presented admin token (the console's sign-in); only a keyed hash of it is kept, so in
+    /// effect only the caller's address budget limits guesses, and nobody can lock the
+    /// administrators out by failing on purpose.
+    AdminToken(&'a str),
 }
 
 impl std::fmt::Debug for Identifier<'_> {
@@ -47,6 +51,7 @@ impl std::fmt::Debug for Identifier<'_> {
             Self::ApiKey(_) => f.write_str("ApiKey(..)"),
             Self::JwtCredential(key) => f.debug_tuple("JwtCredential").field(key).finish(),
             Self::ServiceAccount(id) => f.debug_tuple("ServiceAccount").field(id).finish(),
+            Self::AdminToken(_) => f.write_str("AdminToken(..)"),
         }
     }
 }
@@ -155,6 +160,7 @@ impl FailureLimits {
             Identifier::ApiKey(value) => (1, value),
             Identifier::JwtCredential(value) => (2, value),
             Identifier::ServiceAccount(value) => (3, value),
+            Identifier::AdminToken(value) => (4, value),
         };
         self.hasher.hash_one((kind, value))
     }

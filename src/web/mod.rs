@@ -12,6 +12,7 @@
 //! OpenAPI document: the app merges this router after the API's.
 
 mod assets;
+mod console;
 mod error;
 mod form;
 mod landing;
@@ -74,7 +75,7 @@ pub fn router(state: &AppState, schemes: &'static [Scheme]) -> Router<AppState> 
         .route_layer(headers)
 }
 
-/// The pages behind a session: the portal.
+/// The pages behind a session: the portal and the console.
 fn signed_in_pages(state: &AppState) -> Router<AppState> {
     let idle = i64::from(state.settings.web.session_idle_minutes.max(1));
     let sessions = SessionManagerLayer::new(DatabaseStore::new(
@@ -92,6 +93,7 @@ fn signed_in_pages(state: &AppState) -> Router<AppState> {
     // Every request moves the stored expiry forward, as the cookie's: idle expiry, not absolute.
     .with_always_save(true);
     portal::router()
+        .merge(console::router())
         .route_layer(sessions)
         .route_layer(middleware::from_fn(origin::require_same_origin))
 }

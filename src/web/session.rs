@@ -1,4 +1,5 @@
-//! What a web page's session holds: who signed in (a portal client), and the session's CSRF
+//! What a web page's session holds: who signed in (a portal client, a console administrator),
+//! and the session's CSRF
 //! token, which every state-changing form carries back (a synchronizer token, compared in
 //! constant time). The session itself (cookie, id, rotation at sign-in, idle expiry, storage in
 //! the shared database) is `tower-sessions`' with the store in [`super::store`].
@@ -13,6 +14,8 @@ use super::error::WebError;
 
 /// The portal client signed in to this session.
 const PORTAL_CLIENT: &str = "portal.client_id";
+/// Whether an administrator signed in to the console in this session.
+const CONSOLE_ADMIN: &str = "console.admin";
 /// The session's CSRF token.
 const CSRF: &str = "csrf";
 
@@ -56,6 +59,19 @@ pub async fn portal_client(session: &Session) -> Result<Option<String>, WebError
 pub async fn sign_in_portal(session: &Session, client_id: &str) -> Result<(), WebError> {
     session.cycle_id().await?;
     session.insert(PORTAL_CLIENT, client_id).await?;
+    session.insert(CSRF, random_token()).await?;
+    Ok(())
+}
+
+/// Whether an administrator signed in to the console in this session.
+pub async fn console_admin(session: &Session) -> Result<bool, WebError> {
+    Ok(session.get::<bool>(CONSOLE_ADMIN).await?.unwrap_or(false))
+}
+
+/// Signs an administrator in to the console: a new session id and a new CSRF token.
+pub async fn sign_in_console(session: &Session) -> Result<(), WebError> {
+    session.cycle_id().await?;
+    session.insert(CONSOLE_ADMIN, true).await?;
     session.insert(CSRF, random_token()).await?;
     Ok(())
 }

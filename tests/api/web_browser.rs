@@ -1,7 +1,8 @@
 //! The web pages in a real browser: the real router (in this process, on a fresh PostgreSQL
 //! database, in sandbox mode) and `tests/browser/pages.mjs` driving Debian's headless Chromium
 //! through playwright-core, signing in to the portal through its form like a developer and
-//! walking reference/003's process (request access, the decision, generate credentials, copy
+//! walking reference/003's process in two browser contexts, developer and administrator
+//! (request access; approve it in the console; read the decision; generate credentials, copy
 //! them) to an AuthToken. Each page must render under its own Content-Security-Policy with its
 //! stylesheet and no console error, and axe-core must find no serious or critical accessibility
 //! violation on it. A screenshot of every page is kept under `target/tmp/web-pages/<run>/`.
@@ -17,7 +18,7 @@ use crate::browser::{browser_deps, chromium, prune_old_runs, BROWSER_TESTS};
 use crate::helpers::{TestApp, TestClient, ADMIN_TOKEN};
 
 /// Every page a visitor can open without signing in.
-const PAGES: [&str; 2] = ["/", "/portal"];
+const PAGES: [&str; 3] = ["/", "/portal", "/console"];
 /// Every portal page, opened after signing in through the portal's form.
 const PORTAL_PAGES: [&str; 4] = [
     "/portal/credentials",
@@ -25,8 +26,11 @@ const PORTAL_PAGES: [&str; 4] = [
     "/portal/notifications",
     "/portal/credentials/new",
 ];
-/// Screenshots of reference/003's process: requested, notified, generated.
-const FLOW_SCREENSHOTS: usize = 3;
+/// Every console page, opened after signing in with the admin token.
+const CONSOLE_PAGES: [&str; 1] = ["/console/access-requests"];
+/// Screenshots of reference/003's process: requested, the console's decision, notified,
+/// generated.
+const FLOW_SCREENSHOTS: usize = 4;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_chromium() {
@@ -48,6 +52,7 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
             .env("TOKENMINT_URL", address)
             .env("PAGES", PAGES.join(","))
             .env("PORTAL_PAGES", PORTAL_PAGES.join(","))
+            .env("CONSOLE_PAGES", CONSOLE_PAGES.join(","))
             .env("CLIENT_ID", id)
             .env("CLIENT_SECRET", secret)
             .env("ADMIN_TOKEN", ADMIN_TOKEN)
@@ -75,7 +80,7 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
     );
     assert!(report.contains("all page checks passed"), "{report}");
     assert!(report.contains("AuthToken issued"), "{report}");
-    for page in PAGES.iter().chain(&PORTAL_PAGES) {
+    for page in PAGES.iter().chain(&PORTAL_PAGES).chain(&CONSOLE_PAGES) {
         assert!(
             report.contains(&format!("axe {page}: ")),
             "{page} was audited: {report}"
@@ -87,7 +92,7 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
         .count();
     assert_eq!(
         pngs,
-        PAGES.len() + PORTAL_PAGES.len() + FLOW_SCREENSHOTS,
+        PAGES.len() + PORTAL_PAGES.len() + CONSOLE_PAGES.len() + FLOW_SCREENSHOTS,
         "one screenshot per page in {screenshots:?}"
     );
 }

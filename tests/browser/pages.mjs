@@ -10,10 +10,12 @@
 //   CLIENT_ID, CLIENT_SECRET   a client to sign in to the portal with, through its form; the
 //                      pages behind the sign-in (PORTAL_PAGES) are then checked the same way
 //   PORTAL_PAGES       the portal's paths to check once signed in, comma-separated
-//   ADMIN_TOKEN, API_GROUP   reference/003's process is walked through too: the developer asks
-//                      for API_GROUP, the administrator approves it (admin API: the console is
-//                      not built yet), the developer reads the decision and generates a key and
-//                      secret, which then get an AuthToken from POST /auth/authtoken
+//   CONSOLE_PAGES      the console's paths to check once signed in with ADMIN_TOKEN
+//   ADMIN_TOKEN, API_GROUP   reference/003's process is walked through too, in two browser
+//                      contexts: the developer asks for API_GROUP, the administrator signs in to
+//                      the console and approves it with a note, the developer reads the decision
+//                      and generates a key and secret, which then get an AuthToken from
+//                      POST /auth/authtoken
 //   SCREENSHOT_DIR     where to write one PNG per page (created if missing)
 //   BROWSER_DEPS       the folder holding node_modules/{playwright-core,axe-core} (npm ci here)
 //   CHROMIUM           the browser binary (default /usr/bin/chromium)
@@ -32,6 +34,7 @@ const BASE_URL = env('TOKENMINT_URL').replace(/\/$/, '');
 const list = (value) => (value || '').split(',').map((p) => p.trim()).filter(Boolean);
 const PAGES = list(env('PAGES'));
 const PORTAL_PAGES = list(process.env.PORTAL_PAGES);
+const CONSOLE_PAGES = list(process.env.CONSOLE_PAGES);
 const CLIENT = { id: env('CLIENT_ID'), secret: env('CLIENT_SECRET') };
 const ADMIN_TOKEN = env('ADMIN_TOKEN');
 const API_GROUP = env('API_GROUP');
@@ -129,21 +132,32 @@ async function shot(page, name) {
   console.log(`screenshot ${file}`);
 }
 
-/** The administrator's side (the admin API): approves the client's pending request. */
-async function approvePendingRequest() {
-  const headers = { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' };
-  const pending = await (await fetch(`${BASE_URL}/admin/access-requests?status=pending`, { headers })).json();
-  const request = pending.find((r) => r.client_id === CLIENT.id);
-  assert.ok(request, `a pending request of ${CLIENT.id}: ${JSON.stringify(pending)}`);
-  const decided = await fetch(`${BASE_URL}/admin/access-requests/${request.id}/approve`, {
-    method: 'POST', headers, body: JSON.stringify({ note: 'Approved for the reports dashboard' }),
-  });
-  assert.equal(decided.status, 200, 'the administrator approves');
+/** Signs in to the console with the admin token, as an administrator would, in `context`. */
+async function signInConsole(context) {
+  const page = await context.newPage();
+  await page.goto(`${BASE_URL}/console`);
+  await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${BASE_URL}/console/access-requests`);
+  await page.close();
+}
+
+/** The administrator's side, in the console: approves the pending request with a note. */
+async function approvePendingRequest(context) {
+  const page = await context.newPage();
+  await page.goto(`${BASE_URL}/console/access-requests`);
+  const request = page.locator('article.request', { hasText: CLIENT.id });
+  await request.getByLabel('Note').fill('Approved for the reports dashboard');
+  await shot(page, 'flow-2-console');
+  await request.getByRole('button', { name: 'Approve' }).click();
+  await page.waitForURL(`${BASE_URL}/console/access-requests`);
+  assert.match(await page.locator('table').innerText(), /approved/);
+  await page.close();
 }
 
 /** reference/003, the developer's side, in pages: request access, read the decision, generate
  * credentials and copy them; the pair then gets an AuthToken. */
-async function reference003(context) {
+async function reference003(context, administrator) {
   const page = await context.newPage();
   await page.goto(`${BASE_URL}/portal/access`);
   await page.getByLabel(API_GROUP).check();
@@ -153,12 +167,12 @@ async function reference003(context) {
   assert.match(await page.locator('table').innerText(), /pending/);
   await shot(page, 'flow-1-requested');
 
-  await approvePendingRequest();
+  await approvePendingRequest(administrator);
   await page.reload();
   assert.equal(await page.locator('.nav .badge').innerText(), '1', 'one unread notification');
   await page.getByRole('link', { name: /Notifications/ }).click();
   assert.match(await page.locator('main').innerText(), /Approved for the reports dashboard/);
-  await shot(page, 'flow-2-notified');
+  await shot(page, 'flow-3-notified');
   await page.getByRole('button', { name: 'Mark as read' }).click();
   await page.waitForURL(`${BASE_URL}/portal/notifications`);
   assert.equal(await page.locator('.nav .badge').innerText(), '0');
@@ -174,7 +188,7 @@ async function reference003(context) {
   assert.ok(secret.length >= 32, 'a secret');
   await page.getByRole('button', { name: 'Copy secret' }).click();
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret, 'copied');
-  await shot(page, 'flow-3-generated');
+  await shot(page, 'flow-4-generated');
   await page.getByRole('button', { name: 'I have copied the key and secret' }).click();
   await page.waitForURL((url) => url.pathname === '/portal/credentials');
   const listed = await page.locator('main').innerText();
@@ -206,16 +220,24 @@ try {
   visitor.setDefaultTimeout(TIMEOUT_MS);
   const auditor = await browser.newContext({ bypassCSP: true });
   auditor.setDefaultTimeout(TIMEOUT_MS);
-  const check = async (pagePath) => {
-    await visit(visitor, pagePath);
-    const failing = await audit(auditor, pagePath);
+  const check = async (pagePath, seeing = visitor, auditing = auditor) => {
+    await visit(seeing, pagePath);
+    const failing = await audit(auditing, pagePath);
     assert.deepEqual(failing.map((v) => v.id), [], `${pagePath}: no serious or critical axe violation`);
   };
   for (const pagePath of PAGES) await check(pagePath);
   await signIn(visitor);
   await signIn(auditor);
   for (const pagePath of PORTAL_PAGES) await check(pagePath);
-  await reference003(visitor);
+  // The administrator: another browser (contexts share no cookie), signed in to the console.
+  const administrator = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  administrator.setDefaultTimeout(TIMEOUT_MS);
+  const adminAuditor = await browser.newContext({ bypassCSP: true });
+  adminAuditor.setDefaultTimeout(TIMEOUT_MS);
+  await signInConsole(administrator);
+  await signInConsole(adminAuditor);
+  for (const pagePath of CONSOLE_PAGES) await check(pagePath, administrator, adminAuditor);
+  await reference003(visitor, administrator);
   console.log('all page checks passed');
 } catch (error) {
   failed = true;

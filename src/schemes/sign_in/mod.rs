@@ -163,8 +163,8 @@ struct Verified {
 }
 
 impl Authenticated for Verified {
-    fn client_id(&self) -> &str {
-        self.client.id.as_str()
+    fn client_id(&self) -> Option<&str> {
+        Some(self.client.id.as_str())
     }
 }
 

@@ -7,6 +7,7 @@
 mod access;
 mod api_key;
 mod credentials;
+pub use credentials::when;
 mod generate;
 mod notifications;
 mod sign_in;

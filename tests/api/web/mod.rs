@@ -2,16 +2,108 @@
 //! security headers every page carries; the portal's sessions in [`portal`]. The same pages in a
 //! real Chromium, with an accessibility check, are `web_browser.rs`.
 
+mod console;
 mod portal;
 
-use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE};
-use reqwest::{Response, StatusCode};
+use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::{redirect, Client, Response, StatusCode};
 
 use crate::helpers::{Backend, TestApp};
 
+/// The session cookie's name.
+pub const SESSION: &str = "tokenmint_session";
+
+/// A browser of one site: no redirects followed, the session cookie kept by hand.
+pub struct Browser {
+    http: Client,
+    base: String,
+    /// The session cookie (`name=value`), once the service set one.
+    pub cookie: Option<String>,
+}
+
+impl Browser {
+    pub fn of(app: &TestApp) -> Self {
+        Self {
+            http: Client::builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.address.clone(),
+            cookie: None,
+        }
+    }
+
+    /// The same session, sent to another instance.
+    pub fn at(&self, app: &TestApp) -> Self {
+        Self {
+            base: app.address.clone(),
+            cookie: self.cookie.clone(),
+            ..Self::of(app)
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A form POST as this site's own page sends it (`Origin` is this site) unless `origin`.
+    pub async fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(ORIGIN, origin.unwrap_or(&self.base))
+            .form(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        let response = request.send().await.unwrap();
+        if let Some(set) = response.headers().get(SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            self.cookie = Some(pair);
+        }
+        response
+    }
+
+    pub async fn sign_in(&mut self, client_id: &str, secret: &str) -> Response {
+        self.post(
+            "/portal/sign-in",
+            &[("client_id", client_id), ("client_secret", secret)],
+            None,
+        )
+        .await
+    }
+
+    /// The CSRF token of the page at `path` (its sign-out form's hidden field).
+    pub async fn csrf(&self, path: &str) -> String {
+        let page = self.get(path).await.text().await.unwrap();
+        let start = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + 19;
+        page[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+pub fn location(response: &Response) -> String {
+    header(response, LOCATION.as_str())
+}
+
+/// The text of a page's element with `id` (its inner text up to the next tag).
+pub fn text_of(page: &str, id: &str) -> String {
+    let start = page.find(&format!(r#"id="{id}">"#)).expect(id) + id.len() + 6;
+    page[start..].split('<').next().unwrap().trim().to_owned()
+}
+
 /// Where the landing page sends a newcomer first, each answering 200 here.
-const START_LINKS: [&str; 5] = [
+const START_LINKS: [&str; 6] = [
     "/portal",
+    "/console",
     "/swagger-ui/",
     "/openapi.json",
     "/.well-known/jwks.json",

@@ -4,94 +4,18 @@
 //! ended on both by one sign-out, idle expiry, and reference/003's process in pages: request
 //! access, read the decision, generate credentials that get an AuthToken.
 
-use reqwest::header::{COOKIE, LOCATION, ORIGIN, RETRY_AFTER, SET_COOKIE};
-use reqwest::{redirect, Client, Response, StatusCode};
+use reqwest::header::{RETRY_AFTER, SET_COOKIE};
+use reqwest::StatusCode;
 use serde_json::json;
 
-use super::{assert_page_headers, header};
+use super::{assert_page_headers, header, location, text_of, Browser};
 use crate::authtoken::{create_groups, decide, GROUP, NOTE, OTHER_GROUP};
 use crate::helpers::{TestApp, TestClient};
 use crate::rate_limit::{spawn_limited, IDENTIFIER_BURST, WRONG_SECRET};
 
-/// The session cookie's name.
-const SESSION: &str = "tokenmint_session";
+use super::SESSION;
 /// Minutes a session lives without a request (`[web] session_idle_minutes`' default).
 const IDLE_MINUTES: i64 = 30;
-
-/// A browser of one site: no redirects followed, the session cookie kept by hand.
-struct Browser {
-    http: Client,
-    base: String,
-    cookie: Option<String>,
-}
-
-impl Browser {
-    fn of(app: &TestApp) -> Self {
-        Self {
-            http: Client::builder()
-                .redirect(redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: app.address.clone(),
-            cookie: None,
-        }
-    }
-
-    /// The same session, sent to another instance.
-    fn at(&self, app: &TestApp) -> Self {
-        Self {
-            base: app.address.clone(),
-            cookie: self.cookie.clone(),
-            ..Self::of(app)
-        }
-    }
-
-    async fn get(&self, path: &str) -> Response {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(cookie) = &self.cookie {
-            request = request.header(COOKIE, cookie);
-        }
-        request.send().await.unwrap()
-    }
-
-    /// A form POST as this site's own page sends it (`Origin` is this site) unless `origin`.
-    async fn post(&mut self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Response {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(ORIGIN, origin.unwrap_or(&self.base))
-            .form(form);
-        if let Some(cookie) = &self.cookie {
-            request = request.header(COOKIE, cookie);
-        }
-        let response = request.send().await.unwrap();
-        if let Some(set) = response.headers().get(SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = Some(pair);
-        }
-        response
-    }
-
-    async fn sign_in(&mut self, client_id: &str, secret: &str) -> Response {
-        self.post(
-            "/portal/sign-in",
-            &[("client_id", client_id), ("client_secret", secret)],
-            None,
-        )
-        .await
-    }
-
-    /// The CSRF token of the page at `path` (its sign-out form's hidden field).
-    async fn csrf(&self, path: &str) -> String {
-        let page = self.get(path).await.text().await.unwrap();
-        let start = page.find(r#"name="csrf" value=""#).expect("a CSRF field") + 19;
-        page[start..].split('"').next().unwrap().to_owned()
-    }
-}
-
-fn location(response: &Response) -> String {
-    header(response, LOCATION.as_str())
-}
 
 async fn signed_in(app: &TestApp, client: &TestClient) -> Browser {
     let mut browser = Browser::of(app);
@@ -287,12 +211,6 @@ async fn an_idle_session_expires_and_a_suspended_client_is_signed_out() {
     assert_eq!(before_expiry.status(), StatusCode::OK);
     assert_eq!(expired.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&expired), "/portal");
-}
-
-/// The text of a page's element with `id` (its inner text up to the next tag).
-fn text_of(page: &str, id: &str) -> String {
-    let start = page.find(&format!(r#"id="{id}">"#)).expect(id) + id.len() + 6;
-    page[start..].split('<').next().unwrap().trim().to_owned()
 }
 
 #[tokio::test]

@@ -1,0 +1,51 @@
+//! The administrators' console at `/console` (CONTRACT G): an administrator signs in with the
+//! admin token (through the one guarded path and its failure budgets) and decides the clients'
+//! access requests. Handlers are adapters over the same registry functions as the admin API, with
+//! the same validation and messages; the client is notified exactly as through the admin API.
+
+mod access;
+mod sign_in;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tower_sessions::Session;
+
+use super::error::WebError;
+use super::session;
+use crate::state::AppState;
+
+/// The console's sign-in page.
+pub const SIGN_IN_PATH: &str = "/console";
+/// The console's first page after sign-in.
+pub const ACCESS_REQUESTS_PATH: &str = "/console/access-requests";
+
+/// The console's pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(SIGN_IN_PATH, get(sign_in::show))
+        .route("/console/sign-in", post(sign_in::sign_in))
+        .route("/console/sign-out", post(sign_in::sign_out))
+        .route(ACCESS_REQUESTS_PATH, get(access::show))
+        .route(
+            "/console/access-requests/{id}/decision",
+            post(access::decide),
+        )
+}
+
+/// An administrator signed in to this session, with the session's CSRF token for the forms.
+pub struct Administrator {
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
+impl Administrator {
+    /// Requires an administrator's session; anything else goes to the console's sign-in.
+    pub async fn require(session: &Session) -> Result<Self, WebError> {
+        if !session::console_admin(session).await? {
+            return Err(WebError::SignInRequired(SIGN_IN_PATH));
+        }
+        Ok(Self {
+            csrf: session::csrf_token(session).await?,
+        })
+    }
+}

@@ -1,0 +1,135 @@
+//! Signing in to the console with the admin token, and signing out. The token is checked by the
+//! registry's admin credential through the one guarded path: a wrong one spends the caller
+//! address's failure budget, and the token travels only in the POSTed form.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{ACCESS_REQUESTS_PATH, SIGN_IN_PATH};
+use crate::http::extract::CallerIp;
+use crate::http::guard::{self, Authenticated, Refusal, Refused};
+use crate::limits::Identifier;
+use crate::state::AppState;
+use crate::web::error::WebError;
+use crate::web::page::{render_with_status, Frame};
+use crate::web::session;
+
+/// The sign-in page, with what went wrong last time.
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInPage {
+    frame: Frame,
+    token_error: Option<&'static str>,
+    problem: Option<String>,
+}
+
+/// The sign-in form as posted.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    admin_token: String,
+}
+
+/// A presented admin token that the credential accepted.
+struct AcceptedToken;
+
+impl Authenticated for AcceptedToken {
+    fn client_id(&self) -> Option<&str> {
+        None
+    }
+}
+
+/// A presented admin token that it did not: always a guess.
+struct WrongToken;
+
+impl Refusal for WrongToken {
+    fn is_guess(&self) -> bool {
+        true
+    }
+}
+
+/// Shows the sign-in form, or the console to a session already signed in.
+pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, WebError> {
+    if session::console_admin(&session).await? {
+        return Ok(Redirect::to(ACCESS_REQUESTS_PATH).into_response());
+    }
+    let page = SignInPage {
+        frame: Frame::new(state.settings.mode),
+        token_error: None,
+        problem: None,
+    };
+    Ok(render_with_status(StatusCode::OK, &page))
+}
+
+/// Signs an administrator in, or shows the form again saying why not.
+#[tracing::instrument(skip_all)]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    CallerIp(caller_ip): CallerIp,
+    session: Session,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, WebError> {
+    let token = form.admin_token.trim();
+    let mut page = SignInPage {
+        frame: Frame::new(state.settings.mode),
+        token_error: None,
+        problem: None,
+    };
+    if token.is_empty() {
+        page.token_error = Some("Enter the admin token.");
+        return Ok(render_with_status(StatusCode::BAD_REQUEST, &page));
+    }
+    let credential = state.admin.clone();
+    let attempt = async move {
+        if credential.accepts(token) {
+            Ok(AcceptedToken)
+        } else {
+            Err(WrongToken)
+        }
+    };
+    match guard::authenticate(&state, Identifier::AdminToken(token), caller_ip, attempt).await {
+        Ok(AcceptedToken) => {
+            session::sign_in_console(&session).await?;
+            tracing::info!("console sign-in");
+            Ok(Redirect::to(ACCESS_REQUESTS_PATH).into_response())
+        }
+        Err(Refused::Credential(WrongToken)) => {
+            tracing::info!("console sign-in refused: wrong admin token");
+            page.problem = Some("The admin token is not valid.".into());
+            Ok(render_with_status(StatusCode::UNAUTHORIZED, &page))
+        }
+        Err(Refused::Limited(limited)) => {
+            page.problem = Some(format!(
+                "Too many failed sign-ins from this address. Try again in {} seconds.",
+                limited.retry_after_seconds
+            ));
+            let mut response = render_with_status(StatusCode::TOO_MANY_REQUESTS, &page);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, limited.retry_after_seconds.into());
+            Ok(response)
+        }
+    }
+}
+
+/// The sign-out form: only its CSRF token.
+#[derive(Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Signs out everywhere: the session is deleted for every instance.
+pub async fn sign_out(
+    session: Session,
+    Form(form): Form<SignOutForm>,
+) -> Result<Response, WebError> {
+    session::check_csrf(&session, &form.csrf).await?;
+    session::sign_out(&session).await?;
+    Ok(Redirect::to(SIGN_IN_PATH).into_response())
+}
