@@ -39,6 +39,15 @@ impl From<RegistryError> for WebError {
     }
 }
 
+impl From<crate::signing::SigningError> for WebError {
+    fn from(err: crate::signing::SigningError) -> Self {
+        match ApiError::from(err) {
+            ApiError::Unavailable => Self::Unavailable,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<tower_sessions::session::Error> for WebError {
     fn from(err: tower_sessions::session::Error) -> Self {
         tracing::warn!(error = %err, "web session store failed");

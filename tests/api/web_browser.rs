@@ -27,7 +27,7 @@ const PORTAL_PAGES: [&str; 4] = [
     "/portal/credentials/new",
 ];
 /// Every console page, opened after signing in with the admin token.
-const CONSOLE_PAGES: [&str; 1] = ["/console/access-requests"];
+const CONSOLE_PAGES: [&str; 2] = ["/console/access-requests", "/console/keys"];
 /// Screenshots of reference/003's process: requested, the console's decision, notified,
 /// generated.
 const FLOW_SCREENSHOTS: usize = 4;

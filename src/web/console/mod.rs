@@ -1,9 +1,10 @@
 //! The administrators' console at `/console` (CONTRACT G): an administrator signs in with the
 //! admin token (through the one guarded path and its failure budgets) and decides the clients'
-//! access requests. Handlers are adapters over the same registry functions as the admin API, with
+//! access requests and rotates the signing keys. Handlers are adapters over the same registry functions as the admin API, with
 //! the same validation and messages; the client is notified exactly as through the admin API.
 
 mod access;
+mod keys;
 mod sign_in;
 
 use axum::routing::{get, post};
@@ -18,6 +19,8 @@ use crate::state::AppState;
 pub const SIGN_IN_PATH: &str = "/console";
 /// The console's first page after sign-in.
 pub const ACCESS_REQUESTS_PATH: &str = "/console/access-requests";
+/// The signing keys page.
+pub const KEYS_PATH: &str = "/console/keys";
 
 /// The console's pages.
 pub fn router() -> Router<AppState> {
@@ -30,6 +33,8 @@ pub fn router() -> Router<AppState> {
             "/console/access-requests/{id}/decision",
             post(access::decide),
         )
+        .route(KEYS_PATH, get(keys::show))
+        .route("/console/keys/rotate", post(keys::rotate))
 }
 
 /// An administrator signed in to this session, with the session's CSRF token for the forms.

@@ -134,3 +134,41 @@ async fn an_administrator_approves_with_a_note_and_the_client_is_notified_as_thr
         .unwrap()
         .contains("Welcome"));
 }
+
+#[tokio::test]
+async fn the_console_lists_the_signing_keys_and_rotates_them_like_the_admin_api() {
+    let app = TestApp::spawn().await;
+    let before = app.jwks().await;
+    let mut browser = admin_browser(&app).await;
+    let csrf = browser.csrf("/console/keys").await;
+    let listed = browser.get("/console/keys").await.text().await.unwrap();
+
+    let rotated = browser
+        .post(
+            "/console/keys/rotate",
+            &[("csrf", &csrf), ("algorithm", "ES256")],
+            None,
+        )
+        .await;
+
+    for kid in before["keys"].as_array().unwrap() {
+        assert!(listed.contains(kid["kid"].as_str().unwrap()), "{listed}");
+    }
+    assert_eq!(rotated.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&rotated), "/console/keys");
+    let keys: serde_json::Value = app
+        .admin(reqwest::Method::GET, "/admin/keys", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let retired_es256 = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["algorithm"] == "ES256" && k["status"] == "retired")
+        .count();
+    assert_eq!(retired_es256, 1, "one ES256 key retired: {keys}");
+    let after = browser.get("/console/keys").await.text().await.unwrap();
+    assert!(after.contains("retired"));
+}
