@@ -27,7 +27,13 @@ const PORTAL_PAGES: [&str; 4] = [
     "/portal/credentials/new",
 ];
 /// Every console page, opened after signing in with the admin token.
-const CONSOLE_PAGES: [&str; 2] = ["/console/access-requests", "/console/keys"];
+/// (And the test client's own page.)
+const CONSOLE_PAGES: [&str; 4] = [
+    "/console/access-requests",
+    "/console/keys",
+    "/console/clients",
+    "/console/clients/new",
+];
 /// Screenshots of reference/003's process: requested, the console's decision, notified,
 /// generated.
 const FLOW_SCREENSHOTS: usize = 4;
@@ -41,6 +47,9 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
     prune_old_runs(&runs);
     let screenshots = runs.join(format!("run-{}", uuid::Uuid::now_v7().simple()));
     let address = app.address.clone();
+    let mut console_pages: Vec<String> = CONSOLE_PAGES.iter().map(|p| (*p).to_owned()).collect();
+    console_pages.push(format!("/console/clients/{}", client.id));
+    let console_list = console_pages.join(",");
     let TestClient { id, secret, .. } = client;
     let dir = screenshots.clone();
 
@@ -52,7 +61,7 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
             .env("TOKENMINT_URL", address)
             .env("PAGES", PAGES.join(","))
             .env("PORTAL_PAGES", PORTAL_PAGES.join(","))
-            .env("CONSOLE_PAGES", CONSOLE_PAGES.join(","))
+            .env("CONSOLE_PAGES", console_list)
             .env("CLIENT_ID", id)
             .env("CLIENT_SECRET", secret)
             .env("ADMIN_TOKEN", ADMIN_TOKEN)
@@ -80,7 +89,8 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
     );
     assert!(report.contains("all page checks passed"), "{report}");
     assert!(report.contains("AuthToken issued"), "{report}");
-    for page in PAGES.iter().chain(&PORTAL_PAGES).chain(&CONSOLE_PAGES) {
+    let every_page = PAGES.iter().chain(&PORTAL_PAGES).map(|p| (*p).to_owned());
+    for page in every_page.chain(console_pages.iter().cloned()) {
         assert!(
             report.contains(&format!("axe {page}: ")),
             "{page} was audited: {report}"
@@ -92,7 +102,7 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
         .count();
     assert_eq!(
         pngs,
-        PAGES.len() + PORTAL_PAGES.len() + CONSOLE_PAGES.len() + FLOW_SCREENSHOTS,
+        PAGES.len() + PORTAL_PAGES.len() + console_pages.len() + FLOW_SCREENSHOTS,
         "one screenshot per page in {screenshots:?}"
     );
 }

@@ -1,9 +1,10 @@
 //! The administrators' console at `/console` (CONTRACT G): an administrator signs in with the
 //! admin token (through the one guarded path and its failure budgets) and decides the clients'
-//! access requests and rotates the signing keys. Handlers are adapters over the same registry functions as the admin API, with
+//! access requests, manages clients and rotates the signing keys. Handlers are adapters over the same registry functions as the admin API, with
 //! the same validation and messages; the client is notified exactly as through the admin API.
 
 mod access;
+mod clients;
 mod keys;
 mod sign_in;
 
@@ -33,6 +34,18 @@ pub fn router() -> Router<AppState> {
             "/console/access-requests/{id}/decision",
             post(access::decide),
         )
+        .route("/console/clients", get(clients::list))
+        .route(
+            "/console/clients/new",
+            get(clients::new).post(clients::create),
+        )
+        .route(
+            "/console/clients/{id}",
+            get(clients::show).post(clients::update),
+        )
+        .route("/console/clients/{id}/status", post(clients::set_status))
+        .route("/console/clients/{id}/secrets", post(clients::add_secret))
+        .route("/console/clients/{id}/api-keys", post(clients::add_api_key))
         .route(KEYS_PATH, get(keys::show))
         .route("/console/keys/rotate", post(keys::rotate))
 }

@@ -172,3 +172,149 @@ async fn the_console_lists_the_signing_keys_and_rotates_them_like_the_admin_api(
     let after = browser.get("/console/keys").await.text().await.unwrap();
     assert!(after.contains("retired"));
 }
+
+/// The fields of the new-client form, filled in.
+fn new_client_form<'a>(csrf: &'a str, name: &'a str, ttl: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("name", name),
+        ("allowed_scopes", "programs:read schools:read"),
+        ("default_scopes", "programs:read"),
+        ("allowed_states", "IC OH"),
+        ("default_state", "IC"),
+        ("max_ttl_minutes", ttl),
+        ("algorithm", "ES256"),
+        ("phones", "+380501234999"),
+        ("email", "dev@acme.example"),
+    ]
+}
+
+#[tokio::test]
+async fn an_administrator_creates_edits_suspends_and_reactivates_a_client_with_the_apis_rules() {
+    let app = TestApp::spawn().await;
+    let mut browser = admin_browser(&app).await;
+    let csrf = browser.csrf("/console/clients").await;
+
+    let invalid = browser
+        .post(
+            "/console/clients/new",
+            &new_client_form(&csrf, "Acme", "ten"),
+            None,
+        )
+        .await;
+    let created = browser
+        .post(
+            "/console/clients/new",
+            &new_client_form(&csrf, "Acme Careers", "45"),
+            None,
+        )
+        .await;
+
+    assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+    assert!(invalid
+        .text()
+        .await
+        .unwrap()
+        .contains("Enter a whole number of minutes."));
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created = created.text().await.unwrap();
+    let secret = super::text_of(&created, "shown-once");
+    let id_start = created.find("Client ID <code>").unwrap() + "Client ID <code>".len();
+    let id = created[id_start..].split('<').next().unwrap().to_owned();
+    let listed = browser
+        .get("/console/clients?q=careers")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains(&format!("/console/clients/{id}")),
+        "found by its name"
+    );
+    assert!(!listed.contains(&secret), "the secret is shown once");
+    let token = app
+        .http
+        .post(app.url("/auth/token/create"))
+        .json(&serde_json::json!({"client_id": id, "client_secret": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        token.status(),
+        StatusCode::OK,
+        "the client and its secret work"
+    );
+    let none = browser
+        .get("/console/clients?q=zzz-nobody")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(none.contains("No client matches."));
+
+    let page = format!("/console/clients/{id}");
+    let mut edit = new_client_form(&csrf, "Acme Careers", "30");
+    edit.retain(|(name, _)| *name != "default_scopes");
+    edit.push(("default_scopes", "billing:read"));
+    let refused = browser.post(&page, &edit, None).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::BAD_REQUEST,
+        "defaults within the allowed scopes"
+    );
+    let saved = browser
+        .post(
+            &page,
+            &new_client_form(&csrf, "Acme Careers Ltd", "30"),
+            None,
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let shown: serde_json::Value = app
+        .admin(reqwest::Method::GET, &format!("/admin/clients/{id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["name"], "Acme Careers Ltd");
+    assert_eq!(shown["max_ttl_minutes"], 30);
+
+    let status = format!("/console/clients/{id}/status");
+    let suspended = browser
+        .post(&status, &[("csrf", &csrf), ("status", "suspended")], None)
+        .await;
+    assert_eq!(suspended.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count_rows("clients", "status = $1", "suspended").await,
+        1
+    );
+    browser
+        .post(&status, &[("csrf", &csrf), ("status", "active")], None)
+        .await;
+    assert_eq!(
+        app.count_rows("clients", "status = $1", "suspended").await,
+        0
+    );
+
+    let secret = browser
+        .post(&format!("{page}/secrets"), &[("csrf", &csrf)], None)
+        .await;
+    let key = browser
+        .post(
+            &format!("{page}/api-keys"),
+            &[("csrf", &csrf), ("environment", "sandbox")],
+            None,
+        )
+        .await;
+    assert_eq!(secret.status(), StatusCode::CREATED);
+    assert_eq!(key.status(), StatusCode::CREATED);
+    let key = super::text_of(&key.text().await.unwrap(), "shown-once");
+    let jwt = app
+        .http
+        .get(app.url("/clients/authorization"))
+        .query(&[("apiKey", &key)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jwt.status(), StatusCode::OK, "the console's API key works");
+}
