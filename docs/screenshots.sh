@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo test --locked --test api web_browser
 run="$(ls -td target/tmp/web-pages/run-* | head -n 1)"
-for page in landing portal-credentials portal-access flow-2-console flow-4-generated; do
+for page in landing portal-credentials portal-access flow-2-console flow-4-generated console-issuances; do
   cp "$run/$page.png" "docs/$page.png"
   echo "docs/$page.png"
 done

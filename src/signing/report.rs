@@ -255,6 +255,62 @@ pub async fn prune_expired(
     .await?)
 }
 
+/// How many tokens one scheme issued in one hour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HourlyCount {
+    /// The hour's first instant (UTC).
+    pub hour: DateTime<Utc>,
+    /// The scheme.
+    pub scheme: String,
+    /// Tokens issued in that hour by that scheme.
+    pub tokens: i64,
+}
+
+/// Tokens issued per hour and scheme between `since` (inclusive) and `until` (exclusive), under
+/// the filter's client and scheme (its cursor and limit do not apply), by hour then scheme.
+pub async fn hourly_counts(
+    pool: &AnyPool,
+    filter: &IssuanceFilter,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<HourlyCount>, SigningError> {
+    const HOUR_MILLIS: i64 = 3_600_000;
+    let mut sql = String::from(
+        "select issued_at / 3600000 as hour, scheme, count(*) as tokens from issuances \
+         where issued_at >= $1 and issued_at < $2",
+    );
+    let mut next = 3;
+    if filter.client_id.is_some() {
+        sql.push_str(&format!(" and client_id = ${next}"));
+        next += 1;
+    }
+    if filter.scheme.is_some() {
+        sql.push_str(&format!(" and scheme = ${next}"));
+    }
+    sql.push_str(" group by issued_at / 3600000, scheme order by hour, scheme");
+    let mut query = sqlx::query_as::<_, (i64, String, i64)>(&sql)
+        .bind(since.timestamp_millis())
+        .bind(until.timestamp_millis());
+    if let Some(client_id) = &filter.client_id {
+        query = query.bind(client_id.as_str());
+    }
+    if let Some(scheme) = &filter.scheme {
+        query = query.bind(scheme.as_str());
+    }
+    let rows = query.fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(hour, scheme, tokens)| {
+            let hour = DateTime::from_timestamp_millis(hour.checked_mul(HOUR_MILLIS)?)?;
+            Some(HourlyCount {
+                hour,
+                scheme,
+                tokens,
+            })
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

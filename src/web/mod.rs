@@ -69,14 +69,14 @@ pub fn router(state: &AppState, schemes: &'static [Scheme]) -> Router<AppState> 
         .route(assets::STYLESHEET_PATH, get(assets::stylesheet))
         .route(assets::ICON_PATH, get(assets::icon))
         .route(assets::PORTAL_SCRIPT_PATH, get(assets::portal_script))
-        .merge(signed_in_pages(state))
+        .merge(signed_in_pages(state, schemes))
         // Route layers: they wrap these pages only, never the service's other routes or the
         // fallback (an unknown path stays the API's 404).
         .route_layer(headers)
 }
 
 /// The pages behind a session: the portal and the console.
-fn signed_in_pages(state: &AppState) -> Router<AppState> {
+fn signed_in_pages(state: &AppState, schemes: &'static [Scheme]) -> Router<AppState> {
     let idle = i64::from(state.settings.web.session_idle_minutes.max(1));
     let sessions = SessionManagerLayer::new(DatabaseStore::new(
         state.registry.clone(),
@@ -93,7 +93,7 @@ fn signed_in_pages(state: &AppState) -> Router<AppState> {
     // Every request moves the stored expiry forward, as the cookie's: idle expiry, not absolute.
     .with_always_save(true);
     portal::router()
-        .merge(console::router())
+        .merge(console::router(schemes))
         .route_layer(sessions)
         .route_layer(middleware::from_fn(origin::require_same_origin))
 }

@@ -28,11 +28,12 @@ const PORTAL_PAGES: [&str; 4] = [
 ];
 /// Every console page, opened after signing in with the admin token.
 /// (And the test client's own page.)
-const CONSOLE_PAGES: [&str; 4] = [
+const CONSOLE_PAGES: [&str; 5] = [
     "/console/access-requests",
     "/console/keys",
     "/console/clients",
     "/console/clients/new",
+    "/console/issuances",
 ];
 /// Screenshots of reference/003's process: requested, the console's decision, notified,
 /// generated.
@@ -43,6 +44,17 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
     let app = TestApp::spawn().await;
     create_groups(&app).await;
     let client = app.standard_client("ES256").await;
+    // A few tokens, so the issuance record and its chart have something to show.
+    for _ in 0..3 {
+        let issued = app
+            .http
+            .post(app.url("/auth/token/create"))
+            .json(&serde_json::json!({"client_id": client.id, "client_secret": client.secret}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(issued.status(), 200);
+    }
     let runs = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-pages");
     prune_old_runs(&runs);
     let screenshots = runs.join(format!("run-{}", uuid::Uuid::now_v7().simple()));

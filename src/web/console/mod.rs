@@ -1,10 +1,12 @@
 //! The administrators' console at `/console` (CONTRACT G): an administrator signs in with the
 //! admin token (through the one guarded path and its failure budgets) and decides the clients'
-//! access requests, manages clients and rotates the signing keys. Handlers are adapters over the same registry functions as the admin API, with
+//! access requests, manages clients, rotates the signing keys and reads the issuance record. Handlers are adapters over the same registry functions as the admin API, with
 //! the same validation and messages; the client is notified exactly as through the admin API.
 
 mod access;
+mod chart;
 mod clients;
+mod issuances;
 mod keys;
 mod sign_in;
 
@@ -14,6 +16,7 @@ use tower_sessions::Session;
 
 use super::error::WebError;
 use super::session;
+use crate::http::scheme::Scheme;
 use crate::state::AppState;
 
 /// The console's sign-in page.
@@ -23,9 +26,13 @@ pub const ACCESS_REQUESTS_PATH: &str = "/console/access-requests";
 /// The signing keys page.
 pub const KEYS_PATH: &str = "/console/keys";
 
-/// The console's pages.
-pub fn router() -> Router<AppState> {
+/// The console's pages; `schemes` names the schemes the issuance filters offer.
+pub fn router(schemes: &'static [Scheme]) -> Router<AppState> {
     Router::new()
+        .route(
+            "/console/issuances",
+            get(move |state, session, query| issuances::show(state, session, query, schemes)),
+        )
         .route(SIGN_IN_PATH, get(sign_in::show))
         .route("/console/sign-in", post(sign_in::sign_in))
         .route("/console/sign-out", post(sign_in::sign_out))

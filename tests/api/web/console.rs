@@ -318,3 +318,55 @@ async fn an_administrator_creates_edits_suspends_and_reactivates_a_client_with_t
         .unwrap();
     assert_eq!(jwt.status(), StatusCode::OK, "the console's API key works");
 }
+
+#[tokio::test]
+async fn the_issuance_record_is_filtered_like_the_admin_api_and_charted_per_hour_by_scheme() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    for _ in 0..3 {
+        let issued = app
+            .http
+            .post(app.url("/auth/token/create"))
+            .json(&serde_json::json!({"client_id": client.id, "client_secret": client.secret}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(issued.status(), StatusCode::OK);
+    }
+    let by_headers = app
+        .http
+        .get(app.url("/auth/jwt"))
+        .header("client-id", &client.id)
+        .header("client-secret", &client.secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_headers.status(), StatusCode::OK);
+    let browser = admin_browser(&app).await;
+
+    let all = browser
+        .get("/console/issuances")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let jwt_only = browser
+        .get("/console/issuances?scheme=auth_jwt")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let bad = browser.get("/console/issuances?since=yesterday").await;
+
+    assert!(all.contains("<svg") && all.contains("4 in total"), "{all}");
+    assert!(all.contains("token_create (3)") && all.contains("auth_jwt (1)"));
+    assert_eq!(all.matches("<tr><td><code class=\"kid\">").count(), 4);
+    assert!(jwt_only.contains("1 in total"));
+    assert_eq!(jwt_only.matches("<tr><td><code class=\"kid\">").count(), 1);
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad
+        .text()
+        .await
+        .unwrap()
+        .contains("since must be an RFC 3339 time"));
+}
