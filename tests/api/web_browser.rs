@@ -3,7 +3,8 @@
 //! through playwright-core, signing in to the portal through its form like a developer and
 //! walking reference/003's process in two browser contexts, developer and administrator
 //! (request access; approve it in the console; read the decision; generate credentials, copy
-//! them) to an AuthToken. Each page must render under its own Content-Security-Policy with its
+//! them) to an AuthToken; the portal session continues on a second instance, and a form another
+//! site posts is refused with nothing changed. Each page must render under its own Content-Security-Policy with its
 //! stylesheet and no console error, and axe-core must find no serious or critical accessibility
 //! violation on it. A screenshot of every page is kept under `target/tmp/web-pages/<run>/`.
 //!
@@ -35,9 +36,9 @@ const CONSOLE_PAGES: [&str; 5] = [
     "/console/clients/new",
     "/console/issuances",
 ];
-/// Screenshots of reference/003's process: requested, the console's decision, notified,
-/// generated.
-const FLOW_SCREENSHOTS: usize = 4;
+/// Screenshots of reference/003's process (requested, the console's decision, notified,
+/// generated) and of the session on the second instance.
+const FLOW_SCREENSHOTS: usize = 5;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_chromium() {
@@ -59,6 +60,8 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
     prune_old_runs(&runs);
     let screenshots = runs.join(format!("run-{}", uuid::Uuid::now_v7().simple()));
     let address = app.address.clone();
+    let second = app.spawn_beside().await;
+    let second_address = second.address.clone();
     let mut console_pages: Vec<String> = CONSOLE_PAGES.iter().map(|p| (*p).to_owned()).collect();
     console_pages.push(format!("/console/clients/{}", client.id));
     let console_list = console_pages.join(",");
@@ -71,6 +74,7 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
         Command::new("node")
             .arg(Path::new(BROWSER_TESTS).join("pages.mjs"))
             .env("TOKENMINT_URL", address)
+            .env("SECOND_URL", second_address)
             .env("PAGES", PAGES.join(","))
             .env("PORTAL_PAGES", PORTAL_PAGES.join(","))
             .env("CONSOLE_PAGES", console_list)
@@ -101,6 +105,7 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
     );
     assert!(report.contains("all page checks passed"), "{report}");
     assert!(report.contains("AuthToken issued"), "{report}");
+    assert!(report.contains("cross-site form refused"), "{report}");
     let every_page = PAGES.iter().chain(&PORTAL_PAGES).map(|p| (*p).to_owned());
     for page in every_page.chain(console_pages.iter().cloned()) {
         assert!(

@@ -11,6 +11,8 @@
 //                      pages behind the sign-in (PORTAL_PAGES) are then checked the same way
 //   PORTAL_PAGES       the portal's paths to check once signed in, comma-separated
 //   CONSOLE_PAGES      the console's paths to check once signed in with ADMIN_TOKEN
+//   SECOND_URL         a second instance of the service over the same database, where the
+//                      portal session continues
 //   ADMIN_TOKEN, API_GROUP   reference/003's process is walked through too, in two browser
 //                      contexts: the developer asks for API_GROUP, the administrator signs in to
 //                      the console and approves it with a note, the developer reads the decision
@@ -37,6 +39,7 @@ const PORTAL_PAGES = list(process.env.PORTAL_PAGES);
 const CONSOLE_PAGES = list(process.env.CONSOLE_PAGES);
 const CLIENT = { id: env('CLIENT_ID'), secret: env('CLIENT_SECRET') };
 const ADMIN_TOKEN = env('ADMIN_TOKEN');
+const SECOND_URL = env('SECOND_URL').replace(/\/$/, '');
 const API_GROUP = env('API_GROUP');
 const SCREENSHOTS = env('SCREENSHOT_DIR');
 /** Generous: two shared cores, a debug build and a cold browser. */
@@ -130,6 +133,39 @@ async function shot(page, name) {
   const file = path.join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   console.log(`screenshot ${file}`);
+}
+
+/** The developer's session, signed in on the first instance, continues on the second (cookies
+ * go to every port of a host; the session lives in the shared database). */
+async function sessionOnSecondInstance(context) {
+  const page = await context.newPage();
+  const response = await page.goto(`${SECOND_URL}/portal/credentials`);
+  assert.equal(response.status(), 200, 'the second instance serves the session');
+  assert.equal(await page.locator('h1').innerText(), 'API credentials');
+  await shot(page, 'second-instance');
+  await page.close();
+}
+
+/** A page of another site (a `data:` page, with none of our CSP) posts the sign-out form to the
+ * service with the session's right CSRF token: refused, and the session goes on. */
+async function crossSitePostRefused(context) {
+  const page = await context.newPage();
+  await page.goto(`${BASE_URL}/portal/credentials`);
+  const csrf = await page.locator('input[name="csrf"]').first().inputValue();
+  const target = `${BASE_URL}/portal/sign-out`;
+  const html = `<!DOCTYPE html><form method="post" action="${target}">`
+    + `<input name="csrf" value="${csrf}"></form>`;
+  await page.goto(`data:text/html,${encodeURIComponent(html)}`);
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url() === target),
+    page.evaluate(() => document.forms[0].submit()),
+  ]);
+  assert.equal(response.status(), 403, 'a form from another site is refused');
+  await page.waitForURL(target);
+  const still = await page.goto(`${BASE_URL}/portal/credentials`);
+  assert.equal(still.status(), 200, 'still signed in: nothing changed');
+  assert.equal(await page.locator('h1').innerText(), 'API credentials');
+  await page.close();
 }
 
 /** Signs in to the console with the admin token, as an administrator would, in `context`. */
@@ -229,6 +265,8 @@ try {
   await signIn(visitor);
   await signIn(auditor);
   for (const pagePath of PORTAL_PAGES) await check(pagePath);
+  await sessionOnSecondInstance(visitor);
+  await crossSitePostRefused(visitor);
   // The administrator: another browser (contexts share no cookie), signed in to the console.
   const administrator = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   administrator.setDefaultTimeout(TIMEOUT_MS);
@@ -238,6 +276,7 @@ try {
   await signInConsole(adminAuditor);
   for (const pagePath of CONSOLE_PAGES) await check(pagePath, administrator, adminAuditor);
   await reference003(visitor, administrator);
+  console.log('session continued on the second instance; cross-site form refused');
   console.log('all page checks passed');
 } catch (error) {
   failed = true;
