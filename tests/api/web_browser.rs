@@ -29,8 +29,9 @@ const PORTAL_PAGES: [&str; 4] = [
 ];
 /// Every console page, opened after signing in with the admin token.
 /// (And the test client's own page.)
-const CONSOLE_PAGES: [&str; 5] = [
+const CONSOLE_PAGES: [&str; 6] = [
     "/console/access-requests",
+    "/console/service-accounts",
     "/console/keys",
     "/console/clients",
     "/console/clients/new",

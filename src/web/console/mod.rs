@@ -8,6 +8,7 @@ mod chart;
 mod clients;
 mod issuances;
 mod keys;
+mod service_accounts;
 mod sign_in;
 
 use axum::routing::{get, post};
@@ -25,6 +26,8 @@ pub const SIGN_IN_PATH: &str = "/console";
 pub const ACCESS_REQUESTS_PATH: &str = "/console/access-requests";
 /// The signing keys page.
 pub const KEYS_PATH: &str = "/console/keys";
+/// The service accounts page.
+pub const SERVICE_ACCOUNTS_PATH: &str = "/console/service-accounts";
 
 /// The console's pages; `schemes` names the schemes the issuance filters offer.
 pub fn router(schemes: &'static [Scheme]) -> Router<AppState> {
@@ -53,6 +56,14 @@ pub fn router(schemes: &'static [Scheme]) -> Router<AppState> {
         .route("/console/clients/{id}/status", post(clients::set_status))
         .route("/console/clients/{id}/secrets", post(clients::add_secret))
         .route("/console/clients/{id}/api-keys", post(clients::add_api_key))
+        .route(
+            SERVICE_ACCOUNTS_PATH,
+            get(service_accounts::show).post(service_accounts::create),
+        )
+        .route(
+            "/console/service-accounts/{id}/certificates",
+            post(service_accounts::add_certificate),
+        )
         .route(KEYS_PATH, get(keys::show))
         .route("/console/keys/rotate", post(keys::rotate))
 }

@@ -370,3 +370,69 @@ async fn the_issuance_record_is_filtered_like_the_admin_api_and_charted_per_hour
         .unwrap()
         .contains("since must be an RFC 3339 time"));
 }
+
+#[tokio::test]
+async fn an_administrator_creates_a_service_account_and_adds_a_certificate_with_the_apis_rules() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let first = crate::sign_in::keys()[0].certificate();
+    let second = crate::sign_in::keys()[1].certificate();
+    let mut browser = admin_browser(&app).await;
+    let path = "/console/service-accounts";
+    let csrf = browser.csrf(path).await;
+    let form = |audience: &'static str, certificate: &str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("client_id".to_owned(), client.id.clone()),
+            ("description".to_owned(), "Nightly sync".to_owned()),
+            ("scopes".to_owned(), "programs:read".to_owned()),
+            ("access_token_audience".to_owned(), audience.to_owned()),
+            ("access_token_duration".to_owned(), "300".to_owned()),
+            ("access_token_user_attributes".to_owned(), "icn".to_owned()),
+            ("certificate".to_owned(), certificate.to_owned()),
+        ]
+    };
+
+    let refused = browser.post_owned(path, &form("", &first)).await;
+    let created = browser
+        .post_owned(path, &form("http://localhost:4000", &first))
+        .await;
+
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let page = browser.get(path).await.text().await.unwrap();
+    assert!(
+        page.contains("Nightly sync") && page.contains("Trust policies"),
+        "{page}"
+    );
+    let id_start = page.find("<h2 id=\"account-").unwrap() + "<h2 id=\"account-".len();
+    let id = page[id_start..].split('"').next().unwrap().to_owned();
+    let certificates = format!("{path}/{id}/certificates");
+    let bad = browser
+        .post(
+            &certificates,
+            &[("csrf", &csrf), ("pem", "not a certificate")],
+            None,
+        )
+        .await;
+    let added = browser
+        .post(&certificates, &[("csrf", &csrf), ("pem", &second)], None)
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(added.status(), StatusCode::SEE_OTHER);
+    let shown: serde_json::Value = app
+        .admin(
+            reqwest::Method::GET,
+            &format!("/admin/service-accounts/{id}"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        shown["certificates"].as_array().unwrap().len(),
+        2,
+        "{shown}"
+    );
+}

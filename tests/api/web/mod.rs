@@ -73,6 +73,12 @@ impl Browser {
         response
     }
 
+    /// A form POST with owned pairs, as this site's own page sends it.
+    pub async fn post_owned(&mut self, path: &str, form: &[(String, String)]) -> Response {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post(path, &pairs, None).await
+    }
+
     pub async fn sign_in(&mut self, client_id: &str, secret: &str) -> Response {
         self.post(
             "/portal/sign-in",
