@@ -10,9 +10,10 @@ use utoipa_axum::routes;
 
 use super::basic::{PortalClient, PortalErrors};
 use super::request::Fields;
+use crate::domain::ClientId;
 use crate::http::error::{ErrorBody, SchemeError};
 use crate::registry::views::{CreatedCredentialView, CredentialBody, CredentialView};
-use crate::registry::NewJwtCredential;
+use crate::registry::{NewJwtCredential, RegistryError};
 use crate::state::AppState;
 
 type PortalResult<T> = Result<T, SchemeError<PortalErrors>>;
@@ -87,17 +88,24 @@ pub async fn revoke_credential(
     PortalClient(client): PortalClient,
     Path(key): Path<String>,
 ) -> PortalResult<StatusCode> {
+    revoke(&state, &client.id, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes a client's live JWT credential and, best effort, its AuthTokens that have not expired:
+/// what `DELETE /v1/credentials/{key}` and the portal's "Revoke" both do.
+pub async fn revoke(state: &AppState, client: &ClientId, key: &str) -> Result<(), RegistryError> {
     let now = state.clock.now();
     state
         .registry
-        .revoke_jwt_credential(&client.id, &key, now)
+        .revoke_jwt_credential(client, key, now)
         .await?;
     // Best effort: the credential is revoked (what the caller asked); its tokens expire anyway.
-    let revoked = state.signer.revoke_subject(super::NAME, &key, now).await;
+    let revoked = state.signer.revoke_subject(super::NAME, key, now).await;
     if let Err(error) = revoked {
         tracing::warn!(%error, "could not revoke the AuthTokens of a revoked credential");
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// The credential routes.

@@ -29,6 +29,7 @@ use crate::http::scheme::{Scheme, Tag, TokenRoute};
 use crate::state::AppState;
 
 pub use basic::PortalErrors;
+pub use credentials::revoke as revoke_credential;
 pub use sdk::module_source;
 
 /// The scheme's name in the issuance record.

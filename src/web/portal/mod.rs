@@ -10,6 +10,7 @@ mod credentials;
 pub use credentials::when;
 mod generate;
 mod notifications;
+mod revoke;
 mod sign_in;
 
 use axum::routing::{get, post};
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
             get(generate::show).post(generate::create),
         )
         .route(ACCESS_PATH, get(access::show).post(access::send))
+        .route("/portal/credentials/{key}/revoke", post(revoke::revoke))
         .route("/portal/api-keys", post(api_key::create))
         .route(NOTIFICATIONS_PATH, get(notifications::show))
         .route(

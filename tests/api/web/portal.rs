@@ -434,3 +434,60 @@ async fn in_production_the_portal_creates_no_sandbox_api_key() {
         0
     );
 }
+
+#[tokio::test]
+async fn revoking_a_credential_in_the_portal_stops_it_and_its_authtokens_like_the_api() {
+    let app = TestApp::spawn().await;
+    let client = crate::authtoken::approved_client(&app).await;
+    let (key, secret) = crate::authtoken::credential(&app, &client).await;
+    let generate = || {
+        app.http
+            .post(app.url("/auth/authtoken"))
+            .json(&json!({"key": key, "secret": secret}))
+            .send()
+    };
+    let token: serde_json::Value = generate().await.unwrap().json().await.unwrap();
+    let token = token["authToken"].as_str().unwrap().to_owned();
+    let mut browser = signed_in(&app, &client).await;
+    let csrf = browser.csrf("/portal/credentials").await;
+    let listed = browser
+        .get("/portal/credentials")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains(&format!("/portal/credentials/{key}/revoke")));
+
+    let revoked = browser
+        .post(
+            &format!("/portal/credentials/{key}/revoke"),
+            &[("csrf", &csrf)],
+            None,
+        )
+        .await;
+
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(generate().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let introspected: serde_json::Value = app
+        .http
+        .post(app.url("/oauth/introspect"))
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        introspected["active"], false,
+        "its AuthToken is revoked too"
+    );
+    let after = browser
+        .get("/portal/credentials")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(after.contains("revoked"));
+}
