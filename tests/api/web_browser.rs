@@ -3,7 +3,7 @@
 //! through playwright-core, signing in to the portal through its form like a developer and
 //! walking reference/003's process in two browser contexts, developer and administrator
 //! (request access; approve it in the console; read the decision; generate credentials, copy
-//! them) to an AuthToken; the portal session continues on a second instance, and a form another
+//! them) to an AuthToken, and reference/002's sandbox API key to a JWT; the portal session continues on a second instance, and a form another
 //! site posts is refused with nothing changed. Each page must render under its own Content-Security-Policy with its
 //! stylesheet and no console error, and axe-core must find no serious or critical accessibility
 //! violation on it. A screenshot of every page is kept under `target/tmp/web-pages/<run>/`.
@@ -38,8 +38,8 @@ const CONSOLE_PAGES: [&str; 6] = [
     "/console/issuances",
 ];
 /// Screenshots of reference/003's process (requested, the console's decision, notified,
-/// generated) and of the session on the second instance.
-const FLOW_SCREENSHOTS: usize = 5;
+/// generated), of reference/002's sandbox API key and of the session on the second instance.
+const FLOW_SCREENSHOTS: usize = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_chromium() {
@@ -107,6 +107,10 @@ async fn every_page_renders_under_its_csp_and_passes_the_accessibility_check_in_
     assert!(report.contains("all page checks passed"), "{report}");
     assert!(report.contains("AuthToken issued"), "{report}");
     assert!(report.contains("cross-site form refused"), "{report}");
+    assert!(
+        report.contains("sandbox API key created, JWT issued"),
+        "{report}"
+    );
     let every_page = PAGES.iter().chain(&PORTAL_PAGES).map(|p| (*p).to_owned());
     for page in every_page.chain(console_pages.iter().cloned()) {
         assert!(

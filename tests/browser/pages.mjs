@@ -135,6 +135,26 @@ async function shot(page, name) {
   console.log(`screenshot ${file}`);
 }
 
+/** reference/002 in pages: a sandbox API key from the portal, shown once, that gets a JWT from
+ * GET /clients/authorization. */
+async function sandboxApiKey(context) {
+  const page = await context.newPage();
+  await page.goto(`${BASE_URL}/portal/credentials`);
+  await page.getByRole('button', { name: 'Create a sandbox API key' }).click();
+  const key = (await page.locator('#new-api-key').innerText()).trim();
+  assert.match(key, /^tmk_/, `an API key: ${key.slice(0, 8)}...`);
+  await shot(page, 'sandbox-api-key');
+  await page.getByRole('button', { name: 'I have copied the key' }).click();
+  await page.waitForURL((url) => url.pathname === '/portal/credentials');
+  assert.ok(!(await page.content()).includes(key), 'the key is not shown again');
+  await page.close();
+  const response = await fetch(`${BASE_URL}/clients/authorization?apiKey=${encodeURIComponent(key)}`);
+  assert.equal(response.status, 200, 'the sandbox key gets a JWT');
+  const { jwt } = await response.json();
+  assert.equal(jwt.split('.').length, 3, 'a JWT');
+  console.log('reference/002 in pages: sandbox API key created, JWT issued');
+}
+
 /** The developer's session, signed in on the first instance, continues on the second (cookies
  * go to every port of a host; the session lives in the shared database). */
 async function sessionOnSecondInstance(context) {
@@ -265,6 +285,7 @@ try {
   await signIn(visitor);
   await signIn(auditor);
   for (const pagePath of PORTAL_PAGES) await check(pagePath);
+  await sandboxApiKey(visitor);
   await sessionOnSecondInstance(visitor);
   await crossSitePostRefused(visitor);
   // The administrator: another browser (contexts share no cookie), signed in to the console.

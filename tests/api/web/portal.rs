@@ -84,6 +84,30 @@ async fn a_client_signs_in_and_sees_its_credentials_but_never_a_secret_or_key() 
 }
 
 #[tokio::test]
+async fn behind_an_https_public_url_the_cookie_is_secure_and_a_forged_cookie_signs_nobody_in() {
+    let app = crate::helpers::TestApp::spawn_with(
+        crate::helpers::Backend::Sqlite,
+        &[("TOKENMINT_PUBLIC_URL", "https://auth.example.com")],
+    )
+    .await;
+    let client = app.standard_client("ES256").await;
+    let mut browser = Browser::of(&app);
+
+    let response = browser.sign_in(&client.id, &client.secret).await;
+    browser.cookie = Some(format!("{SESSION}=AAAAAAAAAAAAAAAAAAAAAA"));
+    let forged = browser.get("/portal/credentials").await;
+    browser.cookie = Some(format!("{SESSION}=not-a-session-id"));
+    let garbled = browser.get("/portal/credentials").await;
+
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(header(&response, SET_COOKIE.as_str()).contains("Secure"));
+    for refused in [forged, garbled] {
+        assert_eq!(refused.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&refused), "/portal");
+    }
+}
+
+#[tokio::test]
 async fn a_wrong_sign_in_shows_why_and_spends_the_same_budget_as_the_api() {
     let app = spawn_limited().await;
     let client = app.standard_client("ES256").await;
