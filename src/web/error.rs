@@ -32,6 +32,9 @@ pub enum WebError {
 
 impl From<RegistryError> for WebError {
     fn from(err: RegistryError) -> Self {
+        if let RegistryError::NotFound(_) = err {
+            return Self::NotFound;
+        }
         match ApiError::from(err) {
             ApiError::Unavailable => Self::Unavailable,
             other => Self::Internal(other.to_string()),

@@ -13,10 +13,11 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use super::client_form::PolicyFields;
+use super::credentials::ShownOncePage;
 use super::Administrator;
 use crate::admin::views::{CreateClientRequest, UpdateClientRequest};
 use crate::domain::Algorithm;
-use crate::registry::api_keys::Environment;
 use crate::registry::{Client, ClientStatus, RegistryError};
 use crate::state::AppState;
 use crate::web::error::WebError;
@@ -44,102 +45,6 @@ struct ClientRow {
     algorithm: &'static str,
 }
 
-/// A client's policy as the form shows it (lists as space-separated text).
-#[derive(Default)]
-struct PolicyFields {
-    name: String,
-    allowed_scopes: String,
-    default_scopes: String,
-    allowed_states: String,
-    default_state: String,
-    max_ttl_minutes: String,
-    algorithm: String,
-    phones: String,
-    email: String,
-}
-
-impl PolicyFields {
-    fn of(client: &Client) -> Self {
-        let policy = &client.policy;
-        Self {
-            name: client.name.clone(),
-            allowed_scopes: policy.allowed_scopes.join(" "),
-            default_scopes: policy.default_scopes.join(" "),
-            allowed_states: policy.allowed_states.join(" "),
-            default_state: policy.default_state.clone().unwrap_or_default(),
-            max_ttl_minutes: policy.max_ttl_minutes.to_string(),
-            algorithm: policy.algorithm.as_str().to_owned(),
-            phones: client.phones.join(" "),
-            email: client.email.clone().unwrap_or_default(),
-        }
-    }
-
-    fn posted(posted: &Posted) -> Self {
-        Self {
-            name: posted.text("name"),
-            allowed_scopes: posted.text("allowed_scopes"),
-            default_scopes: posted.text("default_scopes"),
-            allowed_states: posted.text("allowed_states"),
-            default_state: posted.text("default_state"),
-            max_ttl_minutes: posted.text("max_ttl_minutes"),
-            algorithm: posted.text("algorithm"),
-            phones: posted.text("phones"),
-            email: posted.text("email"),
-        }
-    }
-
-    /// The typed values the admin API's bodies take, or messages beside the fields.
-    fn parsed(&self) -> Result<Parsed, FieldErrors> {
-        let mut errors = FieldErrors::default();
-        let max_ttl_minutes = match self.max_ttl_minutes.as_str() {
-            "" => None,
-            raw => raw.parse::<i64>().map(Some).unwrap_or_else(|_| {
-                errors.add("max_ttl_minutes", "Enter a whole number of minutes.");
-                None
-            }),
-        };
-        let algorithm = match self.algorithm.as_str() {
-            "" => None,
-            raw => raw.parse::<Algorithm>().map(Some).unwrap_or_else(|_| {
-                errors.add("algorithm", "Choose ES256, RS256 or EdDSA.");
-                None
-            }),
-        };
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        let words = |text: &str| {
-            text.split([' ', ','])
-                .filter(|w| !w.is_empty())
-                .map(String::from)
-                .collect()
-        };
-        let optional = |text: &str| (!text.is_empty()).then(|| text.to_owned());
-        Ok(Parsed {
-            allowed_scopes: words(&self.allowed_scopes),
-            default_scopes: words(&self.default_scopes),
-            allowed_states: words(&self.allowed_states),
-            default_state: optional(&self.default_state),
-            max_ttl_minutes,
-            algorithm,
-            phones: words(&self.phones),
-            email: optional(&self.email),
-        })
-    }
-}
-
-/// A form's values, typed.
-struct Parsed {
-    allowed_scopes: Vec<String>,
-    default_scopes: Vec<String>,
-    allowed_states: Vec<String>,
-    default_state: Option<String>,
-    max_ttl_minutes: Option<i64>,
-    algorithm: Option<Algorithm>,
-    phones: Vec<String>,
-    email: Option<String>,
-}
-
 /// The new-client form, or a client's page: its policy form, status and credentials' buttons.
 #[derive(Template)]
 #[template(path = "console/client.html")]
@@ -158,19 +63,6 @@ struct ClientSummary {
     id: String,
     active: bool,
     created: String,
-}
-
-/// A secret or key just created, shown this once.
-#[derive(Template)]
-#[template(path = "console/shown_once.html")]
-struct ShownOncePage {
-    frame: Frame,
-    admin: Administrator,
-    title: &'static str,
-    client_id: String,
-    label: &'static str,
-    value: String,
-    confirm: &'static str,
 }
 
 fn client_page(
@@ -303,14 +195,6 @@ pub async fn create(
     Ok(render_with_status(StatusCode::BAD_REQUEST, &page))
 }
 
-async fn client_or_not_found(state: &AppState, id: &str) -> Result<Client, WebError> {
-    match state.registry.client(id).await {
-        Ok(client) => Ok(client),
-        Err(RegistryError::NotFound(_)) => Err(WebError::NotFound),
-        Err(other) => Err(other.into()),
-    }
-}
-
 /// Shows a client's page.
 pub async fn show(
     State(state): State<AppState>,
@@ -318,7 +202,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let admin = Administrator::require(&session).await?;
-    let client = client_or_not_found(&state, &id).await?;
+    let client = state.registry.client(&id).await?;
     let fields = PolicyFields::of(&client);
     Ok(render(&client_page(
         &state,
@@ -340,7 +224,7 @@ pub async fn update(
     let admin = Administrator::require(&session).await?;
     let posted = Posted(posted);
     session::check_csrf(&session, &posted.text("csrf")).await?;
-    let client = client_or_not_found(&state, &id).await?;
+    let client = state.registry.client(&id).await?;
     let fields = PolicyFields::posted(&posted);
     let errors = match fields.parsed() {
         Ok(p) => {
@@ -406,68 +290,4 @@ pub async fn set_status(
         Err(RegistryError::Invalid { .. }) => Err(WebError::Forbidden),
         Err(other) => Err(other.into()),
     }
-}
-
-/// Adds a secret to a client and shows it once.
-#[tracing::instrument(skip_all, fields(client_id = %id))]
-pub async fn add_secret(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
-) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
-    session::check_csrf(&session, &Posted(posted).text("csrf")).await?;
-    let secret = match state
-        .registry
-        .add_secret(&id, None, state.clock.now())
-        .await
-    {
-        Ok(secret) => secret,
-        Err(RegistryError::NotFound(_)) => return Err(WebError::NotFound),
-        Err(other) => return Err(other.into()),
-    };
-    let page = ShownOncePage {
-        frame: Frame::new(state.settings.mode),
-        admin,
-        title: "Secret added",
-        client_id: id,
-        label: "Client secret",
-        value: secret.secret.expose_secret().to_owned(),
-        confirm: "I have copied the secret",
-    };
-    Ok(render_with_status(StatusCode::CREATED, &page))
-}
-
-/// Adds an API key (`environment` = `sandbox` | `production`) and shows it once.
-#[tracing::instrument(skip_all, fields(client_id = %id))]
-pub async fn add_api_key(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
-) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
-    let posted = Posted(posted);
-    session::check_csrf(&session, &posted.text("csrf")).await?;
-    let environment = Environment::parse(&posted.text("environment")).ok_or(WebError::Forbidden)?;
-    let key = match state
-        .registry
-        .create_api_key(&id, environment, None, state.clock.now())
-        .await
-    {
-        Ok(key) => key,
-        Err(RegistryError::NotFound(_)) => return Err(WebError::NotFound),
-        Err(other) => return Err(other.into()),
-    };
-    let page = ShownOncePage {
-        frame: Frame::new(state.settings.mode),
-        admin,
-        title: "API key added",
-        client_id: id,
-        label: "API key",
-        value: key.key.expose_secret().to_owned(),
-        confirm: "I have copied the key",
-    };
-    Ok(render_with_status(StatusCode::CREATED, &page))
 }

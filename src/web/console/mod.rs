@@ -5,7 +5,9 @@
 
 mod access;
 mod chart;
+mod client_form;
 mod clients;
+mod credentials;
 mod issuances;
 mod keys;
 mod service_accounts;
@@ -54,8 +56,14 @@ pub fn router(schemes: &'static [Scheme]) -> Router<AppState> {
             get(clients::show).post(clients::update),
         )
         .route("/console/clients/{id}/status", post(clients::set_status))
-        .route("/console/clients/{id}/secrets", post(clients::add_secret))
-        .route("/console/clients/{id}/api-keys", post(clients::add_api_key))
+        .route(
+            "/console/clients/{id}/secrets",
+            post(credentials::add_secret),
+        )
+        .route(
+            "/console/clients/{id}/api-keys",
+            post(credentials::add_api_key),
+        )
         .route(
             SERVICE_ACCOUNTS_PATH,
             get(service_accounts::show).post(service_accounts::create),
