@@ -1,9 +1,15 @@
 //! What the pages' forms share: the posted pairs (repeated names, such as checkboxes, kept), and
 //! the messages shown beside the fields a registry function refused, in its own words.
 
-use crate::registry::RegistryError;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use tower_sessions::Session;
 
 use super::error::WebError;
+use super::session;
+use crate::registry::RegistryError;
+use crate::state::AppState;
 
 /// A posted `application/x-www-form-urlencoded` form, every pair in order.
 pub struct Posted(pub Vec<(String, String)>);
@@ -69,5 +75,41 @@ impl FieldErrors {
             other => return Err(other.into()),
         }
         Ok(errors)
+    }
+}
+
+/// A state-changing form of a signed-in page, taken only once it carries this session's CSRF
+/// token: every such handler takes one, so none can forget the check. A request whose session
+/// holds no token at all (never signed in, or expired) is sent to its sign-in page instead.
+pub struct CheckedForm(pub Posted);
+
+impl FromRequest<AppState> for CheckedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let session = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let sign_in = if parts.uri.path().starts_with("/console") {
+            "/console"
+        } else {
+            "/portal"
+        };
+        let Form(pairs) =
+            Form::<Vec<(String, String)>>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let posted = Posted(pairs);
+        if !session::has_csrf_token(&session)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
+            return Err(WebError::SignInRequired(sign_in).into_response());
+        }
+        session::check_csrf(&session, &posted.text("csrf"))
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self(posted))
     }
 }

@@ -8,7 +8,8 @@
 //! signed-in pages (the portal) keep their session in the shared database (`store`), with an
 //! HttpOnly, `SameSite=Strict` cookie (`Secure` when the public URL is https) that expires after
 //! `[web] session_idle_minutes` without a request; their state-changing requests must come from
-//! this site (`origin`) and carry the session's CSRF token (`session`). Pages are not part of the
+//! this site (`origin`) and carry the session's CSRF token, which the `form::CheckedForm`
+//! extractor every such handler takes checks. Pages are not part of the
 //! OpenAPI document: the app merges this router after the API's.
 
 mod assets;

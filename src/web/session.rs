@@ -36,6 +36,11 @@ pub async fn csrf_token(session: &Session) -> Result<String, WebError> {
     Ok(token)
 }
 
+/// Whether this session holds a CSRF token (it does from sign-in on).
+pub async fn has_csrf_token(session: &Session) -> Result<bool, WebError> {
+    Ok(session.get::<String>(CSRF).await?.is_some())
+}
+
 /// Refuses a form whose CSRF token is not this session's.
 pub async fn check_csrf(session: &Session, presented: &str) -> Result<(), WebError> {
     let expected = session.get::<String>(CSRF).await?.unwrap_or_default();

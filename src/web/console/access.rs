@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use tower_sessions::Session;
 
 use super::{Administrator, ACCESS_REQUESTS_PATH};
@@ -15,10 +14,9 @@ use crate::mail::decision_email;
 use crate::registry::{AccessRequest, AccessStatus, Decision, RegistryError};
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::Posted;
+use crate::web::form::CheckedForm;
 use crate::web::page::{render_with_status, Frame};
 use crate::web::portal::when;
-use crate::web::session;
 
 /// The page.
 #[derive(Template)]
@@ -100,11 +98,9 @@ pub async fn decide(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let admin = Administrator::require(&session).await?;
-    let posted = Posted(posted);
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let decision = match posted.text("decision").as_str() {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,

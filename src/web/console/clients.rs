@@ -8,7 +8,6 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -21,10 +20,9 @@ use crate::domain::Algorithm;
 use crate::registry::{Client, ClientStatus, RegistryError};
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::{FieldErrors, Posted};
+use crate::web::form::{CheckedForm, FieldErrors};
 use crate::web::page::{render, render_with_status, Frame};
 use crate::web::portal::when;
-use crate::web::session;
 
 /// The list, filtered by `q`.
 #[derive(Template)]
@@ -150,11 +148,9 @@ pub async fn new(State(state): State<AppState>, session: Session) -> Result<Resp
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let admin = Administrator::require(&session).await?;
-    let posted = Posted(posted);
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let fields = PolicyFields::posted(&posted);
     let errors = match fields.parsed() {
         Ok(p) => {
@@ -219,11 +215,9 @@ pub async fn update(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let admin = Administrator::require(&session).await?;
-    let posted = Posted(posted);
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let client = state.registry.client(&id).await?;
     let fields = PolicyFields::posted(&posted);
     let errors = match fields.parsed() {
@@ -266,11 +260,9 @@ pub async fn set_status(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
     Administrator::require(&session).await?;
-    let posted = Posted(posted);
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let request = UpdateClientRequest {
         status: Some(posted.text("status")),
         ..UpdateClientRequest::default()

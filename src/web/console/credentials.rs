@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use secrecy::ExposeSecret;
 use tower_sessions::Session;
 
@@ -13,9 +12,8 @@ use super::Administrator;
 use crate::registry::api_keys::Environment;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::Posted;
+use crate::web::form::CheckedForm;
 use crate::web::page::{render_with_status, Frame};
-use crate::web::session;
 
 /// A secret or key just created, shown this once.
 #[derive(Template)]
@@ -43,10 +41,9 @@ pub async fn add_secret(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(_posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let admin = Administrator::require(&session).await?;
-    session::check_csrf(&session, &Posted(posted).text("csrf")).await?;
     let secret = state
         .registry
         .add_secret(&id, None, state.clock.now())
@@ -69,11 +66,9 @@ pub async fn add_api_key(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let admin = Administrator::require(&session).await?;
-    let posted = Posted(posted);
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let environment = Environment::parse(&posted.text("environment")).ok_or(WebError::Forbidden)?;
     let key = state
         .registry

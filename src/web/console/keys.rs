@@ -6,7 +6,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use chrono::{DateTime, Utc};
 use tower_sessions::Session;
 
@@ -14,10 +13,9 @@ use super::{Administrator, KEYS_PATH};
 use crate::domain::Algorithm;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::Posted;
+use crate::web::form::CheckedForm;
 use crate::web::page::{render_with_status, Frame};
 use crate::web::portal::when;
-use crate::web::session;
 
 /// The page.
 #[derive(Template)]
@@ -76,11 +74,9 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
 pub async fn rotate(
     State(state): State<AppState>,
     session: Session,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
     Administrator::require(&session).await?;
-    let posted = Posted(posted);
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let algorithm = match posted.text("algorithm").as_str() {
         "" | "all" => None,
         name => Some(

@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use tower_sessions::Session;
 
 use super::{Administrator, SERVICE_ACCOUNTS_PATH};
@@ -16,10 +15,9 @@ use crate::registry::service_accounts::ServiceAccount;
 use crate::registry::RegistryError;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::{FieldErrors, Posted};
+use crate::web::form::{CheckedForm, FieldErrors};
 use crate::web::page::{render_with_status, Frame};
 use crate::web::portal::when;
-use crate::web::session;
 
 /// The page: the accounts, the new-account form (as given, with its errors), and the
 /// certificate form's error, by account.
@@ -133,11 +131,9 @@ fn words(text: &str) -> Vec<String> {
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let admin = Administrator::require(&session).await?;
-    let posted = Posted(posted);
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let form = NewAccountFields {
         client_id: posted.text("client_id"),
         description: posted.text("description"),
@@ -189,11 +185,9 @@ pub async fn add_certificate(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let admin = Administrator::require(&session).await?;
-    let posted = Posted(posted);
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let added = state
         .registry
         .add_service_account_certificate(&id, &posted.text("pem"), state.clock.now())

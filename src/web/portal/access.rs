@@ -6,7 +6,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use tower_sessions::Session;
 
 use super::credentials::when;
@@ -14,9 +13,8 @@ use super::{SignedIn, ACCESS_PATH};
 use crate::registry::AccessRequest;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::{FieldErrors, Posted};
+use crate::web::form::{CheckedForm, FieldErrors};
 use crate::web::page::{render_with_status, Frame};
-use crate::web::session;
 
 /// The page: the form (as sent, with its errors) and the client's requests.
 #[derive(Template)]
@@ -113,11 +111,9 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
 pub async fn send(
     State(state): State<AppState>,
     session: Session,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let posted = Posted(posted);
     let signed_in = SignedIn::require(&state, &session).await?;
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let groups = posted.all("api_groups");
     let reason = posted.text("reason");
     let mut errors = FieldErrors::default();

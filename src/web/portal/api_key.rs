@@ -6,7 +6,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use secrecy::ExposeSecret;
 use tower_sessions::Session;
 
@@ -16,9 +15,8 @@ use crate::config::Mode;
 use crate::registry::api_keys::{test_key_expiry, Environment};
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::Posted;
+use crate::web::form::CheckedForm;
 use crate::web::page::{render_with_status, Frame};
-use crate::web::session;
 
 /// The new key, shown this once.
 #[derive(Template)]
@@ -35,10 +33,9 @@ struct CreatedKeyPage {
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(_posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let signed_in = SignedIn::require(&state, &session).await?;
-    session::check_csrf(&session, &Posted(posted).text("csrf")).await?;
     if state.settings.mode != Mode::Sandbox {
         return Err(WebError::NotFound);
     }

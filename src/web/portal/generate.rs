@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use secrecy::ExposeSecret;
 use tower_sessions::Session;
 
@@ -15,9 +14,8 @@ use super::SignedIn;
 use crate::registry::NewJwtCredential;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::{FieldErrors, Posted};
+use crate::web::form::{CheckedForm, FieldErrors};
 use crate::web::page::{render_with_status, Frame};
-use crate::web::session;
 
 /// The form, as given, with its errors.
 #[derive(Template)]
@@ -90,11 +88,9 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
 pub async fn create(
     State(state): State<AppState>,
     session: Session,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let posted = Posted(posted);
     let signed_in = SignedIn::require(&state, &session).await?;
-    session::check_csrf(&session, &posted.text("csrf")).await?;
     let username = posted.text("username");
     let notes = posted.text("notes");
     let groups = posted.all("api_groups");

@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use tower_sessions::Session;
 
 use super::credentials::when;
@@ -12,9 +11,8 @@ use super::{SignedIn, NOTIFICATIONS_PATH};
 use crate::registry::RegistryError;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::Posted;
+use crate::web::form::CheckedForm;
 use crate::web::page::{render, Frame};
-use crate::web::session;
 
 /// The page.
 #[derive(Template)]
@@ -60,10 +58,9 @@ pub async fn mark_read(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(_posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let signed_in = SignedIn::require(&state, &session).await?;
-    session::check_csrf(&session, &Posted(posted).text("csrf")).await?;
     let marked = state
         .registry
         .mark_notification_read(&signed_in.client.id, &id, state.clock.now())

@@ -4,7 +4,6 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use tower_sessions::Session;
 
 use super::{SignedIn, CREDENTIALS_PATH};
@@ -12,8 +11,7 @@ use crate::registry::RegistryError;
 use crate::schemes::authtoken::revoke_credential;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::form::Posted;
-use crate::web::session;
+use crate::web::form::CheckedForm;
 
 /// Revokes one of the signed-in client's credentials.
 #[tracing::instrument(skip_all, fields(key = %key))]
@@ -21,10 +19,9 @@ pub async fn revoke(
     State(state): State<AppState>,
     session: Session,
     Path(key): Path<String>,
-    Form(posted): Form<Vec<(String, String)>>,
+    CheckedForm(_posted): CheckedForm,
 ) -> Result<Response, WebError> {
     let signed_in = SignedIn::require(&state, &session).await?;
-    session::check_csrf(&session, &Posted(posted).text("csrf")).await?;
     match revoke_credential(&state, &signed_in.client.id, &key).await {
         // Already revoked, or not this client's: nothing to do; the list shows what there is.
         Ok(()) | Err(RegistryError::NotFound(_)) => {

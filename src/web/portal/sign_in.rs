@@ -18,6 +18,7 @@ use crate::http::guard::{self, Refused};
 use crate::limits::Identifier;
 use crate::state::AppState;
 use crate::web::error::WebError;
+use crate::web::form::CheckedForm;
 use crate::web::page::{render_with_status, Frame};
 use crate::web::session;
 
@@ -125,19 +126,8 @@ pub async fn sign_in(
     Ok(render_with_status(status, &page))
 }
 
-/// The sign-out form: only its CSRF token.
-#[derive(Deserialize)]
-pub struct SignOutForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Signs out everywhere: the session is deleted for every instance.
-pub async fn sign_out(
-    session: Session,
-    Form(form): Form<SignOutForm>,
-) -> Result<Response, WebError> {
-    session::check_csrf(&session, &form.csrf).await?;
+pub async fn sign_out(session: Session, _form: CheckedForm) -> Result<Response, WebError> {
     session::sign_out(&session).await?;
     Ok(Redirect::to(SIGN_IN_PATH).into_response())
 }
