@@ -2,9 +2,9 @@
 //! long past the last moment they can matter, `[retention] margin_seconds` after it.
 //!
 //! It only decides *when* and *with which cut-off*; the deletes belong to the modules that own
-//! the tables: the issuance record to `signing::report`, used assertions and AuthToken lineage to
-//! the registry. Every statement deletes a bounded batch of rows that still match, so several
-//! instances may run passes at once. Tables that grow per request but are not pruned here, and
+//! the tables: the issuance record and its hourly figures to `signing::report`, used assertions
+//! and AuthToken lineage to the registry. Every statement deletes a bounded batch of rows that
+//! still match, so several instances may run passes at once. Tables that grow per request but are not pruned here, and
 //! why: `api_keys` (credentials the administrator lists and revokes; expired ones stay listed),
 //! `access_requests` and `notifications` (the portal's history, one per human action).
 
@@ -40,6 +40,8 @@ pub struct Deleted {
     pub used_assertions: u64,
     /// AuthToken refresh lineage (`authtokens`).
     pub authtoken_lineage: u64,
+    /// Hourly issuance figures (`issuance_hours`, the console chart's rollup).
+    pub issuance_hours: u64,
 }
 
 /// What one pass did: its cut-offs and the rows it deleted (what `tokenmint retention run` prints).
@@ -49,7 +51,8 @@ pub struct RetentionReport {
     pub ran_at: DateTime<Utc>,
     /// Issuance records and used assertions that expired before this instant were deleted.
     pub expired_before: DateTime<Utc>,
-    /// AuthToken lineage rows that expired before this (earlier) instant were deleted.
+    /// AuthToken lineage rows that expired before this (earlier) instant were deleted, and the
+    /// hourly issuance figures of hours that ended before it.
     pub lineage_expired_before: DateTime<Utc>,
     /// How many rows of each table this pass deleted.
     pub deleted: Deleted,
@@ -80,11 +83,16 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
             .registry
             .prune_authtoken_lineage(lineage_expired_before, batch)
             .await?,
+        // Every token issued in an hour that ended before this cut-off expired at most the TTL
+        // cap later, before `expired_before`, so its record is gone too: the figures outlive
+        // the records they count, never the other way round.
+        issuance_hours: report::prune_hours(pool, lineage_expired_before, batch).await?,
     };
     tracing::info!(
         issuances = deleted.issuances,
         used_assertions = deleted.used_assertions,
         authtoken_lineage = deleted.authtoken_lineage,
+        issuance_hours = deleted.issuance_hours,
         "retention pass done"
     );
     Ok(RetentionReport {

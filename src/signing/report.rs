@@ -176,9 +176,9 @@ pub async fn list(pool: &AnyPool, filter: &IssuanceFilter) -> Result<IssuancePag
     if let Some(after) = &filter.after {
         let at = param(Bind::Number(after.issued_at_millis));
         let jti = param(Bind::Text(&after.jti));
-        sql.push_str(&format!(
-            " and (issued_at < {at} or (issued_at = {at} and jti < {jti}))"
-        ));
+        // A row-value comparison, which both databases use as a bound on the (issued_at, jti)
+        // indexes, so the page after a cursor starts there instead of filtering newer rows.
+        sql.push_str(&format!(" and (issued_at, jti) < ({at}, {jti})"));
     }
     // One row more than asked tells whether another page exists.
     let fetch = param(Bind::Number(i64::from(limit) + 1));
@@ -268,16 +268,20 @@ pub struct HourlyCount {
 
 /// Tokens issued per hour and scheme between `since` (inclusive) and `until` (exclusive), under
 /// the filter's client and scheme (its cursor and limit do not apply), by hour then scheme.
+///
+/// Both bounds are taken to whole hours (`since` down, `until` up). The figures come from the
+/// hourly rollup (`issuance_hours`), which the database adds to in the statement that inserts the
+/// records, so they agree with the record while its rows are kept and cost a few rows per hour
+/// to read however many tokens an hour holds.
 pub async fn hourly_counts(
     pool: &AnyPool,
     filter: &IssuanceFilter,
     since: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Result<Vec<HourlyCount>, SigningError> {
-    const HOUR_MILLIS: i64 = 3_600_000;
     let mut sql = String::from(
-        "select issued_at / 3600000 as hour, scheme, count(*) as tokens from issuances \
-         where issued_at >= $1 and issued_at < $2",
+        "select hour, scheme, cast(sum(tokens) as bigint) as tokens from issuance_hours \
+         where hour >= $1 and hour < $2",
     );
     let mut next = 3;
     if filter.client_id.is_some() {
@@ -287,10 +291,10 @@ pub async fn hourly_counts(
     if filter.scheme.is_some() {
         sql.push_str(&format!(" and scheme = ${next}"));
     }
-    sql.push_str(" group by issued_at / 3600000, scheme order by hour, scheme");
+    sql.push_str(" group by hour, scheme order by hour, scheme");
     let mut query = sqlx::query_as::<_, (i64, String, i64)>(&sql)
-        .bind(since.timestamp_millis())
-        .bind(until.timestamp_millis());
+        .bind(since.timestamp_millis().div_euclid(HOUR_MILLIS))
+        .bind(hour_ceiling(until));
     if let Some(client_id) = &filter.client_id {
         query = query.bind(client_id.as_str());
     }
@@ -311,9 +315,150 @@ pub async fn hourly_counts(
         .collect())
 }
 
+/// Deletes the hourly figures of hours that ended before `ended_before` (whole hours only), at
+/// most `batch_size` rows per statement; returns how many rows it deleted.
+#[tracing::instrument(skip_all, fields(batch_size = batch_size))]
+pub async fn prune_hours(
+    pool: &AnyPool,
+    ended_before: DateTime<Utc>,
+    batch_size: u32,
+) -> Result<u64, SigningError> {
+    // An hour ended before the cut-off when the next one starts at or before it: `hour` is below
+    // the cut-off's whole hours. The outer condition is re-checked as in `prune_expired`.
+    Ok(crate::db::delete_in_batches(
+        pool,
+        "delete from issuance_hours where hour < $1 / 3600000 \
+         and (hour, scheme, client_id, writer) in (select hour, scheme, client_id, writer \
+         from issuance_hours where hour < $1 / 3600000 limit $2)",
+        ended_before,
+        batch_size,
+    )
+    .await?)
+}
+
+/// Milliseconds in an hour, the rollup's unit.
+const HOUR_MILLIS: i64 = 3_600_000;
+
+/// The first whole hour (hours since the epoch) at or after `at`.
+fn hour_ceiling(at: DateTime<Utc>) -> i64 {
+    let millis = at.timestamp_millis();
+    millis.div_euclid(HOUR_MILLIS) + i64::from(millis.rem_euclid(HOUR_MILLIS) > 0)
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::db::Database;
+    use crate::signing::record::{Issuance, IssuanceLog};
+
+    /// 2026-11-28T10:00:00Z, the start of an hour.
+    const HOUR_START: i64 = 1_795_860_000;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(seconds, 0).unwrap()
+    }
+
+    fn issuance(n: usize, client_id: &str, scheme: &'static str, issued: i64) -> Issuance {
+        Issuance {
+            jti: format!("jti-{n}"),
+            client_id: client_id.to_owned(),
+            scheme,
+            subject: "someone".to_owned(),
+            scopes: "programs:read".to_owned(),
+            state: None,
+            caller_ip: None,
+            declared_ip: None,
+            kid: "kid".to_owned(),
+            issued_at: at(issued),
+            expires_at: at(issued + 300),
+            revocable_by_subject: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn hourly_figures_count_what_the_log_wrote_and_go_with_their_hours() {
+        let db = Database::connect_url("sqlite::memory:", 1, Duration::from_secs(5))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let log = IssuanceLog::new(db.pool().clone(), db.backend(), 1);
+        let written = [
+            ("a", "auth_jwt", HOUR_START),
+            ("a", "auth_jwt", HOUR_START + 3599),
+            ("b", "auth_jwt", HOUR_START + 60),
+            ("a", "api_key", HOUR_START + 120),
+            ("a", "auth_jwt", HOUR_START + 3600),
+            ("a", "auth_jwt", HOUR_START + 7200),
+        ];
+        let mut pending = Vec::new();
+        for (n, (client, scheme, issued)) in written.into_iter().enumerate() {
+            let committed = log.enqueue(issuance(n, client, scheme, issued)).await;
+            pending.push(committed.unwrap());
+        }
+        for committed in pending {
+            committed.await.unwrap();
+        }
+        let count = |hour: i64, scheme: &str, tokens| HourlyCount {
+            hour: at(hour),
+            scheme: scheme.to_owned(),
+            tokens,
+        };
+        let everyone = IssuanceFilter::default();
+        let client_a = IssuanceFilter {
+            client_id: Some("a".into()),
+            ..IssuanceFilter::default()
+        };
+        let jwt = IssuanceFilter {
+            scheme: Some("auth_jwt".into()),
+            ..IssuanceFilter::default()
+        };
+        // Bounds inside an hour take that whole hour (down and up).
+        let (since, until) = (at(HOUR_START + 10), at(HOUR_START + 3601));
+
+        let all = hourly_counts(db.pool(), &everyone, since, until)
+            .await
+            .unwrap();
+        let of_a = hourly_counts(db.pool(), &client_a, since, until)
+            .await
+            .unwrap();
+        let of_jwt = hourly_counts(db.pool(), &jwt, at(HOUR_START), at(HOUR_START + 3600));
+        let of_jwt = of_jwt.await.unwrap();
+        let pruned = prune_hours(db.pool(), at(HOUR_START + 7199), 1)
+            .await
+            .unwrap();
+        let left = hourly_counts(db.pool(), &everyone, at(0), at(HOUR_START + 86400)).await;
+
+        let second = HOUR_START + 3600;
+        assert_eq!(
+            all,
+            [
+                count(HOUR_START, "api_key", 1),
+                count(HOUR_START, "auth_jwt", 3),
+                count(second, "auth_jwt", 1)
+            ]
+        );
+        assert_eq!(
+            of_a,
+            [
+                count(HOUR_START, "api_key", 1),
+                count(HOUR_START, "auth_jwt", 2),
+                count(second, "auth_jwt", 1)
+            ]
+        );
+        assert_eq!(of_jwt, [count(HOUR_START, "auth_jwt", 3)]);
+        // Rows of the first hour (three: two clients, two schemes), in statements of one row;
+        // the second hour has not ended at the cut-off, so it stays.
+        assert_eq!(pruned, 3);
+        assert_eq!(
+            left.unwrap(),
+            [
+                count(second, "auth_jwt", 1),
+                count(HOUR_START + 7200, "auth_jwt", 1)
+            ]
+        );
+    }
 
     #[test]
     fn a_cursor_survives_its_round_trip() {

@@ -1,10 +1,12 @@
 //! `GET /admin/issuances` and `tokenmint issuances list`: the issuance record filtered by client,
 //! scheme and issue time (`filters`), newest first, walked page by page with the opaque cursor,
-//! with its refusals and the CLI (`pages`). The helpers here issue tokens through the public
+//! with its refusals and the CLI (`pages`), and the hourly rollup behind the console's chart on
+//! an upgraded deployment (`rollup`). The helpers here issue tokens through the public
 //! routes and read the report.
 
 mod filters;
 mod pages;
+mod rollup;
 
 use chrono::{DateTime, SecondsFormat};
 use reqwest::header::AUTHORIZATION;

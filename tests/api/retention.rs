@@ -100,6 +100,8 @@ async fn prunes_exactly_the_rows_past_expiry_and_margin(app: TestApp) {
         issuances: 3,
         used_assertions: 1,
         authtoken_lineage: 0,
+        // The chart's figures for the old tokens' hour outlive their records by the TTL cap.
+        issuance_hours: 0,
     };
     assert_eq!(pass.deleted, expected);
     for (token, jti, _) in &old {
@@ -125,6 +127,15 @@ async fn prunes_exactly_the_rows_past_expiry_and_margin(app: TestApp) {
         run_pass(&app.state).await.unwrap().deleted,
         Deleted::default()
     );
+
+    // Once the TTL cap has passed too, the old hour's figures go; the recent token's stay.
+    let cap_seconds = app.state.settings.signing.max_ttl_cap_minutes * 60;
+    app.clock.advance_seconds(cap_seconds + 3600);
+    let later = run_pass(&app.state).await.unwrap();
+    let hours_of_client = app
+        .count_rows("issuance_hours", "client_id = $1", &client.id)
+        .await;
+    assert_eq!((later.deleted.issuance_hours, hours_of_client), (1, 1));
 }
 
 async fn two_instances_pruning_at_once_delete_each_row_once(app: TestApp) {
