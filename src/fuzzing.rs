@@ -60,7 +60,8 @@ pub fn api_key_query(query: Option<&str>) {
     let _ = AuthorizationQuery::parse(query);
 }
 
-/// `POST /oauth/introspect` and `/oauth/revoke`: headers and form body, then the token.
+/// `POST /oauth/token`, `/oauth/introspect` and `/oauth/revoke`: headers and form body, the
+/// client authentication they present, then the token.
 pub fn oauth_request(authorization: Option<&[u8]>, content_type: Option<&[u8]>, body: &[u8]) {
     let mut headers = HeaderMap::new();
     for (name, value) in [(AUTHORIZATION, authorization), (CONTENT_TYPE, content_type)] {
@@ -68,8 +69,9 @@ pub fn oauth_request(authorization: Option<&[u8]>, content_type: Option<&[u8]>, 
             headers.insert(name, value);
         }
     }
-    if let Ok(request) = crate::schemes::oauth::client_auth::TokenRequest::parse(&headers, body) {
-        let _ = request.token();
+    if let Ok(form) = crate::schemes::oauth::form::OAuthForm::parse(&headers, body) {
+        let _ = crate::schemes::oauth::client_auth::ClientAuth::read(&headers, &form);
+        let _ = form.require("token");
     }
     let _ = crate::http::basic::from_headers(&headers);
 }

@@ -7,7 +7,8 @@ use utoipa::ToSchema;
 
 use crate::domain::{normalize_phone, Algorithm, ClientPolicy};
 use crate::registry::{
-    Client, ClientStatus, ClientUpdate, IssuedSecret, NewClient, RegistryError, SecretInfo,
+    Client, ClientKeys, ClientStatus, ClientUpdate, IssuedSecret, NewClient, RegistryError,
+    SecretInfo,
 };
 use crate::signing::KeyInfo;
 
@@ -48,6 +49,18 @@ pub struct CreateClientRequest {
     /// Contact e-mail.
     #[schema(example = "dev@acme.example")]
     pub email: Option<String>,
+    /// Its public keys for `private_key_jwt` (a JWK Set: RS256, ES256 or EdDSA keys, public parts
+    /// only); not with `jwks_uri`.
+    #[schema(value_type = Option<Object>, example = json!({"keys": [{"kty": "EC", "crv": "P-256",
+        "kid": "ci-2026", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}))]
+    pub jwks: Option<serde_json::Value>,
+    /// Where it publishes its JWK Set for `private_key_jwt` (https); not with `jwks`.
+    #[schema(example = json!(null))]
+    pub jwks_uri: Option<String>,
+    /// Refuse it a token without a DPoP proof (RFC 9449); default false.
+    #[serde(default)]
+    pub require_dpop: bool,
 }
 
 impl CreateClientRequest {
@@ -66,6 +79,11 @@ impl CreateClientRequest {
             },
             phones: normalize_phones(self.phones)?,
             email: self.email,
+            keys: ClientKeys {
+                jwks: self.jwks,
+                jwks_uri: self.jwks_uri,
+                require_dpop: self.require_dpop,
+            },
         })
     }
 }
@@ -99,6 +117,16 @@ pub struct UpdateClientRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
+    /// New JWK Set for `private_key_jwt`; `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Option<serde_json::Value>>,
+    /// New JWK Set URL; `null` removes it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub jwks_uri: Option<Option<String>>,
+    /// Whether a DPoP proof is required from now on.
+    pub require_dpop: Option<bool>,
 }
 
 impl UpdateClientRequest {
@@ -122,6 +150,9 @@ impl UpdateClientRequest {
             status,
             phones: self.phones.map(normalize_phones).transpose()?,
             email: self.email,
+            jwks: self.jwks,
+            jwks_uri: self.jwks_uri,
+            require_dpop: self.require_dpop,
         })
     }
 }
@@ -170,6 +201,13 @@ pub struct ClientView {
     pub phones: Vec<String>,
     /// Contact e-mail.
     pub email: Option<String>,
+    /// Its registered JWK Set for `private_key_jwt` (public keys).
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where it publishes its JWK Set.
+    pub jwks_uri: Option<String>,
+    /// Whether its tokens require a DPoP proof.
+    pub require_dpop: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -190,6 +228,9 @@ impl From<&Client> for ClientView {
             status: c.status.as_str().to_owned(),
             phones: c.phones.clone(),
             email: c.email.clone(),
+            jwks: c.keys.jwks.clone(),
+            jwks_uri: c.keys.jwks_uri.clone(),
+            require_dpop: c.keys.require_dpop,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -2,16 +2,13 @@
 //! this service, with absolute URLs under the configured public URL.
 //!
 //! Choices where the RFC leaves room, each deliberate:
-//! - Everything about the token routes comes from the scheme list (`schemes::ALL`): each
-//!   scheme's routes make `tokenmint_token_routes`, and the scheme that declares grant types
-//!   provides `token_endpoint` and `grant_types_supported`. Today that is `sign_in`:
-//!   `/v0/sign_in/token` is the only route that takes an RFC 6749 token request
-//!   (`grant_type` + `assertion`, RFC 7523 §2.1); so `grant_types_supported` names only the
-//!   jwt-bearer grant (listing anything else would send generic clients to a route that refuses
-//!   it), and its `token_endpoint_auth_methods_supported` is `none`: the assertion is the grant,
-//!   there is no separate client authentication there. `token_endpoint_auth_signing_alg_values_
-//!   supported` is absent since it only concerns `private_key_jwt`/`client_secret_jwt`; the
-//!   assertion's algorithm (RS256) is in that route's entry of `tokenmint_token_routes`.
+//! - `token_endpoint` is the standard endpoint, `/oauth/token` (`schemes::oauth::token`), with
+//!   its client authentication methods (`client_secret_basic`, `client_secret_post`,
+//!   `private_key_jwt`) and the algorithms a client assertion may use.
+//!   `grant_types_supported` is every scheme's RFC 6749 grant types, from the scheme list
+//!   (`schemes::ALL`): `client_credentials` at the standard endpoint, and jwt-bearer (RFC 7523
+//!   §2.1) at `/v0/sign_in/token`, whose assertion is the grant itself. Each scheme's routes make
+//!   `tokenmint_token_routes`, where every grant is found with its own endpoint.
 //! - `response_types_supported` is REQUIRED (§2) but there is no authorization endpoint, so no
 //!   response type is supported: `[]`.
 //! - `scopes_supported` is omitted: scopes are each client's policy, set by administrators; no
@@ -30,8 +27,10 @@ use utoipa_axum::routes;
 
 use crate::config::Settings;
 use crate::domain::Algorithm;
+use crate::http::dpop;
 use crate::http::grant_types::JWT_BEARER;
-use crate::schemes::oauth::{AUTH_METHODS, INTROSPECT_PATH, REVOKE_PATH};
+use crate::schemes::oauth::client_assertion::SIGNING_ALGORITHMS;
+use crate::schemes::oauth::{token, AUTH_METHODS, INTROSPECT_PATH, REVOKE_PATH};
 use crate::schemes::ALL;
 use crate::state::AppState;
 
@@ -71,11 +70,19 @@ pub struct AuthorizationServerMetadata {
     issuer: String,
     /// The JWK Set verifying every token.
     jwks_uri: String,
-    /// The RFC 6749 token endpoint: the jwt-bearer grant route.
+    /// The standard token endpoint, `/oauth/token`.
+    #[schema(example = "http://127.0.0.1:8080/oauth/token")]
     token_endpoint: String,
-    /// `none`: the jwt-bearer assertion is the grant, no client authentication.
+    /// How a client authenticates there.
+    #[schema(example = json!(["client_secret_basic", "client_secret_post", "private_key_jwt"]))]
     token_endpoint_auth_methods_supported: Vec<&'static str>,
-    /// The grant types of `token_endpoint`.
+    /// What a `private_key_jwt` client assertion may be signed with.
+    #[schema(example = json!(["RS256", "ES256", "EdDSA"]))]
+    token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    /// What a DPoP proof may be signed with (RFC 9449 §5.1).
+    #[schema(example = json!(["ES256", "RS256", "EdDSA"]))]
+    dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// Every RFC 6749 grant type taken here (each at its route: see `tokenmint_token_routes`).
     grant_types_supported: Vec<&'static str>,
     /// Empty: there is no authorization endpoint.
     response_types_supported: Vec<&'static str>,
@@ -120,14 +127,13 @@ impl AuthorizationServerMetadata {
                     })
             })
             .collect();
-        let token_endpoint = schemes()
-            .find_map(|scheme| scheme.token_endpoint())
-            .map_or_else(String::new, |route| url(route.path));
         Self {
             issuer: issuer.to_owned(),
             jwks_uri: url(JWKS_PATH),
-            token_endpoint,
-            token_endpoint_auth_methods_supported: vec!["none"],
+            token_endpoint: url(token::PATH),
+            token_endpoint_auth_methods_supported: AUTH_METHODS.to_vec(),
+            token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGORITHMS.to_vec(),
+            dpop_signing_alg_values_supported: dpop::ALGORITHMS.to_vec(),
             grant_types_supported: schemes()
                 .flat_map(|scheme| scheme.grant_types.iter().copied())
                 .collect(),
@@ -199,7 +205,7 @@ mod tests {
         );
         assert_eq!(sandbox["response_types_supported"], serde_json::json!([]));
         let test_keys = "https://auth.example.com/test-api-keys".to_owned();
-        assert_eq!(endpoints(&sandbox).len(), 7);
+        assert_eq!(endpoints(&sandbox).len(), 8);
         assert!(endpoints(&sandbox).contains(&test_keys));
         let production = document(&[
             ("TOKENMINT_MODE", "production"),
@@ -207,7 +213,7 @@ mod tests {
             ("TOKENMINT_ADMIN_TOKEN", "t"),
             ("DATABASE_URL", "postgres://db/tm"),
         ]);
-        assert_eq!(endpoints(&production).len(), 6);
+        assert_eq!(endpoints(&production).len(), 7);
         assert!(!endpoints(&production).contains(&test_keys));
     }
 }

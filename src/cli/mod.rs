@@ -103,6 +103,28 @@ pub enum ClientCommand {
         /// The client id.
         client_id: String,
     },
+    /// Set how a client authenticates at /oauth/token without a secret (private_key_jwt), and
+    /// whether it must use DPoP.
+    Keys(ClientKeysArgs),
+}
+
+/// Options of `client keys`.
+#[derive(Debug, Args)]
+pub struct ClientKeysArgs {
+    /// The client id.
+    client_id: String,
+    /// A file holding its public keys as a JWK Set (`{"keys": [...]}`).
+    #[arg(long, conflicts_with_all = ["jwks_uri", "no_keys"])]
+    jwks_file: Option<std::path::PathBuf>,
+    /// Where it publishes its JWK Set (https).
+    #[arg(long, conflicts_with = "no_keys")]
+    jwks_uri: Option<String>,
+    /// Remove its registered keys and URL.
+    #[arg(long)]
+    no_keys: bool,
+    /// Require (true) or stop requiring (false) a DPoP proof for its tokens.
+    #[arg(long)]
+    require_dpop: Option<bool>,
 }
 
 /// Options of `client create`.
@@ -135,6 +157,15 @@ pub struct CreateClient {
     /// Contact e-mail.
     #[arg(long)]
     email: Option<String>,
+    /// A file holding its public keys for private_key_jwt, as a JWK Set (`{"keys": [...]}`).
+    #[arg(long, conflicts_with = "jwks_uri")]
+    jwks_file: Option<std::path::PathBuf>,
+    /// Where it publishes its JWK Set for private_key_jwt (https).
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    /// Refuse it tokens without a DPoP proof.
+    #[arg(long)]
+    require_dpop: bool,
 }
 
 /// Secret subcommands.
@@ -268,6 +299,9 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
                 algorithm: c.algorithm,
                 phones: c.phones,
                 email: c.email,
+                jwks: c.jwks_file.as_deref().map(read_jwks).transpose()?,
+                jwks_uri: c.jwks_uri,
+                require_dpop: c.require_dpop,
             };
             let (client, secret) = registry
                 .create_client(request.into_new_client()?, now)
@@ -286,6 +320,24 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
         }
         Command::Client(ClientCommand::Activate { client_id }) => {
             set_status(state, &client_id, "active").await
+        }
+        Command::Client(ClientCommand::Keys(keys)) => {
+            let jwks = keys.jwks_file.as_deref().map(read_jwks).transpose()?;
+            let (jwks, jwks_uri) = match (jwks, keys.jwks_uri, keys.no_keys) {
+                (_, _, true) => (Some(None), Some(None)),
+                (Some(jwks), _, _) => (Some(Some(jwks)), Some(None)),
+                (None, Some(uri), _) => (Some(None), Some(Some(uri))),
+                (None, None, false) => (None, None),
+            };
+            let change = UpdateClientRequest {
+                jwks,
+                jwks_uri,
+                require_dpop: keys.require_dpop,
+                ..Default::default()
+            }
+            .into_update()?;
+            let client = registry.update_client(&keys.client_id, change, now).await?;
+            print_json(&ClientView::from(&client))
         }
         Command::Secret(SecretCommand::Add {
             client_id,
@@ -339,6 +391,13 @@ async fn set_status(state: &AppState, client_id: &str, status: &str) -> anyhow::
         .update_client(client_id, change, state.clock.now())
         .await?;
     print_json(&ClientView::from(&client))
+}
+
+/// A JWK Set read from a file (checked by the registry like one sent to the admin API).
+fn read_jwks(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the JWK Set {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {

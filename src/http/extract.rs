@@ -15,8 +15,9 @@ use super::error::ApiError;
 pub struct AppJson<T>(pub T);
 
 /// An access token as presented: `Authorization: Bearer <t>`, `Authorization: <t>` (documents
-/// whose clients send the bare token), or `?jwt=<t>` (a standalone application's load URL).
-pub struct PresentedToken(pub String);
+/// whose clients send the bare token), `?jwt=<t>` (a standalone application's load URL), or
+/// `Authorization: DPoP <t>` (RFC 9449 §7.1; the second field is then true).
+pub struct PresentedToken(pub String, pub bool);
 
 impl std::fmt::Debug for PresentedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,26 +31,29 @@ impl<S: Send + Sync> FromRequestParts<S> for PresentedToken {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         if let Some(value) = parts.headers.get(AUTHORIZATION) {
             let value = value.to_str().map_err(|_| ApiError::InvalidToken)?.trim();
-            let token = match value.split_once(' ') {
-                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-                _ => value,
+            let (token, dpop) = match value.split_once(' ') {
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+                    (rest.trim(), false)
+                }
+                Some((scheme, rest)) if scheme.eq_ignore_ascii_case("dpop") => (rest.trim(), true),
+                _ => (value, false),
             };
-            return non_empty(token);
+            return non_empty(token, dpop);
         }
         let query = parts.uri.query().unwrap_or_default();
         let token = url::form_urlencoded::parse(query.as_bytes())
             .find(|(name, _)| name == "jwt")
             .map(|(_, value)| value.into_owned())
             .ok_or(ApiError::InvalidToken)?;
-        non_empty(&token)
+        non_empty(&token, false)
     }
 }
 
-fn non_empty(token: &str) -> Result<PresentedToken, ApiError> {
+fn non_empty(token: &str, dpop: bool) -> Result<PresentedToken, ApiError> {
     if token.is_empty() {
         Err(ApiError::InvalidToken)
     } else {
-        Ok(PresentedToken(token.to_owned()))
+        Ok(PresentedToken(token.to_owned(), dpop))
     }
 }
 

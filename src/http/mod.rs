@@ -8,6 +8,7 @@
 //! top and hands this toolkit whatever it must know of the schemes.
 
 pub mod basic;
+pub mod dpop;
 pub mod error;
 pub mod extract;
 pub mod grant_types;

@@ -32,13 +32,6 @@ impl Scheme {
     pub fn available_in(&self, mode: Mode) -> bool {
         mode == Mode::Sandbox || !self.sandbox_only
     }
-
-    /// Its RFC 6749 token endpoint: the first route whose grant is one of its grant types.
-    pub fn token_endpoint(&self) -> Option<&'static TokenRoute> {
-        self.routes
-            .iter()
-            .find(|route| self.grant_types.contains(&route.grant))
-    }
 }
 
 /// One route that hands out a token, as the metadata's `tokenmint_token_routes` lists it.

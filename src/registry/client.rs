@@ -39,6 +39,52 @@ impl ClientStatus {
     }
 }
 
+/// How a client may prove itself without a secret (`private_key_jwt`, RFC 7523 §2.2), and
+/// whether its tokens must be bound to a key of its own (DPoP, RFC 9449).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientKeys {
+    /// Its registered public keys, a JWK Set (`{"keys": [..]}`), checked when registered.
+    pub jwks: Option<serde_json::Value>,
+    /// Where it publishes its JWK Set instead (never both).
+    pub jwks_uri: Option<String>,
+    /// Whether a token is refused to it without a valid DPoP proof.
+    pub require_dpop: bool,
+}
+
+/// Most keys a registered JWK Set may hold.
+const MAX_KEYS: usize = 100;
+/// Members that only a private JWK has (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2).
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+
+impl ClientKeys {
+    /// Whether the keys can be registered: a JWK Set or a URL, not both (RFC 7591 §2), the set
+    /// holding only public keys tokenmint can verify with. Returns the field at fault and why.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.jwks.is_some() && self.jwks_uri.is_some() {
+            return Err(("jwks", "give jwks or jwks_uri, not both".into()));
+        }
+        if let Some(jwks) = &self.jwks {
+            let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.clone())
+                .map_err(|_| ("jwks", r#"must be a JWK Set: {"keys": [...]}"#.to_owned()))?;
+            if set.keys.is_empty() || set.keys.len() > MAX_KEYS {
+                return Err(("jwks", format!("must hold 1 to {MAX_KEYS} keys")));
+            }
+            let private = jwks["keys"].as_array().into_iter().flatten().any(|key| {
+                PRIVATE_MEMBERS
+                    .iter()
+                    .any(|member| key.get(member).is_some())
+            });
+            if private {
+                return Err((
+                    "jwks",
+                    "must hold public keys only (no private part)".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A registered client.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {
@@ -54,6 +100,8 @@ pub struct Client {
     pub phones: Vec<String>,
     /// Contact e-mail.
     pub email: Option<String>,
+    /// Its keys for `private_key_jwt`, and whether it must use DPoP.
+    pub keys: ClientKeys,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -73,6 +121,8 @@ pub struct NewClient {
     pub phones: Vec<String>,
     /// Contact e-mail.
     pub email: Option<String>,
+    /// Keys for `private_key_jwt`, and whether it must use DPoP.
+    pub keys: ClientKeys,
 }
 
 /// A partial change to a client; `None` leaves a field as it is.
@@ -98,6 +148,12 @@ pub struct ClientUpdate {
     pub phones: Option<Vec<String>>,
     /// New e-mail (`Some(None)` clears it).
     pub email: Option<Option<String>>,
+    /// New registered JWK Set (`Some(None)` clears it).
+    pub jwks: Option<Option<serde_json::Value>>,
+    /// New JWK Set URL (`Some(None)` clears it).
+    pub jwks_uri: Option<Option<String>>,
+    /// Whether DPoP is required from now on.
+    pub require_dpop: Option<bool>,
 }
 
 impl ClientUpdate {
@@ -121,6 +177,9 @@ impl ClientUpdate {
         set!(client.status, self.status);
         set!(client.phones, self.phones);
         set!(client.email, self.email);
+        set!(client.keys.jwks, self.jwks);
+        set!(client.keys.jwks_uri, self.jwks_uri);
+        set!(client.keys.require_dpop, self.require_dpop);
         client.updated_at = now;
         client
     }
@@ -128,7 +187,7 @@ impl ClientUpdate {
 
 pub(super) const CLIENT_COLUMNS: &str = "c.id, c.name, c.allowed_scopes, c.default_scopes, \
      c.allowed_states, c.default_state, c.max_ttl_minutes, c.algorithm, c.status, c.phones, \
-     c.email, c.created_at, c.updated_at";
+     c.email, c.jwks, c.jwks_uri, c.require_dpop, c.created_at, c.updated_at";
 
 /// Decodes a row selected with [`CLIENT_COLUMNS`].
 pub(super) fn from_row(row: &AnyRow) -> Result<Client, RegistryError> {
@@ -155,6 +214,15 @@ pub(super) fn from_row(row: &AnyRow) -> Result<Client, RegistryError> {
             .ok_or_else(|| anyhow::anyhow!("stored client status {status:?} is unknown"))?,
         phones: json("phones")?,
         email: row.try_get("email")?,
+        keys: ClientKeys {
+            jwks: row
+                .try_get::<Option<String>, _>("jwks")?
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("column jwks holds bad JSON: {e}"))?,
+            jwks_uri: row.try_get("jwks_uri")?,
+            require_dpop: row.try_get::<i64, _>("require_dpop")? != 0,
+        },
         created_at: millis_to_time(row.try_get("created_at")?),
         updated_at: millis_to_time(row.try_get("updated_at")?),
     })
@@ -171,7 +239,7 @@ fn to_json(list: &[String]) -> String {
     serde_json::Value::from(list.to_vec()).to_string()
 }
 
-/// The client's columns as `$1..$13` (id, name, policy, status, phones, email, times).
+/// The client's columns as `$1..$16` (id, name, policy, status, phones, email, times, keys).
 fn bind_client<'q>(sql: &'q str, c: &'q Client) -> Query<'q, Any, AnyArguments<'q>> {
     sqlx::query(sql)
         .bind(c.id.as_str())
@@ -187,13 +255,17 @@ fn bind_client<'q>(sql: &'q str, c: &'q Client) -> Query<'q, Any, AnyArguments<'
         .bind(c.email.as_deref())
         .bind(c.created_at.timestamp_millis())
         .bind(c.updated_at.timestamp_millis())
+        .bind(c.keys.jwks.as_ref().map(serde_json::Value::to_string))
+        .bind(c.keys.jwks_uri.as_deref())
+        .bind(i64::from(c.keys.require_dpop))
 }
 
 /// Inserts a new client row and its phones.
 pub(super) async fn insert(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<(), RegistryError> {
     const SQL: &str = "insert into clients (id, name, allowed_scopes, default_scopes, \
         allowed_states, default_state, max_ttl_minutes, algorithm, status, phones, email, \
-        created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+        created_at, updated_at, jwks, jwks_uri, require_dpop) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
     bind_client(SQL, c).execute(&mut **tx).await.map_err(|e| {
         if crate::db::is_unique_violation(&e) {
             RegistryError::invalid("client_id", "a client with this id exists")
@@ -208,7 +280,8 @@ pub(super) async fn insert(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<
 pub(super) async fn update(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<(), RegistryError> {
     const SQL: &str = "update clients set name = $2, allowed_scopes = $3, default_scopes = $4, \
         allowed_states = $5, default_state = $6, max_ttl_minutes = $7, algorithm = $8, \
-        status = $9, phones = $10, email = $11, created_at = $12, updated_at = $13 where id = $1";
+        status = $9, phones = $10, email = $11, created_at = $12, updated_at = $13, jwks = $14, \
+        jwks_uri = $15, require_dpop = $16 where id = $1";
     bind_client(SQL, c).execute(&mut **tx).await?;
     replace_phones(tx, c).await
 }

@@ -32,7 +32,7 @@ pub use access_requests::{AccessRequest, AccessStatus, Decision};
 pub use admin_credential::AdminCredential;
 pub use api_groups::ApiGroup;
 pub use authtokens::{ClaimedRefresh, RefreshClaim};
-pub use client::{Client, ClientStatus, ClientUpdate, NewClient};
+pub use client::{Client, ClientKeys, ClientStatus, ClientUpdate, NewClient};
 pub use error::RegistryError;
 pub use jwt_credentials::{
     AuthenticatedCredential, IssuedJwtCredential, JwtCredential, NewJwtCredential,
@@ -186,6 +186,7 @@ impl ClientRegistry {
             status: ClientStatus::Active,
             phones: new.phones,
             email: new.email,
+            keys: new.keys,
             created_at: now,
             updated_at: now,
         };
@@ -295,6 +296,10 @@ impl ClientRegistry {
                 return Err(RegistryError::invalid("email", "is not an e-mail address"));
             }
         }
+        client
+            .keys
+            .check()
+            .map_err(|(field, message)| RegistryError::invalid(field, message))?;
         Ok(client)
     }
 }

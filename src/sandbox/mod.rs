@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::{Mode, Settings};
 use crate::domain::{Algorithm, ClientId, ClientPolicy};
-use crate::registry::{NewClient, RegistryError};
+use crate::registry::{ClientKeys, NewClient, RegistryError};
 use crate::signing::MasterKey;
 use crate::state::AppState;
 
@@ -109,6 +109,7 @@ fn demo_client() -> NewClient {
         },
         phones: vec![DEMO_PHONE.into()],
         email: Some("demo@example.com".into()),
+        keys: ClientKeys::default(),
     }
 }
 

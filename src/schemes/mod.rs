@@ -6,8 +6,9 @@
 //! code ([`Scheme`]: name, routes, grant types, sandbox-only flag, OpenAPI tags, router), and
 //! [`ALL`] lists them: the app derives the observe layer's token routes, the RFC 8414 metadata,
 //! the admin issuance filters, the CLI's choices and the OpenAPI tags from it. Adding a scheme
-//! is one folder here and one line in [`ALL`]. [`oauth`] adds the standard routes over every
-//! scheme's tokens: introspection and revocation.
+//! is one folder here and one line in [`ALL`]. [`oauth`] holds the standard token endpoint (a
+//! scheme: `oauth::token`) and the standard routes over every scheme's tokens: introspection and
+//! revocation.
 
 pub mod api_key;
 pub mod auth_jwt;
@@ -22,13 +23,14 @@ use crate::config::Mode;
 use crate::http::scheme::{Issues, Scheme};
 use crate::state::AppState;
 
-/// Every token scheme, in the order the documents list them.
+/// Every token scheme, in the order the documents list them (the standard endpoint last).
 pub const ALL: &[Scheme] = &[
     token_create::SCHEME,
     auth_jwt::SCHEME,
     api_key::SCHEME,
     sign_in::SCHEME,
     authtoken::SCHEME,
+    oauth::token::SCHEME,
 ];
 
 /// The name of every scheme, as the issuance record stores them.

@@ -6,6 +6,7 @@ mod auth;
 mod introspect;
 mod metadata;
 mod revoke;
+mod token;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;

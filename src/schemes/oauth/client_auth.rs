@@ -1,25 +1,32 @@
-//! The request of both token routes: an `application/x-www-form-urlencoded` body (RFC 7662 §2.1,
-//! RFC 7009 §2.1) and the calling client's credentials (RFC 6749 §2.3.1), authenticated by the
-//! registry.
-//!
-//! Two methods: `client_secret_basic` (HTTP Basic, where id and secret are form-urlencoded before
-//! base64) and `client_secret_post` (`client_id` and `client_secret` in the body). Using both at
-//! once, neither, or a malformed one is `invalid_client` (RFC 6749 §2.3: "MUST NOT use more than
-//! one authentication method in each request"). Holds secrets and tokens, so nothing here derives
-//! `Debug`.
+//! How a client authenticates at the standard OAuth routes (RFC 6749 §2.3): `client_secret_basic`
+//! (HTTP Basic, where id and secret are form-urlencoded before base64), `client_secret_post`
+//! (`client_id` and `client_secret` in the body) or `private_key_jwt` (`client_assertion_type`
+//! and `client_assertion`, RFC 7523 §2.2, checked in [`super::client_assertion`]). Using more
+//! than one method at once, or a malformed one, is `invalid_client` (RFC 6749 §2.3: "MUST NOT
+//! use more than one authentication method in each request"). Holds secrets, so nothing here
+//! derives `Debug`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::AUTHORIZATION;
 use axum::http::HeaderMap;
 use utoipa::ToSchema;
 
+use super::client_assertion::{self, ASSERTION_TYPE};
+use super::form::OAuthForm;
 use crate::http::error::ApiError;
 use crate::http::{basic, guard};
 use crate::limits::Identifier;
 use crate::registry::Client;
 use crate::state::AppState;
+
+/// The client-authentication methods of every standard route (RFC 8414 / RFC 7591 names).
+pub const AUTH_METHODS: [&str; 3] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+];
 
 /// The form body of introspection and revocation (`application/x-www-form-urlencoded`).
 #[derive(ToSchema)]
@@ -34,99 +41,152 @@ pub struct TokenForm {
     client_id: Option<String>,
     /// `client_secret_post`: the calling client's secret (omit with HTTP Basic).
     client_secret: Option<String>,
+    /// `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    client_assertion_type: Option<String>,
+    /// `private_key_jwt`: a JWT signed by one of the client's registered keys.
+    client_assertion: Option<String>,
 }
 
-/// A parsed request: the form's parameters and the `Authorization` header's credentials.
-pub struct TokenRequest {
-    token: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    basic: Option<Option<(String, String)>>,
+/// The credentials a request presents, by method.
+pub enum Presented {
+    /// `client_secret_basic` or `client_secret_post`.
+    Secret {
+        /// The client id.
+        client_id: String,
+        /// The secret.
+        secret: String,
+    },
+    /// `private_key_jwt`.
+    Assertion {
+        /// The `client_id` parameter, if sent (it must then name the assertion's client).
+        client_id: Option<String>,
+        /// The signed JWT.
+        assertion: String,
+    },
+    /// No authentication (a public caller, where a grant allows one).
+    Nothing,
 }
 
-impl TokenRequest {
-    /// Reads the form body. A body of another media type, or a parameter sent twice (RFC 6749
-    /// §3.2), is `invalid_request`; parameters without a value count as omitted (§3.1), and
-    /// unknown ones (`token_type_hint` included) are ignored.
-    pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, ApiError> {
-        if let Some(content_type) = headers.get(CONTENT_TYPE) {
-            let media_type = content_type
-                .to_str()
-                .unwrap_or_default()
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim();
-            if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-                return Err(ApiError::InvalidRequest {
-                    message: "the body must be application/x-www-form-urlencoded".into(),
-                    field: None,
-                });
+/// A request's client authentication, as presented.
+pub struct ClientAuth {
+    presented: Presented,
+    basic: bool,
+}
+
+impl ClientAuth {
+    /// Reads the one method a request uses from its `Authorization` header and form.
+    pub fn read(headers: &HeaderMap, form: &OAuthForm) -> Result<Self, ApiError> {
+        let header = headers
+            .get(AUTHORIZATION)
+            .map(|value| basic::credentials(value.as_bytes()));
+        let assertion_type = form.get("client_assertion_type");
+        let assertion = form.get("client_assertion");
+        let body_id = form.get("client_id");
+        let body_secret = form.get("client_secret");
+        let presented = match (header, body_secret, assertion_type, assertion) {
+            // A body `client_id` beside Basic only names the same client (RFC 6749 §3.2.1).
+            (Some(Some((id, secret))), None, None, None)
+                if body_id.is_none_or(|body_id| body_id == id) =>
+            {
+                Presented::Secret {
+                    client_id: id,
+                    secret,
+                }
             }
-        }
-        let mut request = Self {
-            token: None,
-            client_id: None,
-            client_secret: None,
-            basic: headers
-                .get(AUTHORIZATION)
-                .map(|value| basic::credentials(value.as_bytes())),
+            (None, Some(secret), None, None) => Presented::Secret {
+                client_id: body_id.ok_or(ApiError::InvalidClient)?.to_owned(),
+                secret: secret.to_owned(),
+            },
+            (None, None, Some(kind), Some(assertion)) => {
+                if kind != ASSERTION_TYPE {
+                    return Err(ApiError::invalid(
+                        "client_assertion_type",
+                        format!("client_assertion_type must be {ASSERTION_TYPE}"),
+                    ));
+                }
+                Presented::Assertion {
+                    client_id: body_id.map(str::to_owned),
+                    assertion: assertion.to_owned(),
+                }
+            }
+            (None, None, None, None) => Presented::Nothing,
+            _ => return Err(ApiError::InvalidClient),
         };
-        for (name, value) in url::form_urlencoded::parse(body) {
-            let slot = match name.as_ref() {
-                "token" => &mut request.token,
-                "client_id" => &mut request.client_id,
-                "client_secret" => &mut request.client_secret,
-                _ => continue,
-            };
-            if value.is_empty() {
-                continue;
-            }
-            if slot.is_some() {
-                return Err(ApiError::invalid(
-                    &name,
-                    format!("{name} must not be sent more than once"),
-                ));
-            }
-            *slot = Some(value.into_owned());
-        }
-        Ok(request)
+        Ok(Self {
+            basic: matches!(presented, Presented::Secret { .. })
+                && headers.contains_key(AUTHORIZATION),
+            presented,
+        })
     }
 
-    /// Authenticates the calling client with the one method it used, within the failure
-    /// budgets of its client id and of the caller's address.
+    /// Whether the client used HTTP Basic (its `invalid_client` then carries a Basic challenge).
+    pub fn used_basic(&self) -> bool {
+        self.basic
+    }
+
+    /// Authenticates the calling client with the method it used, within the failure budgets of
+    /// its client id and of the caller's address. `audiences` are what a client assertion's
+    /// `aud` may contain. No authentication is `invalid_client`.
     pub async fn authenticate(
         &self,
         state: &AppState,
+        audiences: &[String],
         caller_ip: Option<IpAddr>,
     ) -> Result<Arc<Client>, ApiError> {
-        let (client_id, secret) = self.credentials()?;
-        let attempt = state
-            .registry
-            .authenticate(client_id, secret, state.clock.now());
-        Ok(guard::authenticate(state, Identifier::Client(client_id), caller_ip, attempt).await?)
-    }
-
-    /// The `token` parameter; its absence is `invalid_request`.
-    pub fn token(&self) -> Result<&str, ApiError> {
-        self.token
-            .as_deref()
-            .ok_or_else(|| ApiError::invalid("token", "the token parameter is required"))
-    }
-
-    /// The presented `(client_id, client_secret)`, whichever single method carried them.
-    fn credentials(&self) -> Result<(&str, &str), ApiError> {
-        match (&self.basic, &self.client_id, &self.client_secret) {
-            // A body `client_id` beside Basic only names the same client (RFC 6749 §3.2.1).
-            (Some(Some((id, secret))), body_id, None)
-                if body_id.as_ref().is_none_or(|body_id| body_id == id) =>
-            {
-                Ok((id, secret))
+        match &self.presented {
+            Presented::Secret { client_id, secret } => {
+                let attempt = state
+                    .registry
+                    .authenticate(client_id, secret, state.clock.now());
+                let identifier = Identifier::Client(client_id);
+                Ok(guard::authenticate(state, identifier, caller_ip, attempt).await?)
             }
-            (None, Some(id), Some(secret)) => Ok((id, secret)),
-            _ => Err(ApiError::InvalidClient),
+            Presented::Assertion {
+                client_id,
+                assertion,
+            } => {
+                client_assertion::authenticate(
+                    state,
+                    client_id.as_deref(),
+                    assertion,
+                    audiences,
+                    caller_ip,
+                )
+                .await
+            }
+            Presented::Nothing => Err(ApiError::InvalidClient),
         }
     }
+}
+
+/// Reads a standard route's form body and authenticates its calling client (required), for the
+/// route at `path`.
+pub async fn authenticated(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    path: &str,
+    caller_ip: Option<IpAddr>,
+) -> Result<(OAuthForm, Arc<Client>), ApiError> {
+    let form = OAuthForm::parse(headers, body)?;
+    let audiences = audiences(state, super::token::PATH, path);
+    let client = ClientAuth::read(headers, &form)?
+        .authenticate(state, &audiences, caller_ip)
+        .await?;
+    Ok((form, client))
+}
+
+/// What a client assertion presented at `path` may name as its `aud`: the token endpoint URL, the
+/// issuer, or the URL of `path` itself.
+pub fn audiences(state: &AppState, token_path: &str, path: &str) -> Vec<String> {
+    let mut audiences = vec![
+        state.settings.public_url_for(token_path),
+        state.signer.issuer().to_owned(),
+    ];
+    if path != token_path {
+        audiences.push(state.settings.public_url_for(path));
+    }
+    audiences
 }
 
 #[cfg(test)]
@@ -137,54 +197,58 @@ mod tests {
 
     use super::*;
 
-    fn basic(user_and_password: &str) -> Vec<u8> {
-        format!("Basic {}", STANDARD.encode(user_and_password)).into_bytes()
-    }
-
-    fn request(authorization: Option<&str>, body: &str) -> Result<TokenRequest, ApiError> {
+    fn auth(authorization: Option<&str>, body: &str) -> Result<ClientAuth, ApiError> {
         let mut headers = HeaderMap::new();
         if let Some(value) = authorization {
             headers.insert(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
         }
-        TokenRequest::parse(&headers, body.as_bytes())
+        let form = OAuthForm::parse(&headers, body.as_bytes())?;
+        ClientAuth::read(&headers, &form)
     }
 
-    #[test]
-    fn exactly_one_authentication_method_is_accepted() {
-        let header = String::from_utf8(basic("a:s")).unwrap();
-        let post = "token=t&client_id=a&client_secret=s";
-        assert!(request(Some(&header), "token=t")
-            .unwrap()
-            .credentials()
-            .is_ok());
-        assert!(request(None, post).unwrap().credentials().is_ok());
-        let same_id = request(Some(&header), "token=t&client_id=a").unwrap();
-        assert_eq!(same_id.credentials().ok(), Some(("a", "s")));
-        for (authorization, body) in [
-            (Some(header.as_str()), post),
-            (Some(header.as_str()), "token=t&client_id=b"),
-            (None, "token=t"),
-            (None, "token=t&client_id=a"),
-            (Some("Bearer xyz"), post),
-        ] {
-            let parsed = request(authorization, body).unwrap();
-            assert!(parsed.credentials().is_err(), "{authorization:?} {body}");
+    fn secret_of(auth: &ClientAuth) -> Option<(&str, &str)> {
+        match &auth.presented {
+            Presented::Secret { client_id, secret } => Some((client_id, secret)),
+            _ => None,
         }
     }
 
     #[test]
-    fn the_form_refuses_repeats_and_other_media_types_and_ignores_empty_values() {
-        assert!(request(None, "token=a&token=b").is_err());
-        let parsed = request(None, "token=&token=b&token_type_hint=weird").unwrap();
-        assert_eq!(parsed.token().ok(), Some("b"));
-        assert!(request(None, "client_id=a").unwrap().token().is_err());
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        assert!(TokenRequest::parse(&headers, b"{}").is_err());
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded; charset=UTF-8"),
-        );
-        assert!(TokenRequest::parse(&headers, b"token=t").is_ok());
+    fn exactly_one_authentication_method_is_accepted() {
+        let header = format!("Basic {}", STANDARD.encode("a:s"));
+        let post = "token=t&client_id=a&client_secret=s";
+        let assertion = "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=x.y.z";
+        let by_basic = auth(Some(&header), "token=t").unwrap();
+        assert_eq!(secret_of(&by_basic), Some(("a", "s")));
+        assert!(by_basic.used_basic());
+        let by_post = auth(None, post).unwrap();
+        assert_eq!(secret_of(&by_post), Some(("a", "s")));
+        assert!(!by_post.used_basic());
+        let same_id = auth(Some(&header), "token=t&client_id=a").unwrap();
+        assert_eq!(secret_of(&same_id), Some(("a", "s")));
+        assert!(matches!(
+            auth(None, assertion).unwrap().presented,
+            Presented::Assertion { .. }
+        ));
+        assert!(matches!(
+            auth(None, "token=t").unwrap().presented,
+            Presented::Nothing
+        ));
+        for (authorization, body) in [
+            (Some(header.as_str()), post.to_owned()),
+            (Some(header.as_str()), "token=t&client_id=b".to_owned()),
+            (Some(header.as_str()), assertion.to_owned()),
+            (None, format!("{assertion}&client_secret=s")),
+            (None, "token=t&client_secret=s".to_owned()),
+            (None, "token=t&client_assertion=x.y.z".to_owned()),
+            (Some("Bearer xyz"), post.to_owned()),
+        ] {
+            assert!(
+                auth(authorization, &body).is_err(),
+                "{authorization:?} {body}"
+            );
+        }
+        let wrong_type = auth(None, "client_assertion_type=saml&client_assertion=x");
+        assert!(matches!(wrong_type, Err(ApiError::InvalidRequest { .. })));
     }
 }

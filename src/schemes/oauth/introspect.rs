@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::client_auth::{TokenForm, TokenRequest};
+use super::client_auth::{self, TokenForm};
 use super::{OAuthError, OAuthErrorBody};
 use crate::http::error::ApiError;
 use crate::http::extract::CallerIp;
@@ -53,10 +53,14 @@ pub struct Introspection {
     /// The JWT credential's user name (AuthTokens only).
     #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<String>,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to a key.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "Bearer")]
     token_type: Option<&'static str>,
+    /// The key a DPoP-bound token is bound to: `{"jkt": "<RFC 7638 thumbprint>"}` (RFC 9449 §6.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, example = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}))]
+    cnf: Option<Value>,
     /// Expiry, seconds since the epoch.
     #[serde(skip_serializing_if = "Option::is_none")]
     exp: Option<i64>,
@@ -105,7 +109,12 @@ impl Introspection {
             scope: text("scope"),
             client_id: text("client_id"),
             username: text("username"),
-            token_type: Some("Bearer"),
+            token_type: Some(if claims.contains_key("cnf") {
+                "DPoP"
+            } else {
+                "Bearer"
+            }),
+            cnf: claims.get("cnf").cloned(),
             exp: seconds("exp"),
             iat: seconds("iat"),
             nbf: seconds("nbf"),
@@ -132,8 +141,8 @@ fn may_see(caller: &Client, claims: &Map<String, Value>, introspection_scope: &s
 /// Tells an authenticated client whether a token is active, and its claims if it may see them.
 ///
 /// The caller authenticates with HTTP Basic (`client_secret_basic`: id and secret form-urlencoded,
-/// then base64) or with `client_id` and `client_secret` in the form (`client_secret_post`), not
-/// both. It sees its own tokens; a client with the `tokenmint:introspect` scope (configurable:
+/// then base64), with `client_id` and `client_secret` in the form (`client_secret_post`) or with
+/// a signed `client_assertion` (`private_key_jwt`), one of them. It sees its own tokens; a client with the `tokenmint:introspect` scope (configurable:
 /// `[schemes.oauth] introspection_scope`) among its allowed scopes sees every client's. Unknown,
 /// malformed, expired, revoked and other clients' tokens are `{"active": false}`.
 #[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
@@ -164,9 +173,11 @@ pub async fn introspect(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
-    let request = TokenRequest::parse(&headers, &body.map_err(|_| ApiError::PayloadTooLarge)?)?;
-    let caller = request.authenticate(&state, caller_ip).await?;
-    let token = request.token()?;
+    let body = body.map_err(|_| ApiError::PayloadTooLarge)?;
+    let (form, caller) =
+        client_auth::authenticated(&state, &headers, &body, super::INTROSPECT_PATH, caller_ip)
+            .await?;
+    let token = form.require("token")?;
     let scope = &state.settings.schemes.oauth.introspection_scope;
     let answer = match state.signer.verify_active(token, state.clock.now()).await {
         Ok(claims) if may_see(&caller, &claims, scope) => Introspection::active(&claims),

@@ -1,16 +1,20 @@
-//! The standard OAuth routes beside the documented schemes: `POST /oauth/introspect` (RFC 7662)
-//! and `POST /oauth/revoke` (RFC 7009). The RFC 8414 metadata that names them, derived from the
-//! scheme list, is the app's (`app::metadata`).
+//! The standard OAuth routes: `POST /oauth/token` (the sixth scheme, [`token`]), and over every
+//! scheme's tokens `POST /oauth/introspect` (RFC 7662) and `POST /oauth/revoke` (RFC 7009). The
+//! RFC 8414 metadata that names them, derived from the scheme list, is the app's
+//! (`app::metadata`).
 //!
-//! Thin like every scheme: the registry authenticates the calling client
-//! (`client_auth`: `client_secret_basic` or `client_secret_post`, RFC 6749 §2.3.1), the signing
+//! Thin like every scheme: the registry authenticates the calling client (`client_auth`:
+//! `client_secret_basic`, `client_secret_post` or `private_key_jwt`, RFC 6749 §2.3), the signing
 //! core verifies and revokes tokens. Ownership of a token is its `client_id` claim, which the
 //! signing core writes for every scheme (the issuance record's `client_id` is the same value).
 //! Failures use the RFC 6749 §5.2 body `{"error", "error_description"}`.
 
+pub(crate) mod client_assertion;
 pub(crate) mod client_auth;
+pub(crate) mod form;
 mod introspect;
 mod revoke;
+pub mod token;
 
 use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderValue, StatusCode};
@@ -28,8 +32,7 @@ use crate::state::AppState;
 pub const INTROSPECT_PATH: &str = "/oauth/introspect";
 /// `POST` path of token revocation.
 pub const REVOKE_PATH: &str = "/oauth/revoke";
-/// The client-authentication methods of both routes (RFC 8414 / RFC 7591 names).
-pub const AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+pub use client_auth::AUTH_METHODS;
 /// The challenge sent with every `invalid_client` answer.
 const CHALLENGE: &str = r#"Basic realm="tokenmint""#;
 
@@ -52,25 +55,8 @@ pub struct OAuthErrorBody {
 
 impl ErrorFormat for OAuthErrors {
     fn render(error: ApiError) -> Response {
-        let (status, code) = match &error {
-            ApiError::InvalidClient
-            | ApiError::ClientSuspended
-            | ApiError::InvalidCredentials(_) => (StatusCode::UNAUTHORIZED, "invalid_client"),
-            ApiError::Forbidden { code, .. } => (StatusCode::BAD_REQUEST, *code),
-            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
-            // RFC 7009 §2.2.1: 503 tells the client to retry; the code is RFC 6749's.
-            ApiError::Unavailable | ApiError::TooManyRequests { .. } => {
-                (error.status(), "temporarily_unavailable")
-            }
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
-            _ => (StatusCode::BAD_REQUEST, "invalid_request"),
-        };
-        let body = OAuthErrorBody {
-            error: code.to_owned(),
-            error_description: error.to_string(),
-        };
-        let mut response = error.respond_with(status, Json(body));
-        if status == StatusCode::UNAUTHORIZED {
+        let mut response = render(error);
+        if response.status() == StatusCode::UNAUTHORIZED {
             // RFC 6749 §5.2 asks for the challenge of the scheme the client tried (Basic, the
             // only header scheme here), and RFC 7235 §3.1 for a challenge on every 401.
             response
@@ -79,6 +65,37 @@ impl ErrorFormat for OAuthErrors {
         }
         response
     }
+}
+
+/// An error in the RFC 6749 §5.2 format, without a challenge: its status and `error` code, and
+/// the error's text as `error_description`. A refused `scope` is `invalid_scope`.
+pub fn render(error: ApiError) -> Response {
+    let (status, code) = match &error {
+        ApiError::InvalidClient | ApiError::ClientSuspended | ApiError::InvalidCredentials(_) => {
+            (StatusCode::UNAUTHORIZED, "invalid_client")
+        }
+        ApiError::Forbidden { code, .. } => (StatusCode::BAD_REQUEST, *code),
+        ApiError::InvalidRequest { field, .. } if field.as_deref() == Some("scope") => {
+            (StatusCode::BAD_REQUEST, "invalid_scope")
+        }
+        ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+        // RFC 7009 §2.2.1: 503 tells the client to retry; the code is RFC 6749's.
+        ApiError::Unavailable | ApiError::TooManyRequests { .. } => {
+            (error.status(), "temporarily_unavailable")
+        }
+        ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+    };
+    let body = OAuthErrorBody {
+        error: code.to_owned(),
+        error_description: error.to_string(),
+    };
+    error.respond_with(status, Json(body))
+}
+
+/// The `WWW-Authenticate` challenge of a client that used HTTP Basic.
+pub fn basic_challenge() -> HeaderValue {
+    HeaderValue::from_static(CHALLENGE)
 }
 
 /// Introspection and revocation.

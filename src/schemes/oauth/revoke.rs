@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use super::client_auth::{TokenForm, TokenRequest};
+use super::client_auth::{self, TokenForm};
 use super::{OAuthError, OAuthErrorBody};
 use crate::http::error::ApiError;
 use crate::http::extract::CallerIp;
@@ -19,7 +19,8 @@ use crate::state::AppState;
 
 /// Revokes a token issued to the calling client.
 ///
-/// Client authentication as for introspection (`client_secret_basic` or `client_secret_post`).
+/// Client authentication as for introspection (`client_secret_basic`, `client_secret_post` or
+/// `private_key_jwt`).
 /// 200 with an empty body once the token is revoked, and also for a token that is invalid,
 /// unknown, expired or already revoked (RFC 7009 §2.2). A valid token of another client is
 /// refused with 400 `unauthorized_client` and stays active (§2.1). Afterwards every protected
@@ -49,9 +50,10 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, OAuthError> {
-    let request = TokenRequest::parse(&headers, &body.map_err(|_| ApiError::PayloadTooLarge)?)?;
-    let caller = request.authenticate(&state, caller_ip).await?;
-    let token = request.token()?;
+    let body = body.map_err(|_| ApiError::PayloadTooLarge)?;
+    let (form, caller) =
+        client_auth::authenticated(&state, &headers, &body, super::REVOKE_PATH, caller_ip).await?;
+    let token = form.require("token")?;
     let now = state.clock.now();
     // An expired AuthToken can still be refreshed within the refresh window, so it is still
     // worth revoking: accept expiry up to that window (other schemes' expired tokens are dead

@@ -27,6 +27,12 @@ pub struct PolicyFields {
     pub phones: String,
     /// As typed.
     pub email: String,
+    /// As typed (JSON).
+    pub jwks: String,
+    /// As typed.
+    pub jwks_uri: String,
+    /// Ticked.
+    pub require_dpop: bool,
 }
 
 impl PolicyFields {
@@ -43,6 +49,14 @@ impl PolicyFields {
             algorithm: policy.algorithm.as_str().to_owned(),
             phones: client.phones.join(" "),
             email: client.email.clone().unwrap_or_default(),
+            jwks: client
+                .keys
+                .jwks
+                .as_ref()
+                .map(|jwks| serde_json::to_string_pretty(jwks).unwrap_or_default())
+                .unwrap_or_default(),
+            jwks_uri: client.keys.jwks_uri.clone().unwrap_or_default(),
+            require_dpop: client.keys.require_dpop,
         }
     }
 
@@ -58,6 +72,9 @@ impl PolicyFields {
             algorithm: posted.text("algorithm"),
             phones: posted.text("phones"),
             email: posted.text("email"),
+            jwks: posted.text("jwks"),
+            jwks_uri: posted.text("jwks_uri"),
+            require_dpop: posted.text("require_dpop") == "on",
         }
     }
 
@@ -78,6 +95,15 @@ impl PolicyFields {
                 None
             }),
         };
+        let jwks = match self.jwks.trim() {
+            "" => None,
+            raw => serde_json::from_str::<serde_json::Value>(raw)
+                .map(Some)
+                .unwrap_or_else(|_| {
+                    errors.add("jwks", r#"Enter a JWK Set as JSON: {"keys": [...]}."#);
+                    None
+                }),
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -97,6 +123,9 @@ impl PolicyFields {
             algorithm,
             phones: words(&self.phones),
             email: optional(&self.email),
+            jwks,
+            jwks_uri: optional(self.jwks_uri.trim()),
+            require_dpop: self.require_dpop,
         })
     }
 }
@@ -119,4 +148,10 @@ pub struct Parsed {
     pub phones: Vec<String>,
     /// Typed.
     pub email: Option<String>,
+    /// Typed.
+    pub jwks: Option<serde_json::Value>,
+    /// Typed.
+    pub jwks_uri: Option<String>,
+    /// Typed.
+    pub require_dpop: bool,
 }

@@ -164,6 +164,9 @@ pub async fn create(
                 algorithm: p.algorithm,
                 phones: p.phones,
                 email: p.email,
+                jwks: p.jwks,
+                jwks_uri: p.jwks_uri,
+                require_dpop: p.require_dpop,
             };
             let created = match request.into_new_client() {
                 Ok(new) => state.registry.create_client(new, state.clock.now()).await,
@@ -233,6 +236,9 @@ pub async fn update(
                 status: None,
                 phones: Some(p.phones),
                 email: Some(p.email),
+                jwks: Some(p.jwks),
+                jwks_uri: Some(p.jwks_uri),
+                require_dpop: Some(p.require_dpop),
             };
             let updated = match request.into_update() {
                 Ok(change) => {

@@ -57,7 +57,11 @@ async fn names_the_endpoints_their_authentication_grants_and_algorithms() {
 
     let document = metadata(&app).await;
 
-    let methods = json!(["client_secret_basic", "client_secret_post"]);
+    let methods = json!([
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt"
+    ]);
     assert_eq!(document["introspection_endpoint"], app.url(INTROSPECT));
     assert_eq!(document["revocation_endpoint"], app.url(REVOKE));
     assert_eq!(
@@ -68,10 +72,22 @@ async fn names_the_endpoints_their_authentication_grants_and_algorithms() {
         document["revocation_endpoint_auth_methods_supported"],
         methods
     );
-    assert_eq!(document["token_endpoint"], app.url("/v0/sign_in/token"));
+    assert_eq!(document["token_endpoint"], app.url("/oauth/token"));
+    assert_eq!(document["token_endpoint_auth_methods_supported"], methods);
+    assert_eq!(
+        document["token_endpoint_auth_signing_alg_values_supported"],
+        json!(["RS256", "ES256", "EdDSA"])
+    );
+    assert_eq!(
+        document["dpop_signing_alg_values_supported"],
+        json!(["ES256", "RS256", "EdDSA"])
+    );
     assert_eq!(
         document["grant_types_supported"],
-        json!(["urn:ietf:params:oauth:grant-type:jwt-bearer"])
+        json!([
+            "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "client_credentials"
+        ])
     );
     assert_eq!(document["response_types_supported"], json!([]));
     assert_eq!(
@@ -96,6 +112,7 @@ async fn lists_every_token_route_and_each_is_a_documented_route() {
         "/v0/sign_in/token",
         "/auth/authtoken",
         "/auth/authtoken/refresh",
+        "/oauth/token",
     ] {
         assert!(paths.contains(&expected.to_owned()), "{expected} listed");
     }

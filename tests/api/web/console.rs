@@ -320,6 +320,68 @@ async fn an_administrator_creates_edits_suspends_and_reactivates_a_client_with_t
 }
 
 #[tokio::test]
+async fn a_clients_keys_and_dpop_requirement_are_set_on_its_page_with_the_apis_checks() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let mut browser = admin_browser(&app).await;
+    let csrf = browser.csrf("/console/clients").await;
+    let page = format!("/console/clients/{}", client.id);
+    let jwks = r#"{"keys": [{"kty": "EC", "crv": "P-256", "kid": "ci-1",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut form = new_client_form(&csrf, "Test client", "60");
+        form.retain(|(name, _)| !matches!(*name, "phones" | "email"));
+        form.extend_from_slice(extra);
+        form
+    };
+
+    let not_json = browser.post(&page, &with(&[("jwks", "{keys")]), None).await;
+    let private = browser
+        .post(
+            &page,
+            &with(&[("jwks", r#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#)]),
+            None,
+        )
+        .await;
+    let saved = browser
+        .post(
+            &page,
+            &with(&[("jwks", jwks), ("require_dpop", "on")]),
+            None,
+        )
+        .await;
+
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    assert!(not_json
+        .text()
+        .await
+        .unwrap()
+        .contains("Enter a JWK Set as JSON"));
+    assert_eq!(private.status(), StatusCode::BAD_REQUEST);
+    assert!(private
+        .text()
+        .await
+        .unwrap()
+        .contains("must hold public keys only"));
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let shown: serde_json::Value = app
+        .admin(
+            reqwest::Method::GET,
+            &page.replace("/console", "/admin"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["jwks"]["keys"][0]["kid"], "ci-1");
+    assert_eq!(shown["require_dpop"], true);
+    let shown_page = browser.get(&page).await.text().await.unwrap();
+    assert!(shown_page.contains("ci-1") && shown_page.contains("checked"));
+}
+
+#[tokio::test]
 async fn the_issuance_record_is_filtered_like_the_admin_api_and_charted_per_hour_by_scheme() {
     let app = TestApp::spawn().await;
     let client = app.standard_client("ES256").await;
