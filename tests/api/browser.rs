@@ -1,6 +1,7 @@
 //! What the real-browser tests share: Debian's Chromium, the locked npm packages that drive and
 //! audit it (playwright-core, axe-core, from `tests/browser`'s lockfile into `target/`), and the
-//! pruning of old screenshot runs under `target/tmp/`.
+//! pruning of old screenshot runs under `target/tmp/`; and `npm ci` of a committed lockfile into
+//! `target/`, which the stock clients (`stock_clients.rs`) use too.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -82,21 +83,33 @@ pub fn browser_deps() -> PathBuf {
         return deps;
     }
     std::fs::create_dir_all(&deps).unwrap();
+    npm_ci(
+        Path::new(BROWSER_TESTS),
+        &deps,
+        "tests/browser (playwright-core, axe-core)",
+    );
+    deps
+}
+
+/// Installs `package`'s locked npm packages into `into/node_modules` with `npm ci` from its
+/// committed package.json and package-lock.json (copied into `into`), running no package's
+/// install script; panics with npm's output, naming `what`, when that fails.
+pub fn npm_ci(package: &Path, into: &Path, what: &str) {
     for file in ["package.json", "package-lock.json"] {
-        std::fs::copy(Path::new(BROWSER_TESTS).join(file), deps.join(file)).unwrap();
+        std::fs::copy(package.join(file), into.join(file)).unwrap();
     }
     let npm = Command::new("npm")
         .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+        // playwright-core's (no browser download); every other package ignores it.
         .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .current_dir(&deps)
+        .current_dir(into)
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("cannot run `npm` ({e}): install Node.js 20+ with npm"));
     assert!(
         npm.status.success(),
-        "npm ci of tests/browser (playwright-core, axe-core) failed:\n{}{}",
+        "npm ci of {what} failed (is the npm registry reachable?):\n{}{}",
         String::from_utf8_lossy(&npm.stdout),
         String::from_utf8_lossy(&npm.stderr)
     );
-    deps
 }

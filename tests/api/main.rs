@@ -30,6 +30,7 @@ mod retention;
 mod secrets_at_rest;
 mod sign_in;
 mod signing;
+mod stock_clients;
 mod swagger_browser;
 mod token_create;
 mod web;
