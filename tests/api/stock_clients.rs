@@ -16,8 +16,14 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rcgen::{KeyPair, PKCS_ECDSA_P256_SHA256};
+use serde_json::json;
+
 use crate::binary::run;
 use crate::browser::npm_ci;
+use crate::helpers::{standard_client_body, TestApp};
 
 /// The stock clients' folder: the pins and the scripts.
 pub const STOCK_TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/stock");
@@ -76,10 +82,6 @@ pub fn node_modules() -> PathBuf {
 /// CLIENT_SECRET or PRIVATE_KEY_FILE + KEY_ID + KEY_ALG; SCOPE) and returns the JSON object it
 /// prints, panicking with its output when it fails. It blocks, so an async test calls it inside
 /// `spawn_blocking`: the service it calls runs on the test's runtime and must keep answering.
-#[allow(
-    dead_code,
-    reason = "for the POST /oauth/token tests, coming with the endpoint"
-)]
 pub fn run_authlib(env: &[(&str, &str)]) -> Value {
     let mut command = Command::new(python());
     command.arg(Path::new(STOCK_TESTS).join("authlib_client.py"));
@@ -89,10 +91,6 @@ pub fn run_authlib(env: &[(&str, &str)]) -> Value {
 /// Runs `openid_client.mjs` with only `env` (TOKEN_URL, JWKS_URL, ISSUER, CLIENT_ID,
 /// CLIENT_SECRET; AUTH_METHOD, SCOPE, DPOP=1) and returns the JSON object it prints, panicking
 /// with its output when it fails. It blocks, as `run_authlib` does.
-#[allow(
-    dead_code,
-    reason = "for the POST /oauth/token tests, coming with the endpoint"
-)]
 pub fn run_openid_client(env: &[(&str, &str)]) -> Value {
     let modules = node_modules();
     let mut command = Command::new("node");
@@ -203,4 +201,87 @@ fn installs_into_target() {
         )
         .current_dir(node_modules.parent().unwrap()));
     assert_eq!(imported.trim(), "function function");
+}
+
+/// What every script needs to find the service: its token endpoint, JWKS and issuer.
+fn service_env(app: &TestApp) -> Vec<(&'static str, String)> {
+    vec![
+        ("TOKEN_URL", app.url("/oauth/token")),
+        ("JWKS_URL", app.url("/.well-known/jwks.json")),
+        ("ISSUER", app.address.clone()),
+    ]
+}
+
+/// Runs a blocking script on the blocking pool, so the service on this runtime keeps answering.
+async fn blocking(script: fn(&[(&str, &str)]) -> Value, env: Vec<(&'static str, String)>) -> Value {
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        script(&env)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn authlib_gets_a_token_with_client_secret_basic_and_with_private_key_jwt() {
+    let app = TestApp::spawn().await;
+    let by_secret = app.standard_client("ES256").await;
+    let pair = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let point = pair.public_key_raw();
+    let jwk = json!({"kty": "EC", "crv": "P-256", "kid": "authlib-1", "alg": "ES256",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])});
+    let mut body = standard_client_body("ES256");
+    body["jwks"] = json!({"keys": [jwk]});
+    let by_key = app.create_client(body).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("client.pem");
+    std::fs::write(&key_file, pair.serialize_pem()).unwrap();
+
+    let mut secret_env = service_env(&app);
+    secret_env.extend([
+        ("CLIENT_ID", by_secret.id.clone()),
+        ("CLIENT_SECRET", by_secret.secret.clone()),
+        ("SCOPE", "schools:read".to_owned()),
+    ]);
+    let with_secret = blocking(run_authlib, secret_env).await;
+    let mut key_env = service_env(&app);
+    key_env.extend([
+        ("CLIENT_ID", by_key.id.clone()),
+        ("PRIVATE_KEY_FILE", key_file.display().to_string()),
+        ("KEY_ID", "authlib-1".to_owned()),
+        ("KEY_ALG", "ES256".to_owned()),
+    ]);
+    let with_key = blocking(run_authlib, key_env).await;
+
+    assert_eq!(with_secret["token_type"], "Bearer");
+    assert_eq!(with_secret["claims"]["client_id"], by_secret.id.as_str());
+    assert_eq!(with_secret["claims"]["scope"], "schools:read");
+    assert_eq!(with_key["claims"]["client_id"], by_key.id.as_str());
+    assert_eq!(with_key["header"]["typ"], "at+jwt");
+}
+
+#[tokio::test]
+async fn openid_client_discovers_the_endpoint_and_gets_plain_and_dpop_bound_tokens() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let mut env = service_env(&app);
+    env.extend([
+        ("CLIENT_ID", client.id.clone()),
+        ("CLIENT_SECRET", client.secret.clone()),
+    ]);
+    let mut dpop_env = env.clone();
+    dpop_env.push(("DPOP", "1".to_owned()));
+    let mut basic_env = env.clone();
+    basic_env.push(("AUTH_METHOD", "client_secret_basic".to_owned()));
+
+    let plain = blocking(run_openid_client, env).await;
+    let basic = blocking(run_openid_client, basic_env).await;
+    let bound = blocking(run_openid_client, dpop_env).await;
+
+    assert_eq!(plain["token_type"], "Bearer");
+    assert_eq!(plain["claims"]["client_id"], client.id.as_str());
+    assert_eq!(basic["claims"]["sub"], client.id.as_str());
+    assert_eq!(bound["token_type"], "DPoP");
+    assert!(bound["claims"]["cnf"]["jkt"].is_string());
+    assert_eq!(bound["me_status"], 200);
 }

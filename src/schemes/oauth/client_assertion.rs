@@ -10,7 +10,8 @@
 //!    of that `alg`) verifies the signature;
 //! 4. `aud` (string or array) contains the token endpoint URL or the issuer (or the URL of the
 //!    route it is presented to);
-//! 5. `exp` in the future and at most an hour away, `jti` present;
+//! 5. `exp` in the future and at most an hour away (and a minute, for clocks that run ahead),
+//!    `jti` present;
 //! 6. the `jti` has not been used by this client before its `exp` (on any instance: the
 //!    used-assertion record, under the issuer `client:<id>`).
 
@@ -34,8 +35,11 @@ pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jw
 pub const SIGNING_ALGORITHMS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 /// Longest assertion read, in bytes (a few keys' worth; anything longer is not ours to parse).
 const MAX_ASSERTION_LEN: usize = 8 * 1024;
-/// Farthest `exp` accepted: an hour from now.
+/// Farthest `exp` accepted: an hour from now...
 const MAX_LIFETIME_SECONDS: i64 = 3600;
+/// ...plus this much for a client whose clock runs ahead (stock libraries such as Authlib make
+/// their assertions last exactly an hour from their own clock).
+const CLOCK_SKEW_SECONDS: i64 = 60;
 
 /// Why an assertion was refused; `Display` is the `error_description` the client gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,7 +250,7 @@ async fn verify(
     if exp + leeway <= now.timestamp() {
         return Err(AssertionRefusal::Expired.into());
     }
-    if exp > now.timestamp() + MAX_LIFETIME_SECONDS + leeway {
+    if exp > now.timestamp() + MAX_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS.max(leeway) {
         return Err(AssertionRefusal::TooLong.into());
     }
     let jti = claims
