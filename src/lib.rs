@@ -18,6 +18,8 @@
 //! - [`telemetry`]: logging set-up, Prometheus metrics and per-request facts.
 //! - [`registry`]: clients and credentials, and all of their SQL.
 //! - [`signing`]: policy, keys, signing, verification and the issuance record.
+//! - [`remote_keys`]: outsiders' public keys (a client's `jwks_uri` or registered `jwks`, an
+//!   external issuer's JWKS), fetched under the URL policy and cached per source.
 //! - [`single_use`]: a record an issuance consumes (an assertion's `jti`, a refreshed AuthToken),
 //!   claimed by the registry and kept or released by the signing core.
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
@@ -44,6 +46,7 @@ pub mod http;
 pub mod limits;
 pub mod mail;
 pub mod registry;
+pub mod remote_keys;
 pub mod retention;
 pub mod sandbox;
 pub mod schemes;
