@@ -15,6 +15,7 @@ use crate::db::Database;
 use crate::limits::FailureLimits;
 use crate::mail::Mailer;
 use crate::registry::{AdminCredential, ClientRegistry};
+use crate::remote_keys::{Policy, RemoteKeySettings, RemoteKeys};
 use crate::signing::{MasterKey, Signer};
 use crate::telemetry::metrics::Metrics;
 
@@ -51,6 +52,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// This instance's budgets of failed authentications (brute-force limits).
     pub limits: Arc<FailureLimits>,
+    /// Outsiders' public keys (clients' `jwks_uri`s, trust policies' issuers), fetched and cached.
+    pub remote_keys: RemoteKeys,
 }
 
 impl AppState {
@@ -76,7 +79,9 @@ impl AppState {
             pepper,
             &settings.cache,
             settings.signing.issuance_writers,
+            Policy::for_mode(settings.mode),
         )?;
+        let remote_keys = RemoteKeys::new(RemoteKeySettings::for_mode(settings.mode));
         let metrics = Arc::new(Metrics::new());
         let signer = Signer::start(&db, master, &settings.signing, clock.now())
             .await
@@ -95,6 +100,7 @@ impl AppState {
             mailer: Arc::new(mailer),
             metrics,
             limits: Arc::new(limits),
+            remote_keys,
         })))
     }
 }

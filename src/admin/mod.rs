@@ -10,6 +10,7 @@ mod clients;
 pub mod issuances;
 mod keys;
 pub mod service_accounts;
+pub mod trust_policies;
 pub mod views;
 
 use std::sync::Arc;
@@ -81,6 +82,7 @@ pub fn router(known: KnownSchemes) -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(access::router())
         .merge(service_accounts::router())
+        .merge(trust_policies::router())
         .layer(Extension(known))
         .layer(middleware::from_fn(auth::require_admin))
         .layer(SetResponseHeaderLayer::overriding(

@@ -10,6 +10,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::RegistryError;
 use crate::domain::{Algorithm, ClientId, ClientPolicy};
+use crate::remote_keys::{self, Policy, RemoteKeySettings};
 
 /// Whether a client's credentials work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,35 +52,19 @@ pub struct ClientKeys {
     pub require_dpop: bool,
 }
 
-/// Most keys a registered JWK Set may hold.
-const MAX_KEYS: usize = 100;
-/// Members that only a private JWK has (RFC 7518 §6.2.2, §6.3.2; RFC 8037 §2).
-const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
-
 impl ClientKeys {
     /// Whether the keys can be registered: a JWK Set or a URL, not both (RFC 7591 §2), the set
     /// holding only public keys tokenmint can verify with. Returns the field at fault and why.
-    pub fn check(&self) -> Result<(), (&'static str, String)> {
+    pub fn check(&self, policy: Policy) -> Result<(), (&'static str, String)> {
         if self.jwks.is_some() && self.jwks_uri.is_some() {
             return Err(("jwks", "give jwks or jwks_uri, not both".into()));
         }
         if let Some(jwks) = &self.jwks {
-            let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(jwks.clone())
-                .map_err(|_| ("jwks", r#"must be a JWK Set: {"keys": [...]}"#.to_owned()))?;
-            if set.keys.is_empty() || set.keys.len() > MAX_KEYS {
-                return Err(("jwks", format!("must hold 1 to {MAX_KEYS} keys")));
-            }
-            let private = jwks["keys"].as_array().into_iter().flatten().any(|key| {
-                PRIVATE_MEMBERS
-                    .iter()
-                    .any(|member| key.get(member).is_some())
-            });
-            if private {
-                return Err((
-                    "jwks",
-                    "must hold public keys only (no private part)".into(),
-                ));
-            }
+            remote_keys::parse_registered_jwks(jwks, RemoteKeySettings::DEFAULT_MAX_KEYS)
+                .map_err(|e| ("jwks", e.to_string()))?;
+        }
+        if let Some(uri) = &self.jwks_uri {
+            remote_keys::check_url(uri, policy).map_err(|e| ("jwks_uri", e.to_string()))?;
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ mod notifications;
 pub mod secret;
 mod secrets;
 pub mod service_accounts;
+pub mod trust_policies;
 pub mod views;
 mod web_sessions;
 
@@ -45,6 +46,7 @@ use crate::changes::{announce, Change};
 use crate::config::CacheSettings;
 use crate::db::Database;
 use crate::domain::{is_scope_token, ClientId};
+use crate::remote_keys::{self, Policy};
 
 /// The registry: a handle on the database plus what authentication needs in memory.
 #[derive(Clone)]
@@ -60,6 +62,7 @@ pub struct ClientRegistry {
     service_account_lookups: Arc<cache::VerifiedCache<(service_accounts::ServiceAccount, Client)>>,
     hasher: Arc<hashing::Hasher>,
     assertion_uses: service_accounts::AssertionUses,
+    url_policy: Policy,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -72,12 +75,14 @@ impl ClientRegistry {
     /// A registry over `db`; hashes a decoy secret once (about one argon2 run). `pepper` keys the
     /// digests of high-entropy credentials (API keys), so a stolen table alone cannot confirm one.
     /// `postgres_writers` group-commit the used-assertion record (`[signing] issuance_writers`).
+    /// `url_policy` says which URLs of outsiders' keys may be registered (the mode's).
     pub fn new(
         db: Database,
         max_ttl_cap_minutes: i64,
         pepper: [u8; 32],
         caches: &CacheSettings,
         postgres_writers: usize,
+        url_policy: Policy,
     ) -> anyhow::Result<Self> {
         let generations = Arc::new(cache::Generations::default());
         let ttl = std::time::Duration::from_secs(caches.verified_credentials_ttl_seconds);
@@ -110,6 +115,7 @@ impl ClientRegistry {
             )),
             generations,
             hasher: Arc::new(hashing::Hasher::new(argon2_parallelism())),
+            url_policy,
         })
     }
 
@@ -298,9 +304,22 @@ impl ClientRegistry {
         }
         client
             .keys
-            .check()
+            .check(self.url_policy)
             .map_err(|(field, message)| RegistryError::invalid(field, message))?;
         Ok(client)
+    }
+}
+
+impl ClientRegistry {
+    /// Checks a URL of an outsider's keys an administrator registers (an `issuer`, else a
+    /// `jwks_uri`) against the mode's rules: https, no private address in production.
+    fn check_remote_url(&self, field: &'static str, url: &str) -> Result<(), RegistryError> {
+        let checked = if field == "issuer" {
+            remote_keys::check_issuer(url, self.url_policy).map(|_| ())
+        } else {
+            remote_keys::check_url(url, self.url_policy).map(|_| ())
+        };
+        checked.map_err(|e| RegistryError::invalid(field, e.to_string()))
     }
 }
 

@@ -35,6 +35,18 @@ pub enum StateRequest {
     NotApplicable,
 }
 
+/// Where an exchanged token came from (RFC 8693): the trust policy that allowed it and the outside
+/// token's issuer and subject, kept in the issuance record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    /// The trust policy's id.
+    pub trust_policy_id: String,
+    /// The outside token's `iss`.
+    pub issuer: String,
+    /// The outside token's `sub`.
+    pub subject: String,
+}
+
 /// A validated request for a token, built by a scheme adapter.
 #[derive(Clone, Debug)]
 pub struct Grant {
@@ -63,6 +75,8 @@ pub struct Grant {
     /// Whether [`crate::signing::Signer::revoke_subject`] must find this token (a scheme that
     /// revokes by subject says so; only such records are indexed by subject).
     pub revocable_by_subject: bool,
+    /// For an exchanged token, what it was exchanged for.
+    pub provenance: Option<Provenance>,
 }
 
 impl Grant {
@@ -86,6 +100,7 @@ impl Grant {
             caller_ip: None,
             declared_ip: None,
             revocable_by_subject: false,
+            provenance: None,
         }
     }
 }

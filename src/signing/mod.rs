@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use sqlx::AnyPool;
 
 pub use error::{PolicyError, SigningError, TokenError};
-pub use grant::{Grant, ScopeRequest, StateRequest, TtlRequest};
+pub use grant::{Grant, Provenance, ScopeRequest, StateRequest, TtlRequest};
 pub use keystore::{KeyInfo, MasterKey};
 
 use crate::config::SigningSettings;
@@ -225,6 +225,7 @@ impl Signer {
                 issued_at,
                 expires_at,
                 revocable_by_subject: grant.revocable_by_subject,
+                provenance: grant.provenance.clone(),
             })
             .await?;
         // Let the writer take the record (it may be waiting on this task's worker) before the

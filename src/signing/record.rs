@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, AnyPool};
 
 use super::error::SigningError;
+use super::grant::Provenance;
 use crate::db;
 use crate::db::group_commit::{
     values_placeholders, BatchError, BatchWrite, GroupCommit, SizedStatements,
@@ -42,12 +43,14 @@ pub struct Issuance {
     pub expires_at: DateTime<Utc>,
     /// Whether [`IssuanceLog::live_tokens`] finds it (only such rows are indexed by subject).
     pub revocable_by_subject: bool,
+    /// For an exchanged token: its trust policy and the outside token's issuer and subject.
+    pub provenance: Option<Provenance>,
 }
 
 /// Most records written by one statement.
 const MAX_BATCH: usize = 256;
 /// Columns of one `issuances` row, in insert order.
-const COLUMNS: usize = 12;
+const COLUMNS: usize = 15;
 
 /// Writes a batch of issuance records as one multi-row insert.
 struct IssuanceWriter {
@@ -61,7 +64,8 @@ impl IssuanceWriter {
             statements: SizedStatements::new(|rows| {
                 format!(
                     "insert into issuances (jti, client_id, scheme, subject, scopes, state, \
-                     caller_ip, declared_ip, kid, issued_at, expires_at, revocable_by_subject) \
+                     caller_ip, declared_ip, kid, issued_at, expires_at, revocable_by_subject, \
+                     trust_policy_id, external_issuer, external_subject) \
                      values {}",
                     values_placeholders(rows, COLUMNS, 1)
                 )
@@ -95,6 +99,11 @@ impl BatchWrite for IssuanceWriter {
                 .bind(record.issued_at.timestamp_millis())
                 .bind(record.expires_at.timestamp_millis())
                 .bind(record.revocable_by_subject);
+            let provenance = record.provenance.as_ref();
+            query = query
+                .bind(provenance.map(|p| p.trust_policy_id.as_str()))
+                .bind(provenance.map(|p| p.issuer.as_str()))
+                .bind(provenance.map(|p| p.subject.as_str()));
         }
         query.execute(connection).await?;
         Ok(vec![(); batch.len()])

@@ -112,6 +112,8 @@ pub struct RecordedIssuance {
     pub expires_at: DateTime<Utc>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// For an exchanged token: its trust policy and the outside token's issuer and subject.
+    pub provenance: Option<crate::signing::Provenance>,
 }
 
 /// One page of the report, newest first.
@@ -135,6 +137,9 @@ type Row = (
     i64,
     i64,
     Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
 );
 
 /// A value bound to a numbered placeholder.
@@ -154,7 +159,8 @@ pub async fn list(pool: &AnyPool, filter: &IssuanceFilter) -> Result<IssuancePag
     };
     let mut sql = String::from(
         "select jti, client_id, scheme, subject, scopes, state, caller_ip, declared_ip, \
-         issued_at, expires_at, revoked_at from issuances where 1 = 1",
+         issued_at, expires_at, revoked_at, trust_policy_id, external_issuer, external_subject \
+         from issuances where 1 = 1",
     );
     if let Some(client_id) = &filter.client_id {
         sql.push_str(&format!(
@@ -212,8 +218,17 @@ fn page(rows: Vec<Row>, limit: usize) -> Result<IssuancePage, SigningError> {
 }
 
 fn recorded(row: Row) -> Result<RecordedIssuance, SigningError> {
-    let (jti, client_id, scheme, subject, scopes, state, caller_ip, declared_ip, iat, exp, rev) =
-        row;
+    let (jti, client_id, scheme, subject, scopes, state, caller_ip, declared_ip, iat, exp, rev) = (
+        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10,
+    );
+    let provenance = match (row.11, row.12, row.13) {
+        (Some(trust_policy_id), Some(issuer), Some(subject)) => Some(crate::signing::Provenance {
+            trust_policy_id,
+            issuer,
+            subject,
+        }),
+        _ => None,
+    };
     let instant = |millis: i64| {
         DateTime::from_timestamp_millis(millis)
             .ok_or_else(|| anyhow::anyhow!("issuance {jti} has an impossible timestamp {millis}"))
@@ -230,6 +245,7 @@ fn recorded(row: Row) -> Result<RecordedIssuance, SigningError> {
         state,
         caller_ip,
         declared_ip,
+        provenance,
     })
 }
 
@@ -374,6 +390,7 @@ mod tests {
             issued_at: at(issued),
             expires_at: at(issued + 300),
             revocable_by_subject: false,
+            provenance: None,
         }
     }
 

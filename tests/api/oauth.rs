@@ -3,7 +3,9 @@
 //! with either authentication method.
 
 mod auth;
+mod exchange;
 mod introspect;
+mod issuer;
 mod metadata;
 mod revoke;
 mod token;

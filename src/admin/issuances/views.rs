@@ -59,6 +59,17 @@ pub struct IssuanceView {
     pub expires_at: DateTime<Utc>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// For a token exchanged at `/oauth/token` (RFC 8693) only: the trust policy that allowed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust_policy_id: Option<String>,
+    /// For an exchanged token only: the outside token's `iss`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "https://token.actions.githubusercontent.com")]
+    pub external_issuer: Option<String>,
+    /// For an exchanged token only: the outside token's `sub`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "repo:acme/app:ref:refs/heads/main")]
+    pub external_subject: Option<String>,
 }
 
 impl From<RecordedIssuance> for IssuanceView {
@@ -75,6 +86,9 @@ impl From<RecordedIssuance> for IssuanceView {
             issued_at: r.issued_at,
             expires_at: r.expires_at,
             revoked_at: r.revoked_at,
+            trust_policy_id: r.provenance.as_ref().map(|p| p.trust_policy_id.clone()),
+            external_issuer: r.provenance.as_ref().map(|p| p.issuer.clone()),
+            external_subject: r.provenance.map(|p| p.subject),
         }
     }
 }

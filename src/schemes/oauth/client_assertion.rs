@@ -19,14 +19,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
-use jsonwebtoken::{Algorithm as JwsAlgorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm as JwsAlgorithm, Header, Validation};
 use serde::Deserialize;
 
 use crate::http::error::ApiError;
 use crate::http::guard::{self, Authenticated, Refusal};
 use crate::limits::Identifier;
 use crate::registry::{Client, ClientStatus, RegistryError};
+use crate::remote_keys::{self, KeySource, PublishedKey, RemoteKeySettings};
 use crate::state::AppState;
 
 /// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
@@ -167,28 +167,20 @@ pub async fn authenticate(
     audiences: &[String],
     caller_ip: Option<IpAddr>,
 ) -> Result<Arc<Client>, ApiError> {
-    let (algorithm, kid, claimed) = read(assertion).map_err(AssertionFailure::from)?;
+    let (header, claimed) = read(assertion).map_err(AssertionFailure::from)?;
     let id = match (claimed.iss.as_deref(), claimed.sub.as_deref(), client_id) {
         (Some(iss), Some(sub), sent) if iss == sub && sent.is_none_or(|sent| sent == iss) => iss,
         _ => return Err(AssertionFailure::from(AssertionRefusal::WrongIssuer).into()),
     };
     let now = state.clock.now();
-    let attempt = verify(
-        state,
-        id,
-        assertion,
-        algorithm,
-        kid.as_deref(),
-        audiences,
-        now,
-    );
+    let attempt = verify(state, id, assertion, &header, audiences, now);
     let verified = guard::authenticate(state, Identifier::Client(id), caller_ip, attempt).await?;
     Ok(verified.0)
 }
 
 /// Check 1, and the claims that name the client (read before the signature is checked, only to
 /// find whose keys to check it with).
-fn read(assertion: &str) -> Result<(JwsAlgorithm, Option<String>, Claims), AssertionRefusal> {
+fn read(assertion: &str) -> Result<(Header, Claims), AssertionRefusal> {
     if assertion.len() > MAX_ASSERTION_LEN || assertion.split('.').count() != 3 {
         return Err(AssertionRefusal::Malformed);
     }
@@ -203,7 +195,7 @@ fn read(assertion: &str) -> Result<(JwsAlgorithm, Option<String>, Claims), Asser
     let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
         .map_err(|_| AssertionRefusal::Malformed)?;
     let claims: Claims = serde_json::from_slice(&bytes).map_err(|_| AssertionRefusal::Malformed)?;
-    Ok((header.alg, header.kid, claims))
+    Ok((header, claims))
 }
 
 /// Checks 3 to 6.
@@ -211,8 +203,7 @@ async fn verify(
     state: &AppState,
     id: &str,
     assertion: &str,
-    algorithm: JwsAlgorithm,
-    kid: Option<&str>,
+    header: &Header,
     audiences: &[String],
     now: DateTime<Utc>,
 ) -> Result<Verified, AssertionFailure> {
@@ -221,26 +212,29 @@ async fn verify(
         Err(RegistryError::NotFound(_)) => return Err(AssertionRefusal::BadSignature.into()),
         Err(other) => return Err(other.into()),
     };
-    let key = client_key(&client, algorithm, kid)?;
-    let mut validation = Validation::new(algorithm);
+    let key = client_key(state, &client, header, now).await?;
+    let mut validation = Validation::new(key.jwt_algorithm());
     validation.set_audience(audiences);
     validation.set_issuer(&[id]);
     validation.sub = Some(id.to_owned());
     validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
     validation.leeway = 0;
     validation.validate_exp = false;
-    let verified = jsonwebtoken::decode::<Claims>(assertion, &key, &validation).map_err(|e| {
-        use jsonwebtoken::errors::ErrorKind;
-        match e.kind() {
-            ErrorKind::InvalidAudience => AssertionRefusal::WrongAudience,
-            ErrorKind::InvalidIssuer | ErrorKind::InvalidSubject => AssertionRefusal::WrongIssuer,
-            ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => {
-                AssertionRefusal::WrongAudience
+    let verified = jsonwebtoken::decode::<Claims>(assertion, key.decoding_key(), &validation)
+        .map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::InvalidAudience => AssertionRefusal::WrongAudience,
+                ErrorKind::InvalidIssuer | ErrorKind::InvalidSubject => {
+                    AssertionRefusal::WrongIssuer
+                }
+                ErrorKind::MissingRequiredClaim(claim) if claim == "aud" => {
+                    AssertionRefusal::WrongAudience
+                }
+                ErrorKind::InvalidSignature => AssertionRefusal::BadSignature,
+                _ => AssertionRefusal::Malformed,
             }
-            ErrorKind::InvalidSignature => AssertionRefusal::BadSignature,
-            _ => AssertionRefusal::Malformed,
-        }
-    })?;
+        })?;
     if client.status == ClientStatus::Suspended {
         return Err(AssertionRefusal::Suspended.into());
     }
@@ -269,41 +263,33 @@ async fn verify(
     Ok(Verified(Arc::new(client)))
 }
 
-/// The client's key for `algorithm`: the one with `kid`, else its only key of that algorithm.
-fn client_key(
+/// The client's key for the assertion's header: from its registered JWK Set, or fetched from its
+/// `jwks_uri` (cached; see `remote_keys`), by `kid`, else its only key of the header's `alg`.
+async fn client_key(
+    state: &AppState,
     client: &Client,
-    algorithm: JwsAlgorithm,
-    kid: Option<&str>,
-) -> Result<DecodingKey, AssertionRefusal> {
-    let Some(jwks) = &client.keys.jwks else {
-        return Err(if client.keys.jwks_uri.is_some() {
+    header: &Header,
+    now: DateTime<Utc>,
+) -> Result<PublishedKey, AssertionRefusal> {
+    let found = match (&client.keys.jwks, &client.keys.jwks_uri) {
+        (Some(jwks), _) => {
+            let set = remote_keys::parse_registered_jwks(jwks, RemoteKeySettings::DEFAULT_MAX_KEYS)
+                .map_err(|_| AssertionRefusal::NoKeys)?;
+            set.find(header)
+        }
+        (None, Some(uri)) => {
+            let url = url::Url::parse(uri).map_err(|_| AssertionRefusal::KeysUnavailable)?;
+            let source = KeySource::ClientJwksUri(url);
+            state.remote_keys.find(&source, header, now).await
+        }
+        (None, None) => return Err(AssertionRefusal::NoKeys),
+    };
+    found.map_err(|e| {
+        if e.is_source_failure() {
+            tracing::warn!(error = %e, "a client's jwks_uri could not be read");
             AssertionRefusal::KeysUnavailable
         } else {
-            AssertionRefusal::NoKeys
-        });
-    };
-    let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(|_| AssertionRefusal::NoKeys)?;
-    let fits = |jwk: &&Jwk| {
-        let family = matches!(
-            (&jwk.algorithm, algorithm),
-            (AlgorithmParameters::RSA(_), JwsAlgorithm::RS256)
-                | (AlgorithmParameters::EllipticCurve(_), JwsAlgorithm::ES256)
-                | (AlgorithmParameters::OctetKeyPair(_), JwsAlgorithm::EdDSA)
-        );
-        family
-            && jwk
-                .common
-                .key_algorithm
-                .is_none_or(|alg| format!("{alg:?}") == format!("{algorithm:?}"))
-    };
-    let mut candidates = set.keys.iter().filter(fits);
-    let jwk = match kid {
-        Some(kid) => candidates.find(|jwk| jwk.common.key_id.as_deref() == Some(kid)),
-        None => match (candidates.next(), candidates.next()) {
-            (Some(only), None) => Some(only),
-            _ => None,
-        },
-    }
-    .ok_or(AssertionRefusal::BadSignature)?;
-    DecodingKey::from_jwk(jwk).map_err(|_| AssertionRefusal::BadSignature)
+            AssertionRefusal::BadSignature
+        }
+    })
 }

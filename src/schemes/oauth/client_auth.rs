@@ -119,6 +119,11 @@ impl ClientAuth {
         })
     }
 
+    /// Whether the request authenticates a client at all.
+    pub fn is_present(&self) -> bool {
+        !matches!(self.presented, Presented::Nothing)
+    }
+
     /// Whether the client used HTTP Basic (its `invalid_client` then carries a Basic challenge).
     pub fn used_basic(&self) -> bool {
         self.basic

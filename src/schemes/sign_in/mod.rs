@@ -283,6 +283,7 @@ fn grant_for(
         caller_ip,
         declared_ip: None,
         revocable_by_subject: false,
+        provenance: None,
     }
 }
 

@@ -86,7 +86,8 @@ async fn names_the_endpoints_their_authentication_grants_and_algorithms() {
         document["grant_types_supported"],
         json!([
             "urn:ietf:params:oauth:grant-type:jwt-bearer",
-            "client_credentials"
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
         ])
     );
     assert_eq!(document["response_types_supported"], json!([]));

@@ -363,7 +363,7 @@ async fn a_clients_keys_and_dpop_requirement_are_set_on_its_page_with_the_apis_c
         .text()
         .await
         .unwrap()
-        .contains("must hold public keys only"));
+        .contains("publish only public keys"));
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let shown: serde_json::Value = app
         .admin(

@@ -1,10 +1,12 @@
 //! `POST /oauth/token` (CONTRACT.md section F): the standard OAuth 2.0 token endpoint, so that
 //! stock client libraries get tokens from the same signing core with no tokenmint-specific code.
 //!
-//! `grant_type=client_credentials` (RFC 6749 §4.4) for a client that authenticates with
-//! `client_secret_basic`, `client_secret_post` or `private_key_jwt` (`super::client_auth`). The
-//! token: the client's default state, one hour (less if the client's maximum is lower),
-//! `sub` = `client_id` = the client, the requested scopes (else its default ones). Answers and
+//! `grant_type=client_credentials` (RFC 6749 §4.4), and token exchange (RFC 8693, [`exchange`]:
+//! an outside JWT for the access token of the client a trust policy names). A client
+//! authenticates with `client_secret_basic`, `client_secret_post` or `private_key_jwt`
+//! (`super::client_auth`). A client-credentials token: the client's default state, one hour
+//! (less if the client's maximum is lower), `sub` = `client_id` = the client, the requested
+//! scopes (else its default ones). Answers and
 //! errors are RFC 6749 §5.1 and §5.2; `invalid_client` carries a Basic challenge when the client
 //! used Basic. A valid `DPoP` proof (RFC 9449) binds the token to the proof's key: `token_type`
 //! `DPoP` and the claim `cnf.jkt`; a client registered with `require_dpop` gets no token without
@@ -17,11 +19,14 @@ use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+mod exchange;
 
 use super::client_auth::{self, ClientAuth};
 use super::form::OAuthForm;
@@ -32,8 +37,9 @@ use crate::http::error::ApiError;
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
 use crate::http::scheme::{Scheme, Tag, TokenRoute};
-use crate::signing::{Grant, ScopeRequest};
+use crate::signing::{Grant, Provenance, ScopeRequest};
 use crate::state::AppState;
+use exchange::TOKEN_EXCHANGE;
 
 /// The scheme's name in the issuance record.
 pub const NAME: &str = "oauth_token";
@@ -50,7 +56,7 @@ pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
 pub const SCHEME: Scheme = Scheme {
     name: NAME,
     routes: &[TokenRoute::new(PATH, &["POST"], CLIENT_CREDENTIALS)],
-    grant_types: &[CLIENT_CREDENTIALS],
+    grant_types: &[CLIENT_CREDENTIALS, TOKEN_EXCHANGE],
     sandbox_only: false,
     tags: &[Tag {
         name: TAG,
@@ -65,9 +71,15 @@ pub const SCHEME: Scheme = Scheme {
 #[derive(ToSchema)]
 #[allow(dead_code)] // documents the wire format; parsed field by field
 pub struct TokenRequestForm {
-    /// `client_credentials`.
+    /// `client_credentials`, or `urn:ietf:params:oauth:grant-type:token-exchange`.
     #[schema(example = "client_credentials")]
     grant_type: String,
+    /// Token exchange: the outside JWT (a GitHub Actions or Kubernetes token, any OpenID Connect
+    /// issuer's) a trust policy accepts.
+    subject_token: Option<String>,
+    /// Token exchange: `urn:ietf:params:oauth:token-type:jwt` or
+    /// `urn:ietf:params:oauth:token-type:id_token`.
+    subject_token_type: Option<String>,
     /// Scopes asked for, separated by spaces; default: the client's default scopes.
     #[schema(example = "programs:read")]
     scope: Option<String>,
@@ -90,6 +102,9 @@ pub struct TokenResponse {
     /// The access token (a JWT: verify it with the JWKS).
     #[schema(example = "eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9...")]
     access_token: String,
+    /// Token exchange only: `urn:ietf:params:oauth:token-type:access_token` (RFC 8693 §2.2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'static str>,
     /// `Bearer`, or `DPoP` when a DPoP proof bound it to the proof's key (its `cnf.jkt`).
     #[schema(example = "Bearer")]
     token_type: &'static str,
@@ -101,12 +116,14 @@ pub struct TokenResponse {
     scope: String,
 }
 
-/// Issues an access token to an authenticated client (`client_credentials`).
+/// Issues an access token: to an authenticated client (`client_credentials`), or for an outside
+/// JWT a trust policy accepts (token exchange, RFC 8693; no client secret needed).
 ///
 /// Authenticate with HTTP Basic (`client_secret_basic`: id and secret form-urlencoded, then
 /// base64; Swagger UI's Authorize dialog, "basic"), with `client_id` and `client_secret` in the
 /// form (`client_secret_post`), or with a signed `client_assertion` (`private_key_jwt`): one of
-/// them.
+/// them. A token exchange needs none; a client that authenticates there is limited to its own
+/// trust policies.
 #[utoipa::path(post, path = "/oauth/token", tag = TAG,
     request_body(content = TokenRequestForm, content_type = "application/x-www-form-urlencoded"),
     params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449): binds the \
@@ -115,7 +132,8 @@ pub struct TokenResponse {
     responses(
         (status = 200, description = "The token (`Cache-Control: no-store`)", body = TokenResponse),
         (status = 400, description = "`invalid_request` (a missing or repeated parameter, another \
-            media type), `unsupported_grant_type`, `invalid_scope` or `invalid_dpop_proof`",
+            media type), `unsupported_grant_type`, `invalid_scope`, `invalid_grant` (a subject \
+            token no trust policy accepts) or `invalid_dpop_proof`",
             body = OAuthErrorBody,
             example = json!({"error": "invalid_scope",
                 "error_description": "scopes not allowed for this client: admin:all"})),
@@ -164,29 +182,42 @@ async fn issue(
     let form = OAuthForm::parse(headers, &body)?;
     let auth = ClientAuth::read(headers, &form)?;
     *used_basic = auth.used_basic();
-    match form.require("grant_type")? {
-        CLIENT_CREDENTIALS => {}
-        other => {
-            return Err(ApiError::Forbidden {
-                code: "unsupported_grant_type",
-                message: format!("grant_type {other:?} is not supported here"),
-            })
-        }
+    let grant_type = form.require("grant_type")?;
+    if grant_type != CLIENT_CREDENTIALS && grant_type != TOKEN_EXCHANGE {
+        return Err(ApiError::Forbidden {
+            code: "unsupported_grant_type",
+            message: format!("grant_type {grant_type:?} is not supported here"),
+        });
     }
     let audiences = client_auth::audiences(state, PATH, PATH);
-    let client = auth.authenticate(state, &audiences, caller_ip).await?;
+    let now = state.clock.now();
+    let (mut grant, client, exchanged) = if grant_type == CLIENT_CREDENTIALS {
+        let client = auth.authenticate(state, &audiences, caller_ip).await?;
+        let mut grant = Grant::for_client(NAME, &client.id, &client.policy, TOKEN_LIFETIME_SECONDS);
+        grant.scopes = requested_scopes(&form);
+        (grant, client, false)
+    } else {
+        // The client is optional here: a trust policy names it; one that authenticates limits
+        // the exchange to its own policies.
+        let authenticated = match auth.is_present() {
+            true => Some(auth.authenticate(state, &audiences, caller_ip).await?),
+            false => None,
+        };
+        let exchanged = exchange::verify(state, &form, authenticated.as_deref(), now).await?;
+        let grant = exchanged_grant(&form, &exchanged, now)?;
+        (grant, std::sync::Arc::new(exchanged.client), true)
+    };
     let bound_to = proof_key(state, headers, client.keys.require_dpop).await?;
-    let mut grant = Grant::for_client(NAME, &client.id, &client.policy, TOKEN_LIFETIME_SECONDS);
-    grant.scopes = requested_scopes(&form);
     grant.caller_ip = caller_ip;
     if let Some(jkt) = &bound_to {
         grant
             .extra_claims
             .insert("cnf".into(), json!({ "jkt": jkt }));
     }
-    let issued = state.signer.issue(&grant, state.clock.now()).await?;
+    let issued = state.signer.issue(&grant, now).await?;
     let answer = TokenResponse {
         access_token: issued.token.expose().to_owned(),
+        issued_token_type: exchanged.then_some(exchange::ACCESS_TOKEN_TYPE),
         token_type: if bound_to.is_some() { "DPoP" } else { "Bearer" },
         expires_in: issued.expires_in(),
         scope: issued.scopes.join(" "),
@@ -216,6 +247,41 @@ async fn proof_key(
         Err(ProofFailure::Refused(refusal)) => Err(refused(refusal)),
         Err(ProofFailure::Store(e)) => Err(e.into()),
     }
+}
+
+/// The grant of an exchanged token: the outside token's subject, for the policy's client, the
+/// requested scopes within the policy's (else all of them), at most the policy's lifetime and
+/// never past the outside token's `exp` + 1 hour; the record keeps where it came from.
+fn exchanged_grant(
+    form: &OAuthForm,
+    exchanged: &exchange::Exchanged,
+    now: DateTime<Utc>,
+) -> Result<Grant, ApiError> {
+    let policy = &exchanged.policy;
+    let scopes = match requested_scopes(form) {
+        ScopeRequest::Default => policy.scopes.clone(),
+        ScopeRequest::Requested(scopes) => {
+            if let Some(outside) = scopes.iter().find(|s| !policy.scopes.contains(s)) {
+                return Err(ApiError::Forbidden {
+                    code: "invalid_scope",
+                    message: format!("scope {outside:?} is not allowed by the trust policy"),
+                });
+            }
+            scopes
+        }
+    };
+    let until_outside_expiry = exchanged.expires + 3600 - now.timestamp();
+    let ttl = (policy.max_ttl_minutes * 60).min(until_outside_expiry);
+    let client = &exchanged.client;
+    let mut grant = Grant::for_client(NAME, &client.id, &client.policy, ttl);
+    grant.subject = exchanged.subject.clone();
+    grant.scopes = ScopeRequest::Requested(scopes);
+    grant.provenance = Some(Provenance {
+        trust_policy_id: policy.id.clone(),
+        issuer: exchanged.issuer.clone(),
+        subject: exchanged.subject.clone(),
+    });
+    Ok(grant)
 }
 
 /// `scope`: the scopes named, separated by spaces (RFC 6749 §3.3), else the client's defaults.
