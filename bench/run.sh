@@ -22,7 +22,7 @@
 #   BENCH_BACKENDS=postgres,sqlite
 #   BENCH_CONCURRENCY="32 128"  connections, one round of runs each
 #   BENCH_THREADS=2             load-generator threads
-#   BENCH_ROUTES="auth_jwt token_create clients_authorization authtoken sign_in"
+#   BENCH_ROUTES="auth_jwt token_create clients_authorization authtoken sign_in oauth_token"
 #                               (healthz always runs first; auth_jwt_rs256 is also available)
 #   BENCH_ASSERTION_RATE=3000   sign_in: assertions signed per second of run, times 1.5
 #   BENCH_LOADGEN=wrk|oha       force a load generator (default: wrk if it can be had)
@@ -50,7 +50,7 @@ declare -A DEFAULTS=(
   [BENCH_BACKENDS]="postgres,sqlite"
   [BENCH_CONCURRENCY]="32 128"
   [BENCH_THREADS]=2
-  [BENCH_ROUTES]="auth_jwt token_create clients_authorization authtoken sign_in"
+  [BENCH_ROUTES]="auth_jwt token_create clients_authorization authtoken sign_in oauth_token"
   [BENCH_ASSERTION_RATE]=3000
   [BENCH_PREFILL_ROWS]=auto
   [BENCH_LIVE_ROWS]=auto
@@ -341,6 +341,7 @@ seed_with_http() {
     user: {orgId: "org-1", orgName: "Acme High", id: "user-42"}}' >"$WORK/token_create.json"
   jq -n --arg key "$CREDENTIAL_KEY" --arg secret "$CREDENTIAL_SECRET" \
     '{key: $key, secret: $secret}' >"$WORK/authtoken.json"
+  printf 'grant_type=client_credentials&scope=programs:read' >"$WORK/oauth_token.form"
 }
 
 # Signs $1 single-use assertions into $2.
@@ -452,6 +453,10 @@ describe_route() {
     sign_in)
       LABEL="POST /v0/sign_in/token (RS256)" METHOD=POST URL_PATH=/v0/sign_in/token
       CONTENT_TYPE=application/x-www-form-urlencoded ;;
+    oauth_token)
+      LABEL="POST /oauth/token (client_credentials)" METHOD=POST URL_PATH=/oauth/token
+      HEADERS=(-H "Authorization: Basic $(printf '%s:%s' "$ES_ID" "$ES_SECRET" | base64 -w0)")
+      BODY_FILE="$WORK/oauth_token.form" CONTENT_TYPE=application/x-www-form-urlencoded ;;
     *) die "unknown route $1 (see BENCH_ROUTES in bench/run.sh)" ;;
   esac
 }
@@ -561,7 +566,8 @@ in_background() {
 drive_wrk() {
   local route=$1 connections=$2 out="$WORK/wrk-$BACKEND-$1-$2.log" script=static.lua
   [[ "$route" == sign_in ]] && script=assertions.lua
-  BENCH_METHOD="$METHOD" BENCH_BODY_FILE="$BODY_FILE" BENCH_LUA_DIR="$LUA_DIR" \
+  BENCH_METHOD="$METHOD" BENCH_BODY_FILE="$BODY_FILE" BENCH_CONTENT_TYPE="$CONTENT_TYPE" \
+    BENCH_LUA_DIR="$LUA_DIR" \
     BENCH_ASSERTIONS="$WORK/assertions.txt" \
     in_background wrk -t "$BENCH_THREADS" -c "$connections" -d "${BENCH_SECONDS}s" \
     --timeout "${WRK_TIMEOUT_SECONDS}s" -s "$LUA_DIR/$script" "${HEADERS[@]}" \

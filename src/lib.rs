@@ -69,8 +69,8 @@ pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then finishes in-flight
 /// requests. Also keeps this instance's key set fresh, follows the changes other instances make
-/// (PostgreSQL only), prunes its failure budgets and, when enabled, runs the retention job; the
-/// background tasks stop with the service.
+/// (PostgreSQL only), prunes its failure budgets, adds its issued tokens to the hourly figures
+/// and, when enabled, runs the retention job; the background tasks stop with the service.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -80,6 +80,7 @@ pub async fn serve(
     let follow = (state.db.backend() == Backend::Postgres)
         .then(|| tokio::spawn(sync::follow_changes(state.clone())));
     let prune = tokio::spawn(prune_failure_budgets(state.clone()));
+    let flush = tokio::spawn(flush_hourly_figures(state.clone()));
     // The retention job starts no pass once shutdown begins; one still running is cut short
     // below, between or inside its bounded delete statements, each of which is atomic.
     let (stopping, stop) = tokio::sync::watch::channel(false);
@@ -92,6 +93,7 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
+    let signer = state.signer.clone();
     let app = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -104,7 +106,29 @@ pub async fn serve(
     if let Some(retention) = retention {
         retention.abort();
     }
+    flush.abort();
+    // The tokens counted since the last flush join the hourly figures before the process ends.
+    if let Err(err) = signer.flush_hours().await {
+        tracing::warn!(error = %err, "could not flush the hourly issuance figures at shutdown");
+    }
     served
+}
+
+/// Seconds between two flushes of this instance's hourly issuance figures.
+const FLUSH_HOURS_SECONDS: u64 = 5;
+
+/// Adds, every few seconds, the tokens this instance issued to the hourly figures the console's
+/// chart reads (see `signing::record`); a failed flush keeps its counts for the next.
+async fn flush_hourly_figures(state: AppState) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(FLUSH_HOURS_SECONDS));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        if let Err(err) = state.signer.flush_hours().await {
+            tracing::warn!(error = %err, "could not flush the hourly issuance figures");
+        }
+    }
 }
 
 /// Re-reads the key set periodically: the safety net behind the `keys` change notification, so

@@ -42,6 +42,8 @@ pub struct Deleted {
     pub authtoken_lineage: u64,
     /// Hourly issuance figures (`issuance_hours`, the console chart's rollup).
     pub issuance_hours: u64,
+    /// DPoP proofs' `jti`s past their 60 s window (`used_assertions`, issuer `dpop:…`).
+    pub dpop_proofs: u64,
 }
 
 /// What one pass did: its cut-offs and the rows it deleted (what `tokenmint retention run` prints).
@@ -87,12 +89,15 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
         // cap later, before `expired_before`, so its record is gone too: the figures outlive
         // the records they count, never the other way round.
         issuance_hours: report::prune_hours(pool, lineage_expired_before, batch).await?,
+        // A proof's jti matters only within its window, so these go without the margin.
+        dpop_proofs: state.registry.prune_dpop_proofs(now, batch).await?,
     };
     tracing::info!(
         issuances = deleted.issuances,
         used_assertions = deleted.used_assertions,
         authtoken_lineage = deleted.authtoken_lineage,
         issuance_hours = deleted.issuance_hours,
+        dpop_proofs = deleted.dpop_proofs,
         "retention pass done"
     );
     Ok(RetentionReport {

@@ -5,6 +5,7 @@ mod access;
 mod api_keys;
 mod reporting;
 mod service_accounts;
+mod trust_policies;
 
 use std::sync::Arc;
 
@@ -67,6 +68,9 @@ pub enum Command {
     /// Manage service-account configs.
     #[command(subcommand)]
     ServiceAccount(service_accounts::ServiceAccountCommand),
+    /// Manage trust policies (token exchange at /oauth/token).
+    #[command(subcommand)]
+    TrustPolicy(trust_policies::TrustPolicyCommand),
     /// Manage API groups (scope bundles of JWT credentials).
     #[command(subcommand)]
     ApiGroup(access::ApiGroupCommand),
@@ -369,6 +373,7 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
         }
         Command::ApiKey(command) => api_keys::run(command, state).await,
         Command::ServiceAccount(command) => service_accounts::run(command, state).await,
+        Command::TrustPolicy(command) => trust_policies::run(command, state).await,
         Command::ApiGroup(command) => access::run_api_group(command, state).await,
         Command::AccessRequest(command) => access::run_access_request(command, state).await,
         Command::Issuances(command) => reporting::run_issuances(command, state).await,

@@ -312,6 +312,22 @@ impl Signer {
         }
     }
 
+    /// Adds the tokens this instance issued since the last flush to the hourly figures (see
+    /// [`IssuanceLog::flush_hours`]); returns how many figures it wrote.
+    pub async fn flush_hours(&self) -> Result<usize, SigningError> {
+        self.log.flush_hours().await
+    }
+
+    /// Tokens per hour and scheme, for the console's chart (see [`IssuanceLog::hourly_counts`]).
+    pub async fn hourly_counts(
+        &self,
+        filter: &report::IssuanceFilter,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<report::HourlyCount>, SigningError> {
+        self.log.hourly_counts(filter, since, until).await
+    }
+
     /// Revokes tokens by `jti`; every protected endpoint refuses them from now on. Returns how
     /// many were newly revoked.
     pub async fn revoke(&self, jtis: &[String], now: DateTime<Utc>) -> Result<u64, SigningError> {

@@ -3,14 +3,17 @@
 //! `IssuanceLog` is the one writer; it awaits the commit, so a caller that gets `Ok` may send the
 //! token and a caller that gets `Err` must not.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, AnyPool};
 
 use super::error::SigningError;
 use super::grant::Provenance;
+use super::report::{self, HourlyCount, IssuanceFilter};
 use crate::db;
 use crate::db::group_commit::{
     values_placeholders, BatchError, BatchWrite, GroupCommit, SizedStatements,
@@ -52,15 +55,49 @@ const MAX_BATCH: usize = 256;
 /// Columns of one `issuances` row, in insert order.
 const COLUMNS: usize = 15;
 
+/// Tokens per (hour since the epoch, scheme, client) this instance recorded and has not yet added
+/// to the hourly figures (`issuance_hours`, the console chart's rollup). Counted in memory after
+/// each batch commits and flushed every few seconds by the service, so the token routes pay for
+/// the figures with a map update instead of a write (a trigger adding to them in the insert's
+/// statement cost ~12% of `/auth/jwt`'s rate; BENCHMARKS.md, session 12).
+#[derive(Debug, Default)]
+struct Tally(std::sync::Mutex<HashMap<(i64, &'static str, String), i64>>);
+
+impl Tally {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, &'static str, String), i64>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn add(&self, batch: &[Issuance]) {
+        let mut counts = self.lock();
+        for record in batch {
+            let hour = record.issued_at.timestamp_millis().div_euclid(HOUR_MILLIS);
+            *counts
+                .entry((hour, record.scheme, record.client_id.clone()))
+                .or_default() += 1;
+        }
+    }
+}
+
+/// Milliseconds in an hour, the figures' unit.
+const HOUR_MILLIS: i64 = 3_600_000;
+/// Most figures one flush statement upserts (five parameters each).
+const MAX_FLUSH_ROWS: usize = 500;
+
 /// Writes a batch of issuance records as one multi-row insert.
 struct IssuanceWriter {
     /// The insert of each batch size written so far.
     statements: SizedStatements,
+    /// Where committed records are counted for the hourly figures.
+    tally: Arc<Tally>,
 }
 
 impl IssuanceWriter {
-    fn new() -> Self {
+    fn new(tally: Arc<Tally>) -> Self {
         Self {
+            tally,
             statements: SizedStatements::new(|rows| {
                 format!(
                     "insert into issuances (jti, client_id, scheme, subject, scopes, state, \
@@ -106,6 +143,7 @@ impl BatchWrite for IssuanceWriter {
                 .bind(provenance.map(|p| p.subject.as_str()));
         }
         query.execute(connection).await?;
+        self.tally.add(batch);
         Ok(vec![(); batch.len()])
     }
 }
@@ -126,20 +164,113 @@ fn batch_failed(failure: BatchError) -> SigningError {
 pub struct IssuanceLog {
     pool: AnyPool,
     batches: GroupCommit<IssuanceWriter>,
+    tally: Arc<Tally>,
+    /// This instance's `writer` in `issuance_hours` (random; 0 is the migration's backfill), so
+    /// instances never add to one row at once.
+    writer: i64,
 }
 
 impl IssuanceLog {
     /// A log writing to `pool` with `postgres_writers` concurrent writers on PostgreSQL (one on
     /// SQLite); starts its writer tasks (they end when the log is dropped).
     pub fn new(pool: AnyPool, backend: db::Backend, postgres_writers: usize) -> Self {
+        let tally = Arc::new(Tally::default());
         let batches = GroupCommit::start(
             pool.clone(),
             backend,
             postgres_writers,
             MAX_BATCH,
-            IssuanceWriter::new(),
+            IssuanceWriter::new(Arc::clone(&tally)),
         );
-        Self { pool, batches }
+        Self {
+            pool,
+            batches,
+            tally,
+            writer: i64::from(rand::random::<u32>()) + 1,
+        }
+    }
+
+    /// Adds the tokens counted since the last flush to the hourly figures (one upsert per
+    /// [`MAX_FLUSH_ROWS`] figures); returns how many figures it wrote. The service calls it every
+    /// few seconds and once more when it stops. A failed flush keeps its counts for the next.
+    pub async fn flush_hours(&self) -> Result<usize, SigningError> {
+        let taken: Vec<_> = std::mem::take(&mut *self.tally.lock())
+            .into_iter()
+            .collect();
+        let mut written = 0;
+        for (at, chunk) in taken.chunks(MAX_FLUSH_ROWS).enumerate() {
+            let sql = format!(
+                "insert into issuance_hours (hour, scheme, client_id, writer, tokens) values {} \
+                 on conflict (hour, scheme, client_id, writer) \
+                 do update set tokens = issuance_hours.tokens + excluded.tokens",
+                values_placeholders(chunk.len(), 5, 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for ((hour, scheme, client_id), tokens) in chunk {
+                query = query
+                    .bind(*hour)
+                    .bind(*scheme)
+                    .bind(client_id.as_str())
+                    .bind(self.writer)
+                    .bind(*tokens);
+            }
+            if let Err(e) = query.execute(&self.pool).await {
+                // Put back what was not written, for the next flush.
+                let mut counts = self.tally.lock();
+                for (key, tokens) in taken.iter().skip(at * MAX_FLUSH_ROWS) {
+                    *counts.entry(key.clone()).or_default() += tokens;
+                }
+                return Err(e.into());
+            }
+            written += chunk.len();
+        }
+        Ok(written)
+    }
+
+    /// Tokens per hour and scheme between `since` and `until` (whole hours) under the filter's
+    /// client and scheme: the hourly figures, plus what this instance counted and has not
+    /// flushed yet (other instances' tokens join within their flush interval).
+    pub async fn hourly_counts(
+        &self,
+        filter: &IssuanceFilter,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<HourlyCount>, SigningError> {
+        let mut counts = report::hourly_counts(&self.pool, filter, since, until).await?;
+        let (first, end) = (
+            since.timestamp_millis().div_euclid(HOUR_MILLIS),
+            until.timestamp_millis().div_euclid(HOUR_MILLIS)
+                + i64::from(until.timestamp_millis().rem_euclid(HOUR_MILLIS) > 0),
+        );
+        let pending: Vec<(i64, &'static str, i64)> = self
+            .tally
+            .lock()
+            .iter()
+            .filter(|((hour, scheme, client_id), _)| {
+                (first..end).contains(hour)
+                    && filter.scheme.as_deref().is_none_or(|s| s == *scheme)
+                    && filter.client_id.as_deref().is_none_or(|c| c == client_id)
+            })
+            .map(|((hour, scheme, _), tokens)| (*hour, *scheme, *tokens))
+            .collect();
+        for (hour, scheme, tokens) in pending {
+            let Some(at) = DateTime::from_timestamp_millis(hour * HOUR_MILLIS) else {
+                continue;
+            };
+            match counts
+                .iter_mut()
+                .find(|c| c.hour == at && c.scheme == scheme)
+            {
+                Some(count) => count.tokens += tokens,
+                None => counts.push(HourlyCount {
+                    hour: at,
+                    scheme: scheme.to_owned(),
+                    tokens,
+                }),
+            }
+        }
+        counts.sort_by(|a, b| (a.hour, &a.scheme).cmp(&(b.hour, &b.scheme)));
+        Ok(counts)
     }
 
     /// Records waiting for their batch to be written (read-only, for metrics).

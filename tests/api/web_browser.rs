@@ -29,9 +29,10 @@ const PORTAL_PAGES: [&str; 4] = [
 ];
 /// Every console page, opened after signing in with the admin token.
 /// (And the test client's own page.)
-const CONSOLE_PAGES: [&str; 6] = [
+const CONSOLE_PAGES: [&str; 7] = [
     "/console/access-requests",
     "/console/service-accounts",
+    "/console/trust-policies",
     "/console/keys",
     "/console/clients",
     "/console/clients/new",

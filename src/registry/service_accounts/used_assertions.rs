@@ -246,6 +246,28 @@ impl ClientRegistry {
         Ok(())
     }
 
+    /// Deletes the rows of DPoP proofs (issuer `dpop:<thumbprint>`, see `http::dpop`) whose window
+    /// ended before `now`: a proof that old is refused by its `iat` anyway, so its `jti` need not
+    /// be kept (RFC 9449 §11.1). At most `batch_size` per statement; returns how many went.
+    #[tracing::instrument(skip_all, fields(batch_size = batch_size))]
+    pub async fn prune_dpop_proofs(
+        &self,
+        now: DateTime<Utc>,
+        batch_size: u32,
+    ) -> Result<u64, RegistryError> {
+        Ok(crate::db::delete_in_batches(
+            self.db.pool(),
+            "delete from used_assertions where expires_at < $1 \
+                 and service_account_id like 'dpop:%' \
+                 and (service_account_id, jti_digest) in (select service_account_id, jti_digest \
+                 from used_assertions where expires_at < $1 \
+                 and service_account_id like 'dpop:%' limit $2)",
+            now,
+            batch_size,
+        )
+        .await?)
+    }
+
     /// Deletes used-assertion rows whose assertion expired before `expired_before`, at most
     /// `batch_size` per statement, until none is left; returns how many this call deleted. Such a
     /// row can no longer refuse anything (a `jti` is refused only while its first assertion is

@@ -14,7 +14,7 @@ use super::Administrator;
 use crate::admin::issuances::{issuance_page, IssuanceParams};
 use crate::http::error::ApiError;
 use crate::http::scheme::Scheme;
-use crate::signing::report::{self, IssuanceFilter};
+use crate::signing::report::IssuanceFilter;
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::form::FieldErrors;
@@ -112,7 +112,7 @@ pub async fn show(
         page.chart_note =
             format!("The chart shows at most {MAX_HOURS} hours: narrow Since and Until to see it.");
     } else {
-        let counts = report::hourly_counts(state.db.pool(), &filter, since, until).await?;
+        let counts = state.signer.hourly_counts(&filter, since, until).await?;
         page.chart = Some(Chart::new(since, until, &names, &counts));
     }
     Ok(render_with_status(StatusCode::OK, &page))

@@ -1,7 +1,9 @@
 //! The administrators' console at `/console` (CONTRACT G): an administrator signs in with the
 //! admin token (through the one guarded path and its failure budgets) and decides the clients'
-//! access requests, manages clients, rotates the signing keys and reads the issuance record. Handlers are adapters over the same registry functions as the admin API, with
-//! the same validation and messages; the client is notified exactly as through the admin API.
+//! access requests, manages clients, service accounts and trust policies, rotates the signing keys
+//! and reads the issuance record. Handlers are adapters over the same registry functions as the
+//! admin API, with the same validation and messages; the client is notified exactly as through
+//! the admin API.
 
 mod access;
 mod chart;
@@ -12,6 +14,7 @@ mod issuances;
 mod keys;
 mod service_accounts;
 mod sign_in;
+mod trust_policies;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -30,6 +33,8 @@ pub const ACCESS_REQUESTS_PATH: &str = "/console/access-requests";
 pub const KEYS_PATH: &str = "/console/keys";
 /// The service accounts page.
 pub const SERVICE_ACCOUNTS_PATH: &str = "/console/service-accounts";
+/// The trust policies page.
+pub const TRUST_POLICIES_PATH: &str = "/console/trust-policies";
 
 /// The console's pages; `schemes` names the schemes the issuance filters offer.
 pub fn router(schemes: &'static [Scheme]) -> Router<AppState> {
@@ -71,6 +76,14 @@ pub fn router(schemes: &'static [Scheme]) -> Router<AppState> {
         .route(
             "/console/service-accounts/{id}/certificates",
             post(service_accounts::add_certificate),
+        )
+        .route(
+            TRUST_POLICIES_PATH,
+            get(trust_policies::show).post(trust_policies::create),
+        )
+        .route(
+            "/console/trust-policies/{id}/delete",
+            post(trust_policies::delete),
         )
         .route(KEYS_PATH, get(keys::show))
         .route("/console/keys/rotate", post(keys::rotate))

@@ -1,7 +1,7 @@
 //! **Service accounts** (scheme E): the configs with their certificates (fingerprint, subject,
 //! validity; nothing secret), "Create service account" and "Add certificate", read into the
 //! admin API's own request bodies and through the same registry functions, so the rules and the
-//! messages beside the fields are the admin API's. A place is kept below for trust policies.
+//! messages beside the fields are the admin API's. Trust policies have their own page.
 
 use askama::Template;
 use axum::extract::{Path, State};

@@ -1,5 +1,6 @@
 //! The hourly rollup behind the console's chart, on an existing deployment: the migration that
-//! adds it counts the records already kept, and later inserts add to the same figures.
+//! adds it counts the records already kept (the service adds what it issues afterwards: see the
+//! unit tests of `signing::report` and the console's chart test).
 
 use chrono::DateTime;
 use tokenmint::db::Database;
@@ -29,7 +30,7 @@ async fn insert(db: &Database, jti: &str, scheme: &str, seconds: i64) {
     .unwrap();
 }
 
-async fn migrating_counts_the_kept_records_and_later_inserts_add_to_them(url: String, dir: &str) {
+async fn migrating_counts_the_kept_records(url: String, dir: &str) {
     let db = Database::connect_url(&url, 2, std::time::Duration::from_secs(5))
         .await
         .unwrap();
@@ -49,7 +50,6 @@ async fn migrating_counts_the_kept_records_and_later_inserts_add_to_them(url: St
     insert(&db, "kept-3", "api_key", 3700).await;
 
     db.migrate().await.unwrap();
-    insert(&db, "new-1", "auth_jwt", 30).await;
     let hour = |offset: i64| DateTime::from_timestamp(HOUR_START + offset, 0).unwrap();
     let counts = hourly_counts(db.pool(), &IssuanceFilter::default(), hour(0), hour(7200))
         .await
@@ -60,21 +60,17 @@ async fn migrating_counts_the_kept_records_and_later_inserts_add_to_them(url: St
         scheme: scheme.to_owned(),
         tokens,
     };
-    assert_eq!(counts, [count(0, "auth_jwt", 3), count(3600, "api_key", 1)]);
+    assert_eq!(counts, [count(0, "auth_jwt", 2), count(3600, "api_key", 1)]);
 }
 
 #[tokio::test]
 async fn on_postgres() {
-    migrating_counts_the_kept_records_and_later_inserts_add_to_them(
-        pg::fresh_database_url().await,
-        "migrations/postgres",
-    )
-    .await;
+    migrating_counts_the_kept_records(pg::fresh_database_url().await, "migrations/postgres").await;
 }
 
 #[tokio::test]
 async fn on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/tokenmint.db", dir.path().display());
-    migrating_counts_the_kept_records_and_later_inserts_add_to_them(url, "migrations/sqlite").await;
+    migrating_counts_the_kept_records(url, "migrations/sqlite").await;
 }

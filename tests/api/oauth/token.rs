@@ -506,6 +506,13 @@ async fn a_dpop_proof_binds_the_token_to_its_key() {
     assert_eq!(introspected["active"], true);
     assert_eq!(introspected["token_type"], "DPoP");
     assert_eq!(introspected["cnf"], json!({"jkt": key.thumbprint()}));
+
+    // The proofs' jtis (the token request's, and two at /v1/me) are kept for their window only.
+    let kept = || app.count_rows("used_assertions", "service_account_id like $1", "dpop:%");
+    assert_eq!(kept().await, 3);
+    app.clock.advance_seconds(120);
+    let pass = tokenmint::retention::run_pass(&app.state).await.unwrap();
+    assert_eq!((pass.deleted.dpop_proofs, kept().await), (3, 0));
 }
 
 #[tokio::test]

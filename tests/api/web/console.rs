@@ -464,7 +464,7 @@ async fn an_administrator_creates_a_service_account_and_adds_a_certificate_with_
     assert_eq!(created.status(), StatusCode::SEE_OTHER);
     let page = browser.get(path).await.text().await.unwrap();
     assert!(
-        page.contains("Nightly sync") && page.contains("Trust policies"),
+        page.contains("Nightly sync") && page.contains("/console/trust-policies"),
         "{page}"
     );
     let id_start = page.find("<h2 id=\"account-").unwrap() + "<h2 id=\"account-".len();
@@ -496,5 +496,79 @@ async fn an_administrator_creates_a_service_account_and_adds_a_certificate_with_
         shown["certificates"].as_array().unwrap().len(),
         2,
         "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_creates_and_deletes_a_trust_policy_with_the_apis_rules() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let mut browser = admin_browser(&app).await;
+    let path = "/console/trust-policies";
+    let csrf = browser.csrf(path).await;
+    let form = |issuer: &'static str, claims: &'static str| {
+        vec![
+            ("csrf".to_owned(), csrf.clone()),
+            ("client_id".to_owned(), client.id.clone()),
+            ("issuer".to_owned(), issuer.to_owned()),
+            ("jwks_uri".to_owned(), String::new()),
+            ("audience".to_owned(), "https://github.com/acme".to_owned()),
+            (
+                "subject".to_owned(),
+                "repo:acme/*:ref:refs/heads/main".to_owned(),
+            ),
+            ("claims".to_owned(), claims.to_owned()),
+            ("scopes".to_owned(), "programs:read".to_owned()),
+            ("max_ttl_minutes".to_owned(), "15".to_owned()),
+        ]
+    };
+
+    let plain_http = browser
+        .post_owned(path, &form("http://idp.example.com", ""))
+        .await;
+    let bad_claims = browser
+        .post_owned(
+            path,
+            &form("https://token.actions.githubusercontent.com", "owner"),
+        )
+        .await;
+    let created = browser
+        .post_owned(
+            path,
+            &form(
+                "https://token.actions.githubusercontent.com",
+                "repository_owner=acme",
+            ),
+        )
+        .await;
+
+    assert_eq!(plain_http.status(), StatusCode::BAD_REQUEST);
+    assert!(plain_http
+        .text()
+        .await
+        .unwrap()
+        .contains("issuer must use https"));
+    assert_eq!(bad_claims.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let policies: serde_json::Value = app
+        .admin(reqwest::Method::GET, "/admin/trust-policies", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(policies.as_array().unwrap().len(), 1, "{policies}");
+    assert_eq!(policies[0]["claims"]["repository_owner"], "acme");
+    let id = policies[0]["id"].as_str().unwrap();
+    let page = browser.get(path).await.text().await.unwrap();
+    assert!(page.contains("repo:acme/*:ref:refs/heads/main"));
+
+    let deleted = browser
+        .post(&format!("{path}/{id}/delete"), &[("csrf", &csrf)], None)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.count_rows("trust_policies", "client_id = $1", &client.id)
+            .await,
+        0
     );
 }
