@@ -62,7 +62,8 @@ pages_main() {
   time_pages portal.jar / /portal /portal/credentials /portal/credentials/new /portal/access \
     /portal/notifications
   time_pages console.jar /console/clients "/console/clients?q=bench" /console/clients/new \
-    "/console/clients/$ES_ID" /console/access-requests /console/service-accounts /console/keys \
+    "/console/clients/$ES_ID" /console/access-requests /console/service-accounts \
+    /console/trust-policies /console/keys \
     /console/issuances "/console/issuances?scheme=auth_jwt" "/console/issuances?client_id=$ES_ID"
 }
 
