@@ -29,10 +29,10 @@ const ASSERTION_CLAIMS: [&str; 6] = [
     "--user-attribute",
     "icn=1012667122V019349",
 ];
-/// Screenshots the script takes when every step passes: the page, 6 token responses (A, B by GET
-/// and POST, C, E in the query and in a form), and 7 rounds of Authorize + `/v1/me` (each of
-/// those tokens, then A as `?jwt=`).
-const SCREENSHOTS: usize = 1 + 6 + 7 * 2;
+/// Screenshots the script takes when every step passes: the page, 7 token responses (A, B by GET
+/// and POST, C, E in the query and in a form, F: `/oauth/token`), and 8 rounds of Authorize +
+/// `/v1/me` (each of those tokens, then A as `?jwt=`).
+const SCREENSHOTS: usize = 1 + 7 + 8 * 2;
 
 #[test]
 fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_chromium() {

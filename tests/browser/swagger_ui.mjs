@@ -1,6 +1,7 @@
 // Swagger UI in a real browser: Debian's headless Chromium, driven by playwright-core, gets a token
-// from each of the four documented token routes with "Try it out" and the demo credentials, then
-// pastes each token into the Authorize dialog and calls GET /v1/me with "Try it out".
+// from each of the documented token routes and the standard one (/oauth/token) with "Try it out"
+// and the demo credentials, then pastes each token into the Authorize dialog and calls GET /v1/me
+// with "Try it out".
 //
 // Run by tests/api/swagger_browser.rs against a running sandbox service; plain node, exits 1 on
 // the first failed assertion. Inputs (environment):
@@ -182,6 +183,25 @@ async function signIn(page, where, assertion) {
   return token;
 }
 
+/**
+ * F: POST /oauth/token, client_credentials with the demo client's id and secret in the form
+ * (client_secret_post), as the form's fields show them.
+ */
+async function oauthToken(page) {
+  const op = operation(page, 'oauth-token-token');
+  await tryItOut(op);
+  const field = (name) => op.locator(`tr[data-property-name="${name}"] input[type="text"]`);
+  await field('grant_type').fill('client_credentials');
+  await field('client_id').fill(DEMO.clientId);
+  await field('client_secret').fill(DEMO.clientSecret);
+  const response = await execute(op);
+  await screenshot(op, 'F-oauth-token');
+  const json = ok200(response, 'POST /oauth/token');
+  assert.equal(json.token_type, 'Bearer');
+  assert.equal(claimsOf(json.access_token).client_id, DEMO.clientId);
+  return json.access_token;
+}
+
 /** Opens Authorize, logs out of every scheme, pastes `token` into `scheme`, closes the dialog. */
 async function authorize(page, scheme, token, label) {
   await page.locator('.scheme-container button.authorize').click();
@@ -243,11 +263,15 @@ try {
     C: await apiKey(page),
     E: await signIn(page, 'query', DEMO.assertions[0]),
     'E-form': await signIn(page, 'form', DEMO.assertions[1]),
+    F: await oauthToken(page),
   };
 
   // Each token through the Authorize dialog, in the form its route documents: Bearer for A, B
   // and E; bare (`Authorization: <jwt>`) for C, as GET /clients/authorization's description says.
-  const forms = { A: 'bearer', 'B-get': 'bearer', 'B-post': 'bearer', C: 'jwt', E: 'bearer', 'E-form': 'bearer' };
+  const forms = {
+    A: 'bearer', 'B-get': 'bearer', 'B-post': 'bearer', C: 'jwt', E: 'bearer', 'E-form': 'bearer',
+    F: 'bearer',
+  };
   for (const [label, token] of Object.entries(tokens)) {
     const scheme = forms[label];
     await authorize(page, scheme, token, label);

@@ -76,9 +76,11 @@ pub struct TokenRequestForm {
     grant_type: String,
     /// Token exchange: the outside JWT (a GitHub Actions or Kubernetes token, any OpenID Connect
     /// issuer's) a trust policy accepts.
+    #[schema(example = "")]
     subject_token: Option<String>,
     /// Token exchange: `urn:ietf:params:oauth:token-type:jwt` or
     /// `urn:ietf:params:oauth:token-type:id_token`.
+    #[schema(example = "")]
     subject_token_type: Option<String>,
     /// Scopes asked for, separated by spaces; default: the client's default scopes.
     #[schema(example = "programs:read")]
@@ -87,12 +89,15 @@ pub struct TokenRequestForm {
     #[schema(example = "demo")]
     client_id: Option<String>,
     /// `client_secret_post`: the client's secret (sandbox: `CLIENT_SECRET` in `data/demo.env`).
+    #[schema(example = "")]
     client_secret: Option<String>,
     /// `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    #[schema(example = "")]
     client_assertion_type: Option<String>,
     /// `private_key_jwt`: a JWT the client signed with a registered key (RS256, ES256 or
     /// EdDSA; `iss` = `sub` = its id, `aud` this endpoint's URL or the issuer, `exp` at most an
-    /// hour away, a single-use `jti`).
+    /// hour away, a single-use `jti`). Parameters left empty are not sent.
+    #[schema(example = "")]
     client_assertion: Option<String>,
 }
 
@@ -141,13 +146,20 @@ pub struct TokenResponse {
             `WWW-Authenticate: Basic` when Basic was used)", body = OAuthErrorBody,
             example = json!({"error": "invalid_client",
                 "error_description": "client authentication failed"})),
-        (status = 413, description = "The body is too large", body = OAuthErrorBody),
+        (status = 413, description = "The body is too large", body = OAuthErrorBody,
+            example = json!({"error": "invalid_request",
+                "error_description": "the request body is too large"})),
         (status = 429, description = "Too many failed authentications of this client or from this \
             address; retry after Retry-After seconds", body = OAuthErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!({"error": "temporarily_unavailable",
+                "error_description": "too many failed authentication attempts; retry after the \
+                    number of seconds in Retry-After"})),
         (status = 503, description = "Temporarily unavailable; retry after Retry-After seconds",
             body = OAuthErrorBody,
-            headers(("Retry-After" = u64, description = "Seconds to wait")))))]
+            headers(("Retry-After" = u64, description = "Seconds to wait")),
+            example = json!({"error": "temporarily_unavailable",
+                "error_description": "the service is temporarily unavailable, retry later"}))))]
 #[tracing::instrument(skip_all, fields(client_id = tracing::field::Empty))]
 pub async fn token(
     State(state): State<AppState>,
