@@ -453,6 +453,9 @@ describe_route() {
     sign_in)
       LABEL="POST /v0/sign_in/token (RS256)" METHOD=POST URL_PATH=/v0/sign_in/token
       CONTENT_TYPE=application/x-www-form-urlencoded ;;
+    token_exchange) # set up by bench/exchange.sh (a local issuer and a trust policy)
+      LABEL="POST /oauth/token (token exchange)" METHOD=POST URL_PATH=/oauth/token
+      BODY_FILE="$WORK/exchange.form" CONTENT_TYPE=application/x-www-form-urlencoded ;;
     oauth_token)
       LABEL="POST /oauth/token (client_credentials)" METHOD=POST URL_PATH=/oauth/token
       HEADERS=(-H "Authorization: Basic $(printf '%s:%s' "$ES_ID" "$ES_SECRET" | base64 -w0)")
