@@ -102,11 +102,13 @@ impl Generations {
     }
 
     /// Whether the caches may be used: one atomic load on every lookup.
-    fn trusted(&self) -> bool {
+    pub(crate) fn trusted(&self) -> bool {
         !self.distrusted.load(Ordering::SeqCst)
     }
 
-    fn changes(&self) -> u64 {
+    /// How many changes were seen so far (any client's, or all): a value read before a database
+    /// read and kept with what it filled tells, later, whether anything changed since.
+    pub(crate) fn changes(&self) -> u64 {
         self.changes.load(Ordering::SeqCst)
     }
 

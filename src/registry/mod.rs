@@ -63,6 +63,7 @@ pub struct ClientRegistry {
     hasher: Arc<hashing::Hasher>,
     assertion_uses: service_accounts::AssertionUses,
     url_policy: Policy,
+    exchange_cache: Arc<trust_policies::ExchangeCache>,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -116,6 +117,7 @@ impl ClientRegistry {
             generations,
             hasher: Arc::new(hashing::Hasher::new(argon2_parallelism())),
             url_policy,
+            exchange_cache: Arc::new(trust_policies::ExchangeCache::new(capacity, ttl)),
         })
     }
 

@@ -8,6 +8,7 @@
 //! never fetches keys or verifies a signature (the scheme does, with `remote_keys`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -15,8 +16,34 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::client::millis_to_time;
-use super::{ClientRegistry, RegistryError};
+use super::{Client, ClientRegistry, RegistryError};
+use crate::changes::{announce, Change};
 use crate::domain::ClientId;
+
+/// Trust policies by issuer and clients by id, as token exchange reads them on every request.
+/// An entry keeps the registry's change count from before its database read and is used only
+/// while that count is unchanged (a change here, or one another instance announces, counts) and
+/// the caches are trusted, and for at most the verified-credential TTL.
+pub(crate) struct ExchangeCache {
+    policies: moka::sync::Cache<String, (u64, Arc<Vec<TrustPolicy>>)>,
+    clients: moka::sync::Cache<String, (u64, Arc<Client>)>,
+}
+
+impl ExchangeCache {
+    /// A cache of at most `capacity` issuers and as many clients, each kept at most `ttl`.
+    pub(crate) fn new(capacity: u64, ttl: std::time::Duration) -> Self {
+        Self {
+            policies: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            clients: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+}
 
 /// Longest issuer, audience, subject or pattern.
 const MAX_TEXT_LEN: usize = 512;
@@ -208,21 +235,63 @@ impl ClientRegistry {
     }
 
     /// The policies for tokens of `issuer` (exactly), oldest first; only `client_id`'s when given.
+    /// Served from the exchange cache while nothing changed (see [`ExchangeCache`]).
     pub async fn trust_policies_for(
         &self,
         issuer: &str,
         client_id: Option<&str>,
     ) -> Result<Vec<TrustPolicy>, RegistryError> {
+        let of_client = |policies: &[TrustPolicy]| -> Vec<TrustPolicy> {
+            policies
+                .iter()
+                .filter(|p| client_id.is_none_or(|id| p.client_id.as_str() == id))
+                .cloned()
+                .collect()
+        };
+        let trusted = self.generations.trusted();
+        let changes = self.generations.changes();
+        if trusted {
+            if let Some((seen, policies)) = self.exchange_cache.policies.get(issuer) {
+                if seen == changes {
+                    return Ok(of_client(&policies));
+                }
+            }
+        }
         let sql = format!(
-            "select {COLUMNS} from trust_policies where issuer = $1 \
-             and ($2 = '' or client_id = $2) order by created_at, id"
+            "select {COLUMNS} from trust_policies where issuer = $1 order by created_at, id"
         );
         let rows = sqlx::query(&sql)
             .bind(issuer)
-            .bind(client_id.unwrap_or_default())
             .fetch_all(self.db.pool())
             .await?;
-        rows.iter().map(from_row).collect()
+        let policies = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        let found = of_client(&policies);
+        if trusted {
+            self.exchange_cache
+                .policies
+                .insert(issuer.to_owned(), (changes, Arc::new(policies)));
+        }
+        Ok(found)
+    }
+
+    /// A client by id for token exchange, served from the exchange cache while nothing changed.
+    pub async fn exchange_client(&self, id: &str) -> Result<Arc<Client>, RegistryError> {
+        let trusted = self.generations.trusted();
+        let changes = self.generations.changes();
+        if trusted {
+            if let Some((seen, client)) = self.exchange_cache.clients.get(id) {
+                if seen == changes {
+                    return Ok(client);
+                }
+            }
+        }
+        let client = Arc::new(self.client(id).await?);
+        if trusted {
+            self.exchange_cache
+                .clients
+                .insert(id.to_owned(), (changes, Arc::clone(&client)));
+        }
+        Ok(client)
     }
 
     /// One trust policy.
@@ -270,14 +339,18 @@ impl ClientRegistry {
     /// Deletes a trust policy: its tokens live on until they expire, no new one is issued.
     #[tracing::instrument(skip_all, fields(trust_policy_id = %id))]
     pub async fn delete_trust_policy(&self, id: &str) -> Result<(), RegistryError> {
-        let deleted = sqlx::query("delete from trust_policies where id = $1")
-            .bind(id)
-            .execute(self.db.pool())
-            .await?
-            .rows_affected();
-        if deleted == 0 {
+        let mut tx = self.db.pool().begin().await?;
+        let deleted: Option<(String,)> =
+            sqlx::query_as("delete from trust_policies where id = $1 returning client_id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((client_id,)) = deleted else {
             return Err(RegistryError::NotFound("trust policy"));
-        }
+        };
+        announce(&mut tx, Change::Client(&client_id)).await?;
+        tx.commit().await?;
+        self.forget_client(&client_id);
         tracing::info!("trust policy deleted");
         Ok(())
     }
@@ -344,6 +417,7 @@ impl ClientRegistry {
              created_at = $10, updated_at = $11 where id = $1"
                 .to_owned()
         };
+        let mut tx = self.db.pool().begin().await?;
         sqlx::query(&sql)
             .bind(&policy.id)
             .bind(policy.client_id.as_str())
@@ -356,8 +430,12 @@ impl ClientRegistry {
             .bind(policy.max_ttl_minutes)
             .bind(policy.created_at.timestamp_millis())
             .bind(policy.updated_at.timestamp_millis())
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
+        // Instances that cached this issuer's policies read them again (see `ExchangeCache`).
+        announce(&mut tx, Change::Client(policy.client_id.as_str())).await?;
+        tx.commit().await?;
+        self.forget_client(policy.client_id.as_str());
         Ok(())
     }
 }

@@ -261,6 +261,43 @@ fn base64_url(text: &str) -> String {
 }
 
 #[tokio::test]
+async fn a_deleted_policy_or_a_suspended_client_stops_the_exchange_at_once() {
+    let app = TestApp::spawn().await;
+    let issuer = TestIssuer::start().await;
+    let client = app.standard_client("ES256").await;
+    let (_, first) = create_policy(&app, github_policy(&issuer, &client)).await;
+    let (_, second) = create_policy(&app, github_policy(&issuer, &client)).await;
+    let token = || issuer.sign(&issuer.github("acme/app", "refs/heads/main", AUDIENCE, now(&app)));
+    assert_eq!(exchange(&app, &token(), &[]).await.0, 200, "cached now");
+
+    let first_path = format!("/admin/trust-policies/{}", first["id"].as_str().unwrap());
+    app.admin(Method::DELETE, &first_path, None).await;
+    let under_second = exchange(&app, &token(), &[]).await;
+    let suspend = json!({"status": "suspended"});
+    let client_path = format!("/admin/clients/{}", client.id);
+    app.admin(Method::PATCH, &client_path, Some(suspend)).await;
+    let suspended = exchange(&app, &token(), &[]).await;
+    app.admin(
+        Method::PATCH,
+        &client_path,
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    let second_path = format!("/admin/trust-policies/{}", second["id"].as_str().unwrap());
+    app.admin(Method::DELETE, &second_path, None).await;
+    let none_left = exchange(&app, &token(), &[]).await;
+
+    assert_eq!(under_second.0, 200, "the other policy still admits it");
+    assert_eq!(suspended.0, 400, "{}", suspended.1);
+    assert_eq!(
+        suspended.1["error_description"],
+        "the trust policy's client is suspended"
+    );
+    assert_eq!(none_left.0, 400);
+    assert_eq!(none_left.1["error"], "invalid_grant");
+}
+
+#[tokio::test]
 async fn a_rotated_key_is_fetched_once_the_refetch_interval_has_passed() {
     let app = TestApp::spawn().await;
     let issuer = TestIssuer::start().await;

@@ -17,6 +17,8 @@
 //! 6. a policy of that issuer admits its `aud`, `sub` and claims (the first one, oldest first);
 //! 7. the policy's client is active.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde_json::{Map, Value};
@@ -45,7 +47,7 @@ pub struct Exchanged {
     /// The policy.
     pub policy: TrustPolicy,
     /// Its client.
-    pub client: Client,
+    pub client: Arc<Client>,
     /// The outside token's `iss`.
     pub issuer: String,
     /// The outside token's `sub`.
@@ -100,7 +102,11 @@ pub async fn verify(
                 "the subject token's aud, sub or claims match no trust policy of its issuer",
             )
         })?;
-    let client = match state.registry.client(policy.client_id.as_str()).await {
+    let client = match state
+        .registry
+        .exchange_client(policy.client_id.as_str())
+        .await
+    {
         Ok(client) if client.status == ClientStatus::Active => client,
         Ok(_) => return Err(invalid_grant("the trust policy's client is suspended")),
         Err(RegistryError::NotFound(_)) => {

@@ -217,7 +217,7 @@ async fn issue(
         };
         let exchanged = exchange::verify(state, &form, authenticated.as_deref(), now).await?;
         let grant = exchanged_grant(&form, &exchanged, now)?;
-        (grant, std::sync::Arc::new(exchanged.client), true)
+        (grant, exchanged.client, true)
     };
     let bound_to = proof_key(state, headers, client.keys.require_dpop).await?;
     grant.caller_ip = caller_ip;
