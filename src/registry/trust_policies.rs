@@ -27,6 +27,8 @@ use crate::domain::ClientId;
 pub(crate) struct ExchangeCache {
     policies: moka::sync::Cache<String, (u64, Arc<Vec<TrustPolicy>>)>,
     clients: moka::sync::Cache<String, (u64, Arc<Client>)>,
+    /// Outside tokens that verified, by the SHA-256 of the token: their claims.
+    subjects: moka::sync::Cache<String, (u64, Arc<serde_json::Map<String, Value>>)>,
 }
 
 impl ExchangeCache {
@@ -38,6 +40,10 @@ impl ExchangeCache {
                 .time_to_live(ttl)
                 .build(),
             clients: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build(),
+            subjects: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
@@ -272,6 +278,42 @@ impl ClientRegistry {
                 .insert(issuer.to_owned(), (changes, Arc::new(policies)));
         }
         Ok(found)
+    }
+
+    /// The registry's change count now: read before verifying an outside token, and handed to
+    /// [`Self::remember_subject_token`] with its claims.
+    pub fn exchange_ticket(&self) -> u64 {
+        self.generations.changes()
+    }
+
+    /// The claims of an outside token that verified under the policies of its issuer (by the
+    /// SHA-256 of the token), while nothing changed since and for at most the verified-credential
+    /// TTL; the caller still checks its `exp`. Like a secret that verified once, a subject token
+    /// presented again (a CI job's several calls, a pod's hour) skips the signature check.
+    pub fn verified_subject_token(
+        &self,
+        digest: &str,
+    ) -> Option<Arc<serde_json::Map<String, Value>>> {
+        if !self.generations.trusted() {
+            return None;
+        }
+        let (seen, claims) = self.exchange_cache.subjects.get(digest)?;
+        (seen == self.generations.changes()).then_some(claims)
+    }
+
+    /// Remembers an outside token's verified claims (see [`Self::verified_subject_token`]);
+    /// `ticket` is [`Self::exchange_ticket`] from before its verification.
+    pub fn remember_subject_token(
+        &self,
+        digest: String,
+        ticket: u64,
+        claims: Arc<serde_json::Map<String, Value>>,
+    ) {
+        if self.generations.trusted() {
+            self.exchange_cache
+                .subjects
+                .insert(digest, (ticket, claims));
+        }
     }
 
     /// A client by id for token exchange, served from the exchange cache while nothing changed.

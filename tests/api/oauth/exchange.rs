@@ -261,6 +261,30 @@ fn base64_url(text: &str) -> String {
 }
 
 #[tokio::test]
+async fn a_subject_token_presented_again_is_exchanged_until_its_exp_and_not_after() {
+    let app = TestApp::spawn().await;
+    let issuer = TestIssuer::start().await;
+    let client = app.standard_client("ES256").await;
+    assert_eq!(
+        create_policy(&app, github_policy(&issuer, &client)).await.0,
+        201
+    );
+    let token = issuer.sign(&issuer.github("acme/app", "refs/heads/main", AUDIENCE, now(&app)));
+
+    let first = exchange(&app, &token, &[]).await;
+    let again = exchange(&app, &token, &[]).await;
+    app.clock.advance_seconds(300 + 60);
+    let expired = exchange(&app, &token, &[]).await;
+
+    assert_eq!((first.0, again.0), (200, 200));
+    assert_eq!(expired.0, 400);
+    assert_eq!(
+        expired.1["error_description"],
+        "the subject token has expired"
+    );
+}
+
+#[tokio::test]
 async fn a_deleted_policy_or_a_suspended_client_stops_the_exchange_at_once() {
     let app = TestApp::spawn().await;
     let issuer = TestIssuer::start().await;

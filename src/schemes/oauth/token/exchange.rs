@@ -16,12 +16,17 @@
 //! 5. `exp` in the future, `iat` (if any) not in the future, `nbf` (if any) passed;
 //! 6. a policy of that issuer admits its `aud`, `sub` and claims (the first one, oldest first);
 //! 7. the policy's client is active.
+//!
+//! A subject token that passed checks 2 to 5 is remembered by its SHA-256 (the registry's
+//! exchange cache, dropped on any registry change and after the verified-credential TTL), so
+//! presenting it again skips the signature and rechecks only its `exp`; 6 and 7 run every time.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::super::form::OAuthForm;
 use crate::http::error::ApiError;
@@ -82,18 +87,38 @@ pub async fn verify(
             ),
         ));
     }
-    let (header, issuer) = read(token)?;
+    let digest = hex::encode(Sha256::digest(token.as_bytes()));
     let client_id = client.map(|c| c.id.as_str());
-    let policies = state
-        .registry
-        .trust_policies_for(&issuer, client_id)
-        .await?;
-    if policies.is_empty() {
-        return Err(invalid_grant(format!(
-            "no trust policy accepts tokens of the issuer {issuer}"
-        )));
-    }
-    let claims = verified_claims(state, token, &header, &issuer, &policies, now).await?;
+    let (claims, policies) = match state.registry.verified_subject_token(&digest) {
+        // Verified before, with nothing changed since: only its lifetime is checked again.
+        Some(claims) => {
+            let issuer = claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let policies = policies_for(state, issuer, client_id).await?;
+            let leeway = state.settings.signing.verify_leeway_seconds;
+            let exp = claims
+                .get("exp")
+                .and_then(Value::as_i64)
+                .unwrap_or_default();
+            if exp + leeway <= now.timestamp() {
+                return Err(invalid_grant("the subject token has expired"));
+            }
+            (claims, policies)
+        }
+        None => {
+            let ticket = state.registry.exchange_ticket();
+            let (header, issuer) = read(token)?;
+            let policies = policies_for(state, &issuer, client_id).await?;
+            let claims =
+                Arc::new(verified_claims(state, token, &header, &issuer, &policies, now).await?);
+            state
+                .registry
+                .remember_subject_token(digest, ticket, Arc::clone(&claims));
+            (claims, policies)
+        }
+    };
     let policy = policies
         .into_iter()
         .find(|policy| policy.admits(&claims))
@@ -123,6 +148,11 @@ pub async fn verify(
         .get("exp")
         .and_then(Value::as_i64)
         .unwrap_or_default();
+    let issuer = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     Ok(Exchanged {
         policy,
         client,
@@ -130,6 +160,21 @@ pub async fn verify(
         subject,
         expires,
     })
+}
+
+/// Check 3: the policies for the issuer (only the client's, when one authenticated).
+async fn policies_for(
+    state: &AppState,
+    issuer: &str,
+    client_id: Option<&str>,
+) -> Result<Vec<TrustPolicy>, ApiError> {
+    let policies = state.registry.trust_policies_for(issuer, client_id).await?;
+    if policies.is_empty() {
+        return Err(invalid_grant(format!(
+            "no trust policy accepts tokens of the issuer {issuer}"
+        )));
+    }
+    Ok(policies)
 }
 
 /// Check 2: the header and the issuer it claims (read before the signature is checked, only to
