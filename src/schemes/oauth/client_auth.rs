@@ -164,19 +164,18 @@ impl ClientAuth {
     }
 }
 
-/// Reads a standard route's form body and authenticates its calling client (required), for the
-/// route at `path`.
+/// Reads a standard route's form body and authenticates its calling client (required);
+/// `audiences` are what a client assertion's `aud` may contain (see [`audiences`]).
 pub async fn authenticated(
     state: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-    path: &str,
+    audiences: &[String],
     caller_ip: Option<IpAddr>,
 ) -> Result<(OAuthForm, Arc<Client>), ApiError> {
     let form = OAuthForm::parse(headers, body)?;
-    let audiences = audiences(state, super::token::PATH, path);
     let client = ClientAuth::read(headers, &form)?
-        .authenticate(state, &audiences, caller_ip)
+        .authenticate(state, audiences, caller_ip)
         .await?;
     Ok((form, client))
 }

@@ -174,9 +174,9 @@ pub async fn introspect(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, OAuthError> {
     let body = body.map_err(|_| ApiError::PayloadTooLarge)?;
+    let audiences = client_auth::audiences(&state, super::token::PATH, super::INTROSPECT_PATH);
     let (form, caller) =
-        client_auth::authenticated(&state, &headers, &body, super::INTROSPECT_PATH, caller_ip)
-            .await?;
+        client_auth::authenticated(&state, &headers, &body, &audiences, caller_ip).await?;
     let token = form.require("token")?;
     let scope = &state.settings.schemes.oauth.introspection_scope;
     let answer = match state.signer.verify_active(token, state.clock.now()).await {

@@ -51,8 +51,9 @@ pub async fn revoke(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, OAuthError> {
     let body = body.map_err(|_| ApiError::PayloadTooLarge)?;
+    let audiences = client_auth::audiences(&state, super::token::PATH, super::REVOKE_PATH);
     let (form, caller) =
-        client_auth::authenticated(&state, &headers, &body, super::REVOKE_PATH, caller_ip).await?;
+        client_auth::authenticated(&state, &headers, &body, &audiences, caller_ip).await?;
     let token = form.require("token")?;
     let now = state.clock.now();
     // An expired AuthToken can still be refreshed within the refresh window, so it is still
