@@ -76,6 +76,22 @@ pub fn oauth_request(authorization: Option<&[u8]>, content_type: Option<&[u8]>, 
     let _ = crate::http::basic::from_headers(&headers);
 }
 
+/// The JWTs outsiders send: a DPoP proof (checks 1 to 5 of `http::dpop`, for a fixed request
+/// and time), a `private_key_jwt` client assertion and a token-exchange subject token (each read
+/// up to the point where a key is needed).
+pub fn outside_jwts(raw: &str) {
+    let request = crate::http::dpop::ProofRequest {
+        method: "POST",
+        path: "/oauth/token",
+        access_token: Some("token"),
+    };
+    let now = DateTime::<Utc>::from_timestamp(1_795_000_000, 0).unwrap_or_default();
+    let htu = "https://auth.example.com/oauth/token";
+    let _ = crate::http::dpop::verify(raw, &request, htu, now, 5);
+    let _ = crate::schemes::oauth::client_assertion::read(raw);
+    let _ = crate::schemes::oauth::token::exchange::read(raw);
+}
+
 /// `PresentedToken`: an `Authorization` header and a path with query, as a protected endpoint
 /// receives them.
 pub fn presented_token(authorization: Option<&[u8]>, path_and_query: &str) {

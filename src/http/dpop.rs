@@ -137,7 +137,7 @@ pub async fn check(
 }
 
 /// Checks 1 to 5, without the store: the key's thumbprint, the `jti` and the `iat`.
-fn verify(
+pub(crate) fn verify(
     proof: &str,
     request: &ProofRequest<'_>,
     htu: &str,

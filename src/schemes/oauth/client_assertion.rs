@@ -142,7 +142,7 @@ impl From<RegistryError> for AssertionFailure {
 
 /// The claims read from an assertion (others are ignored).
 #[derive(Deserialize)]
-struct Claims {
+pub(crate) struct Claims {
     iss: Option<String>,
     sub: Option<String>,
     exp: Option<i64>,
@@ -180,7 +180,7 @@ pub async fn authenticate(
 
 /// Check 1, and the claims that name the client (read before the signature is checked, only to
 /// find whose keys to check it with).
-fn read(assertion: &str) -> Result<(Header, Claims), AssertionRefusal> {
+pub(crate) fn read(assertion: &str) -> Result<(Header, Claims), AssertionRefusal> {
     if assertion.len() > MAX_ASSERTION_LEN || assertion.split('.').count() != 3 {
         return Err(AssertionRefusal::Malformed);
     }

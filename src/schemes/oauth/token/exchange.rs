@@ -179,7 +179,7 @@ async fn policies_for(
 
 /// Check 2: the header and the issuer it claims (read before the signature is checked, only to
 /// find whose keys to check it with).
-fn read(token: &str) -> Result<(Header, String), ApiError> {
+pub(crate) fn read(token: &str) -> Result<(Header, String), ApiError> {
     let malformed =
         || invalid_grant("the subject token is not a JWT signed with RS256, ES256 or EdDSA");
     if token.len() > MAX_SUBJECT_TOKEN_LEN || token.split('.').count() != 3 {

@@ -26,7 +26,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-mod exchange;
+pub(crate) mod exchange;
 
 use super::client_auth::{self, ClientAuth};
 use super::form::OAuthForm;
