@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -71,7 +71,7 @@ pub struct UpdateTrustPolicyRequest {
     /// New issuer.
     pub issuer: Option<String>,
     /// New key location; `null`: discovery.
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::views::nullable")]
     #[schema(value_type = Option<String>)]
     pub jwks_uri: Option<Option<String>>,
     /// New audience.
@@ -98,13 +98,6 @@ impl From<UpdateTrustPolicyRequest> for TrustPolicyUpdate {
             max_ttl_minutes: r.max_ttl_minutes,
         }
     }
-}
-
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A trust policy as the admin API shows it.

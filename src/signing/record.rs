@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, AnyPool};
 
 use super::error::SigningError;
 use super::grant::Provenance;
-use super::report::{self, HourlyCount, IssuanceFilter};
+use super::report::{self, HourlyCount, IssuanceFilter, HOUR_MILLIS};
 use crate::db;
 use crate::db::group_commit::{
     values_placeholders, BatchError, BatchWrite, GroupCommit, SizedStatements,
@@ -81,8 +81,6 @@ impl Tally {
     }
 }
 
-/// Milliseconds in an hour, the figures' unit.
-const HOUR_MILLIS: i64 = 3_600_000;
 /// Most figures one flush statement upserts (five parameters each).
 const MAX_FLUSH_ROWS: usize = 500;
 
@@ -239,8 +237,7 @@ impl IssuanceLog {
         let mut counts = report::hourly_counts(&self.pool, filter, since, until).await?;
         let (first, end) = (
             since.timestamp_millis().div_euclid(HOUR_MILLIS),
-            until.timestamp_millis().div_euclid(HOUR_MILLIS)
-                + i64::from(until.timestamp_millis().rem_euclid(HOUR_MILLIS) > 0),
+            report::hour_ceiling(until),
         );
         let pending: Vec<(i64, &'static str, i64)> = self
             .tally

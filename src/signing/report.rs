@@ -394,10 +394,10 @@ pub async fn prune_hours(
 }
 
 /// Milliseconds in an hour, the rollup's unit.
-const HOUR_MILLIS: i64 = 3_600_000;
+pub(crate) const HOUR_MILLIS: i64 = 3_600_000;
 
 /// The first whole hour (hours since the epoch) at or after `at`.
-fn hour_ceiling(at: DateTime<Utc>) -> i64 {
+pub(crate) fn hour_ceiling(at: DateTime<Utc>) -> i64 {
     let millis = at.timestamp_millis();
     millis.div_euclid(HOUR_MILLIS) + i64::from(millis.rem_euclid(HOUR_MILLIS) > 0)
 }

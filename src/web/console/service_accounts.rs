@@ -119,7 +119,8 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
     Ok(render_with_status(StatusCode::OK, &page))
 }
 
-fn words(text: &str) -> Vec<String> {
+/// Space- or comma-separated words of a form field.
+pub(super) fn words(text: &str) -> Vec<String> {
     text.split([' ', ','])
         .filter(|w| !w.is_empty())
         .map(String::from)

@@ -158,12 +158,7 @@ pub async fn create(
             audience: form.audience.clone(),
             subject: form.subject.clone(),
             claims,
-            scopes: form
-                .scopes
-                .split([' ', ','])
-                .filter(|w| !w.is_empty())
-                .map(String::from)
-                .collect(),
+            scopes: super::service_accounts::words(&form.scopes),
             max_ttl_minutes,
         };
         let created = state

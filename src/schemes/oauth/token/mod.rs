@@ -101,8 +101,9 @@ pub struct TokenRequestForm {
     client_assertion: Option<String>,
 }
 
+// No `Debug`: it holds the access token.
 /// A token (RFC 6749 §5.1).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct TokenResponse {
     /// The access token (a JWT: verify it with the JWKS).
     #[schema(example = "eyJhbGciOiJFUzI1NiIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9...")]
