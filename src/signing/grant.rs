@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
+use super::error::PolicyError;
 use crate::domain::{ClientId, ClientPolicy};
 
 /// Which scopes a grant asks for.
@@ -79,7 +80,59 @@ pub struct Grant {
     pub provenance: Option<Provenance>,
 }
 
+/// What a token exchange's trust policy allows (RFC 8693, CONTRACT F).
+#[derive(Clone, Debug)]
+pub struct Exchange<'a> {
+    /// The scopes the policy allows.
+    pub allowed_scopes: &'a [String],
+    /// The policy's longest lifetime, seconds.
+    pub max_ttl_seconds: i64,
+    /// The outside token's `exp`, seconds since the epoch.
+    pub outside_expires: i64,
+    /// Where the token comes from, for the record.
+    pub provenance: Provenance,
+}
+
+/// How long an exchanged token may outlive the outside token it was exchanged for.
+pub const EXCHANGE_GRACE_SECONDS: i64 = 3600;
+
 impl Grant {
+    /// A grant for a token exchanged under a trust policy: `subject` (the outside token's),
+    /// the requested scopes, which must lie within the policy's (`Default`: all of the policy's),
+    /// at most the policy's lifetime and never past the outside token's `exp` plus
+    /// [`EXCHANGE_GRACE_SECONDS`]. The client's own policy is enforced on top at issuance.
+    pub fn exchanged(
+        scheme: &'static str,
+        client_id: &ClientId,
+        policy: &ClientPolicy,
+        subject: &str,
+        scopes: ScopeRequest,
+        exchange: Exchange<'_>,
+        now_seconds: i64,
+    ) -> Result<Self, PolicyError> {
+        let scopes = match scopes {
+            ScopeRequest::Default => exchange.allowed_scopes.to_vec(),
+            ScopeRequest::Requested(scopes) => {
+                let outside: Vec<String> = scopes
+                    .iter()
+                    .filter(|s| !exchange.allowed_scopes.contains(s))
+                    .cloned()
+                    .collect();
+                if !outside.is_empty() {
+                    return Err(PolicyError::ScopeNotAllowed(outside));
+                }
+                scopes
+            }
+        };
+        let until_outside_expiry = exchange.outside_expires + EXCHANGE_GRACE_SECONDS - now_seconds;
+        let ttl = exchange.max_ttl_seconds.min(until_outside_expiry);
+        let mut grant = Self::for_client(scheme, client_id, policy, ttl);
+        grant.subject = subject.to_owned();
+        grant.scopes = ScopeRequest::Requested(scopes);
+        grant.provenance = Some(exchange.provenance);
+        Ok(grant)
+    }
+
     /// A grant of the client's defaults for `scheme`, living at most `ttl_seconds`.
     pub fn for_client(
         scheme: &'static str,

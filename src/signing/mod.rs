@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use sqlx::AnyPool;
 
 pub use error::{PolicyError, SigningError, TokenError};
-pub use grant::{Grant, Provenance, ScopeRequest, StateRequest, TtlRequest};
+pub use grant::{Exchange, Grant, Provenance, ScopeRequest, StateRequest, TtlRequest};
 pub use keystore::{KeyInfo, MasterKey};
 
 use crate::config::SigningSettings;

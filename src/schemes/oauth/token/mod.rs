@@ -37,7 +37,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
 use crate::http::scheme::{Scheme, Tag, TokenRoute};
-use crate::signing::{Grant, Provenance, ScopeRequest};
+use crate::signing::{Exchange, Grant, Provenance, ScopeRequest};
 use crate::state::AppState;
 use exchange::TOKEN_EXCHANGE;
 
@@ -262,38 +262,36 @@ async fn proof_key(
     }
 }
 
-/// The grant of an exchanged token: the outside token's subject, for the policy's client, the
-/// requested scopes within the policy's (else all of them), at most the policy's lifetime and
-/// never past the outside token's `exp` + 1 hour; the record keeps where it came from.
+/// The grant of an exchanged token: the signing core applies the trust policy's scopes and
+/// lifetime ([`Grant::exchanged`]); the record keeps where it came from.
 fn exchanged_grant(
     form: &OAuthForm,
     exchanged: &exchange::Exchanged,
     now: DateTime<Utc>,
 ) -> Result<Grant, ApiError> {
     let policy = &exchanged.policy;
-    let scopes = match requested_scopes(form) {
-        ScopeRequest::Default => policy.scopes.clone(),
-        ScopeRequest::Requested(scopes) => {
-            if let Some(outside) = scopes.iter().find(|s| !policy.scopes.contains(s)) {
-                return Err(ApiError::Forbidden {
-                    code: "invalid_scope",
-                    message: format!("scope {outside:?} is not allowed by the trust policy"),
-                });
-            }
-            scopes
-        }
-    };
-    let until_outside_expiry = exchanged.expires + 3600 - now.timestamp();
-    let ttl = (policy.max_ttl_minutes * 60).min(until_outside_expiry);
     let client = &exchanged.client;
-    let mut grant = Grant::for_client(NAME, &client.id, &client.policy, ttl);
-    grant.subject = exchanged.subject.clone();
-    grant.scopes = ScopeRequest::Requested(scopes);
-    grant.provenance = Some(Provenance {
-        trust_policy_id: policy.id.clone(),
-        issuer: exchanged.issuer.clone(),
-        subject: exchanged.subject.clone(),
-    });
+    let limits = Exchange {
+        allowed_scopes: &policy.scopes,
+        max_ttl_seconds: policy.max_ttl_minutes * 60,
+        outside_expires: exchanged.expires,
+        provenance: Provenance {
+            trust_policy_id: policy.id.clone(),
+            issuer: exchanged.issuer.clone(),
+            subject: exchanged.subject.clone(),
+        },
+    };
+    let scopes = requested_scopes(form);
+    let grant = Grant::exchanged(
+        NAME,
+        &client.id,
+        &client.policy,
+        &exchanged.subject,
+        scopes,
+        limits,
+        now.timestamp(),
+    )
+    .map_err(crate::signing::SigningError::from)?;
     Ok(grant)
 }
 
