@@ -24,7 +24,8 @@
 //!   claimed by the registry and kept or released by the signing core.
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
 //! - [`retention`]: the job that prunes rows long past expiry (through `signing` and `registry`).
-//! - [`changes`]: announcing committed changes to the other instances (PostgreSQL NOTIFY).
+//! - [`changes`]: announcing committed changes to the other processes (PostgreSQL NOTIFY, or
+//!   the SQLite change log).
 //! - [`sync`]: following those announcements: caches and keys, failing closed when cut off.
 //! - [`db`]: the pool and migrations for PostgreSQL and SQLite.
 //! - [`config`]: `Settings`, the only reader of environment variables.
@@ -63,13 +64,11 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use db::Backend;
-
 pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then finishes in-flight
 /// requests. Also keeps this instance's key set fresh, follows the changes other instances make
-/// (PostgreSQL only), prunes its failure budgets, adds its issued tokens to the hourly figures
+/// (other instances, or management commands on SQLite), prunes its failure budgets, adds its issued tokens to the hourly figures
 /// and, when enabled, runs the retention job; the background tasks stop with the service.
 pub async fn serve(
     listener: TcpListener,
@@ -77,8 +76,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let reload = tokio::spawn(reload_keys(state.clone()));
-    let follow = (state.db.backend() == Backend::Postgres)
-        .then(|| tokio::spawn(sync::follow_changes(state.clone())));
+    let follow = tokio::spawn(sync::follow_changes(state.clone()));
     let prune = tokio::spawn(prune_failure_budgets(state.clone()));
     let flush = tokio::spawn(flush_hourly_figures(state.clone()));
     // The retention job starts no pass once shutdown begins; one still running is cut short
@@ -99,9 +97,7 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     reload.abort();
-    if let Some(follow) = follow {
-        follow.abort();
-    }
+    follow.abort();
     prune.abort();
     if let Some(retention) = retention {
         retention.abort();

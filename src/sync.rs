@@ -14,7 +14,11 @@
 //! missed, and only then trusts the caches again. The periodic key reload in [`crate::serve`]
 //! stays as a safety net.
 //!
-//! SQLite serves a single instance by design (one file, no notifications): nothing runs there.
+//! SQLite serves a single instance by design, but the management commands are other processes
+//! writing the same file. There the service reads the `change_log` entries it has not seen every
+//! [`POLL_INTERVAL`] ([`changes::read_since`]) and applies them the same way. It fails closed
+//! too: while a read fails, or when entries were pruned before it read them, the caches are
+//! distrusted, then forgotten.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,6 +27,7 @@ use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 
 use crate::changes::{self, Change};
+use crate::db::Backend;
 use crate::state::AppState;
 
 /// The `application_name` of the listening connection, so operators can tell it apart.
@@ -31,8 +36,64 @@ pub const APPLICATION_NAME: &str = "tokenmint-changes";
 /// Longest pause between two attempts to listen again.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(2);
 
-/// Follows the change channel until the task is aborted, reconnecting whenever it is lost.
+/// How often a service on SQLite reads the change log: a change another process commits reaches
+/// it within this interval (plus the time to apply it).
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Follows the changes other processes make until the task is aborted: the notification
+/// channel on PostgreSQL, the change log on SQLite.
 pub async fn follow_changes(state: AppState) {
+    match state.db.backend() {
+        Backend::Postgres => follow_channel(state).await,
+        Backend::Sqlite => follow_log(state).await,
+    }
+}
+
+/// Reads the SQLite change log every [`POLL_INTERVAL`] and applies what is new.
+async fn follow_log(state: AppState) {
+    let mut ticker = tokio::time::interval(POLL_INTERVAL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The last entry applied; `None` until the log has been read (or after a failed read).
+    let mut seen: Option<i64> = None;
+    loop {
+        ticker.tick().await;
+        let read = match seen {
+            Some(seq) => changes::read_since(state.db.pool(), seq).await,
+            None => changes::newest(state.db.pool())
+                .await
+                .map(|newest| (newest, Vec::new())),
+        };
+        match read {
+            Ok((newest, entries)) => {
+                let in_step = seen
+                    .is_some_and(|seq| entries.first().is_none_or(|(first, _)| *first == seq + 1));
+                if in_step {
+                    for (_, payload) in &entries {
+                        apply(&state, payload).await;
+                    }
+                } else {
+                    // A start, a recovery or a gap: whatever changed meanwhile is unknown.
+                    state.registry.forget_all();
+                    reload_keys(&state).await;
+                    state.registry.set_caches_trusted(true);
+                }
+                seen = Some(newest);
+            }
+            Err(err) => {
+                if seen.take().is_some() {
+                    state.registry.set_caches_trusted(false);
+                    tracing::warn!(
+                        error = %err,
+                        "cannot read the change log; verified-credential caches bypassed until back"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Follows the change channel until the task is aborted, reconnecting whenever it is lost.
+async fn follow_channel(state: AppState) {
     let heartbeat = Duration::from_secs(state.settings.database.change_heartbeat_seconds.max(1));
     let mut delay = Duration::from_millis(100);
     loop {

@@ -56,8 +56,7 @@ pub async fn run(command: ApiKeyCommand, state: &AppState) -> anyhow::Result<()>
         }
         ApiKeyCommand::Revoke { api_key_id } => {
             registry.revoke_api_key(&api_key_id, now).await?;
-            println!("api key {api_key_id} revoked");
-            Ok(())
+            super::say(format_args!("api key {api_key_id} revoked"))
         }
     }
 }

@@ -212,8 +212,7 @@ pub async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()>
         Command::Migrate => {
             let db = Database::connect(&settings.database).await?;
             db.migrate().await?;
-            println!("migrations applied");
-            Ok(())
+            say("migrations applied")
         }
         Command::Openapi { mode } => {
             let mode = if mode == "production" {
@@ -221,8 +220,7 @@ pub async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()>
             } else {
                 Mode::Sandbox
             };
-            print!("{}", crate::app::openapi_json(mode));
-            Ok(())
+            say(crate::app::openapi_json(mode).trim_end())
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
         other => {
@@ -234,17 +232,22 @@ pub async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()>
 }
 
 async fn serve(mut settings: Settings) -> anyhow::Result<()> {
-    crate::sandbox::prepare_secrets(&mut settings)?;
+    let secrets = crate::sandbox::prepare_secrets(&mut settings)?;
+    secrets.warn();
     let listen = settings.http.listen;
     let state = AppState::build(settings, Arc::new(SystemClock)).await?;
-    crate::sandbox::ensure_demo(&state).await?;
+    let banner = crate::sandbox::ensure_demo(&state, &secrets).await?;
     let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let public = &state.settings.http.public_url;
     tracing::info!(address = %listen, mode = state.settings.mode.as_str(), "tokenmint listening");
-    println!("  tokenmint is up: {public}  (Swagger UI: {public}/swagger-ui)");
+    // A closed standard output must not stop the service: the banner is a courtesy.
+    let _ = say(format_args!(
+        "{}  tokenmint is up: {public}  (Swagger UI: {public}/swagger-ui)",
+        banner.unwrap_or_default()
+    ));
     crate::serve(listener, state, shutdown).await?;
     tracing::info!("tokenmint stopped");
     Ok(())
@@ -355,8 +358,7 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
             secret_id,
         }) => {
             registry.revoke_secret(&client_id, &secret_id, now).await?;
-            println!("secret {secret_id} revoked");
-            Ok(())
+            say(format_args!("secret {secret_id} revoked"))
         }
         Command::Keys(KeysCommand::List) => {
             let keys = state.signer.keys().await?;
@@ -406,6 +408,25 @@ fn read_jwks(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
 }
 
 fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    say(serde_json::to_string_pretty(value)?)
+}
+
+/// Writes one line of a command's output to standard output. A write error (a closed pipe
+/// among them) is returned, never a panic as `println!` would; see [`is_closed_pipe`].
+pub(crate) fn say(line: impl std::fmt::Display) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
     Ok(())
+}
+
+/// Whether a command failed only because its reader closed standard output (`| head`), which
+/// ends the command quietly rather than as an error.
+pub fn is_closed_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

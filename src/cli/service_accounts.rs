@@ -116,8 +116,7 @@ pub async fn run(command: ServiceAccountCommand, state: &AppState) -> anyhow::Re
         }
         ServiceAccountCommand::Delete { service_account_id } => {
             registry.delete_service_account(&service_account_id).await?;
-            println!("service account {service_account_id} deleted");
-            Ok(())
+            super::say(format_args!("service account {service_account_id} deleted"))
         }
         ServiceAccountCommand::AddCertificate {
             service_account_id,

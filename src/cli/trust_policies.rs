@@ -134,8 +134,7 @@ pub async fn run(command: TrustPolicyCommand, state: &AppState) -> anyhow::Resul
         }
         TrustPolicyCommand::Delete { id } => {
             registry.delete_trust_policy(&id).await?;
-            println!("trust policy {id} deleted");
-            Ok(())
+            super::say(format_args!("trust policy {id} deleted"))
         }
     }
 }

@@ -9,7 +9,7 @@ mod api_key;
 mod service_account;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
@@ -25,21 +25,47 @@ pub const DEMO_CLIENT_ID: &str = "demo";
 /// The demo client's registered phone number.
 pub const DEMO_PHONE: &str = "+380501234567";
 
-/// Fills in a missing master key and admin token from (or into) the sandbox data folder.
-pub fn prepare_secrets(settings: &mut Settings) -> anyhow::Result<()> {
+/// Where sandbox mode keeps the development secrets it filled in, for `serve` to say once.
+#[derive(Debug, Default)]
+pub struct DevelopmentSecrets {
+    /// The generated master key's file, when none was configured.
+    pub master_key: Option<PathBuf>,
+    /// The generated admin token's file, when none was configured.
+    pub admin_token: Option<PathBuf>,
+}
+
+impl DevelopmentSecrets {
+    /// Logs, once, that development secrets are in use and where; nothing when none is.
+    pub fn warn(&self) {
+        let files: Vec<String> = [&self.master_key, &self.admin_token]
+            .into_iter()
+            .flatten()
+            .map(|path| path.display().to_string())
+            .collect();
+        if !files.is_empty() {
+            tracing::warn!(
+                files = files.join(", "),
+                "SANDBOX: development secrets stored in clear on disk; set \
+                 TOKENMINT_MASTER_KEY and TOKENMINT_ADMIN_TOKEN for anything real"
+            );
+        }
+    }
+}
+
+/// Fills in a missing master key and admin token from (or into) the sandbox data folder, and
+/// says which it filled in. Quiet: only `serve` tells the operator (see
+/// [`DevelopmentSecrets::warn`]), so management commands print nothing but their output.
+pub fn prepare_secrets(settings: &mut Settings) -> anyhow::Result<DevelopmentSecrets> {
+    let mut filled = DevelopmentSecrets::default();
     if settings.mode != Mode::Sandbox {
-        return Ok(());
+        return Ok(filled);
     }
     let dir = settings.sandbox.data_dir.clone();
     if settings.signing.master_key.expose_secret().is_empty() {
         let path = dir.join("master.key");
         let key = read_or_create(&path, || Ok(MasterKey::generate_base64()?.to_string()))?;
-        tracing::warn!(
-            path = %path.display(),
-            "SANDBOX: using a development master key stored in clear on disk; \
-             set TOKENMINT_MASTER_KEY for anything real"
-        );
         settings.signing.master_key = key.into();
+        filled.master_key = Some(path);
     }
     if !settings.admin.is_configured() {
         let path = dir.join("admin.token");
@@ -48,13 +74,10 @@ pub fn prepare_secrets(settings: &mut Settings) -> anyhow::Result<()> {
                 .expose_secret()
                 .to_owned())
         })?;
-        tracing::warn!(
-            path = %path.display(),
-            "SANDBOX: the admin API token is in this file; set TOKENMINT_ADMIN_TOKEN for anything real"
-        );
         settings.admin.token = token.into();
+        filled.admin_token = Some(path);
     }
-    Ok(())
+    Ok(filled)
 }
 
 fn read_or_create(
@@ -113,15 +136,31 @@ fn demo_client() -> NewClient {
     }
 }
 
-/// Registers the demo client on first start and prints its credentials once (to the console,
-/// never to the log), also writing them to `<data_dir>/demo.env` for the README's examples.
-pub async fn ensure_demo(state: &AppState) -> anyhow::Result<()> {
+/// Registers the demo client on first start, with its API key and service account, writes their
+/// credentials to `<data_dir>/demo.env` in one go, and returns the banner `serve` prints: the
+/// whole set of credentials on first start (to the console, never to the log), and on later
+/// starts where they are kept. `None` outside sandbox mode or with the demo turned off.
+pub async fn ensure_demo(
+    state: &AppState,
+    secrets: &DevelopmentSecrets,
+) -> anyhow::Result<Option<String>> {
     let settings = &state.settings;
     if settings.mode != Mode::Sandbox || !settings.sandbox.demo {
-        return Ok(());
+        return Ok(None);
     }
+    let env_path = settings.sandbox.data_dir.join("demo.env");
+    let admin = secrets
+        .admin_token
+        .as_ref()
+        .map(|path| format!("; the admin token is in {}", path.display()))
+        .unwrap_or_default();
     match state.registry.client(DEMO_CLIENT_ID).await {
-        Ok(_) => return Ok(()),
+        Ok(_) => {
+            return Ok(Some(format!(
+                "  Demo credentials: load them with `. {}`{admin}\n",
+                env_path.display()
+            )))
+        }
         Err(RegistryError::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
@@ -131,30 +170,34 @@ pub async fn ensure_demo(state: &AppState) -> anyhow::Result<()> {
         .await
     {
         Ok(created) => created,
-        // Another instance created it first.
-        Err(RegistryError::Invalid { .. }) => return Ok(()),
+        // Another instance created it first, and printed its credentials.
+        Err(RegistryError::Invalid { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let secret = secret.secret.expose_secret();
-    let env_path = settings.sandbox.data_dir.join("demo.env");
-    write_private(
-        &env_path,
-        &format!(
-            "# tokenmint sandbox demo credentials (development only)\n\
-             TOKENMINT_URL={}\nCLIENT_ID={}\nCLIENT_SECRET={}\n",
-            settings.http.public_url, client.id, secret
-        ),
-    )?;
-    println!(
-        "\n  Demo client created (shown once; also in {}):\n    client_id:     {}\n    client_secret: {}\n",
-        env_path.display(),
-        client.id,
-        secret
+    let api_key = api_key::ensure(state, &client).await?;
+    let account = service_account::ensure(state, &client).await?;
+    let credentials = [
+        ("TOKENMINT_URL", settings.http.public_url.as_str()),
+        ("CLIENT_ID", client.id.as_str()),
+        ("CLIENT_SECRET", secret.secret.expose_secret()),
+        ("API_KEY", api_key.expose_secret()),
+        ("SERVICE_ACCOUNT_ID", account.id.as_str()),
+    ];
+    let mut env = String::from("# tokenmint sandbox demo credentials (development only)\n");
+    let mut banner = format!(
+        "\n  Demo client created. Its credentials are shown this once and kept in {}:\n",
+        env_path.display()
     );
-    let mut lines = api_key::ensure(state, &client).await?;
-    lines.extend(service_account::ensure(state, &client).await?);
-    for line in lines {
-        println!("  {line}");
+    for (name, value) in credentials {
+        env.push_str(&format!("{name}={value}\n"));
+        banner.push_str(&format!("    {name}={value}\n"));
     }
-    Ok(())
+    write_private(&env_path, &env)?;
+    banner.push_str(&format!(
+        "  Load them in a shell with `. {}`{admin}.\n  \
+         A service-account assertion exchanged for a token: bash {}\n",
+        env_path.display(),
+        account.script.display()
+    ));
+    Ok(Some(banner))
 }

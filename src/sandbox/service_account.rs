@@ -5,8 +5,7 @@
 //! key (mode 0600), the certificate, and `demo-assertion.sh`, which signs an assertion with
 //! `tokenmint service-account assertion` and exchanges it with curl. Development only.
 
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -26,8 +25,17 @@ pub const DEMO_SUBJECT: &str = "demo-user@example.com";
 /// The demo script's `icn` user attribute (the Sign-in Service document's example).
 pub const DEMO_ICN: &str = "1012667122V019349";
 
-/// Creates the demo service account for the demo client; returns the lines to print once.
-pub async fn ensure(state: &AppState, client: &Client) -> anyhow::Result<Vec<String>> {
+/// The demo service account, as the start-up banner names it.
+pub struct DemoServiceAccount {
+    /// Its `service_account_id`.
+    pub id: String,
+    /// The script that signs an assertion and exchanges it.
+    pub script: PathBuf,
+}
+
+/// Creates the demo service account for the demo client, with its key, certificate and script
+/// in the data folder.
+pub async fn ensure(state: &AppState, client: &Client) -> anyhow::Result<DemoServiceAccount> {
     let settings = &state.settings;
     let dir = &settings.sandbox.data_dir;
     let now = state.clock.now();
@@ -48,29 +56,14 @@ pub async fn ensure(state: &AppState, client: &Client) -> anyhow::Result<Vec<Str
             now,
         )
         .await?;
-    let key_path = dir.join("demo-service-account.key");
-    write_private(&key_path, &key_pem)?;
+    write_private(&dir.join("demo-service-account.key"), &key_pem)?;
     write_private(&dir.join("demo-service-account.crt"), &certificate_pem)?;
-    let script_path = dir.join("demo-assertion.sh");
-    write_private(&script_path, &demo_script(dir)?)?;
-    let env_path = dir.join("demo.env");
-    let mut env = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&env_path)
-        .with_context(|| format!("appending to {}", env_path.display()))?;
-    writeln!(env, "SERVICE_ACCOUNT_ID={}", account.id)?;
-    Ok(vec![
-        format!(
-            "Demo service account: SERVICE_ACCOUNT_ID={} (private key: {})",
-            account.id,
-            key_path.display()
-        ),
-        format!(
-            "Try POST {TOKEN_PATH} with a signed assertion: bash {}",
-            script_path.display()
-        ),
-    ])
+    let script = dir.join("demo-assertion.sh");
+    write_private(&script, &demo_script(dir)?)?;
+    Ok(DemoServiceAccount {
+        id: account.id,
+        script,
+    })
 }
 
 /// A fresh RSA-2048 key (PKCS#8 PEM) and a self-signed certificate for it (PEM), valid from a

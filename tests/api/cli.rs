@@ -39,15 +39,28 @@ fn a_fresh_sandbox_start_prints_the_demo_client_once_and_stops_cleanly_on_sigter
             break;
         }
     }
-    assert!(printed.contains("client_id:     demo"), "{printed}");
-    let secret = printed
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("client_secret: "))
-        .expect("the demo secret is printed")
-        .trim()
-        .to_owned();
+    // The banner shows every credential demo.env keeps, exactly as it keeps them.
     let env_file = std::fs::read_to_string(dir.path().join("data/demo.env")).unwrap();
-    assert!(env_file.contains(&format!("CLIENT_SECRET={secret}")));
+    let mut names = Vec::new();
+    for line in env_file.lines().filter(|l| !l.starts_with('#')) {
+        assert!(
+            printed.contains(&format!("    {line}\n")),
+            "{line} in {printed}"
+        );
+        names.push(line.split('=').next().unwrap());
+    }
+    assert_eq!(
+        names,
+        [
+            "TOKENMINT_URL",
+            "CLIENT_ID",
+            "CLIENT_SECRET",
+            "API_KEY",
+            "SERVICE_ACCOUNT_ID"
+        ]
+    );
+    assert!(printed.contains("    CLIENT_ID=demo\n"), "{printed}");
+    assert!(printed.contains("data/admin.token"), "{printed}");
     assert!(printed.contains(&format!("http://127.0.0.1:{port}/swagger-ui")));
     assert!(dir.path().join("data/master.key").exists());
 
@@ -67,12 +80,19 @@ fn a_fresh_sandbox_start_prints_the_demo_client_once_and_stops_cleanly_on_sigter
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let first_line = BufReader::new(again.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
-    assert!(first_line.contains("tokenmint is up"), "{first_line}");
+    let mut lines = BufReader::new(again.stdout.take().unwrap()).lines();
+    let first_line = lines.next().unwrap().unwrap();
+    let data = dir.path().join("data");
+    assert_eq!(
+        first_line,
+        format!(
+            "  Demo credentials: load them with `. {}`; the admin token is in {}",
+            data.join("demo.env").display(),
+            data.join("admin.token").display()
+        )
+    );
+    let second_line = lines.next().unwrap().unwrap();
+    assert!(second_line.contains("tokenmint is up"), "{second_line}");
     Command::new("kill")
         .args(["-TERM", &again.id().to_string()])
         .status()
@@ -152,4 +172,84 @@ fn production_refuses_to_start_without_its_secrets() {
         .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("TOKENMINT_MASTER_KEY"));
+}
+
+#[test]
+fn management_commands_print_only_their_output_and_user_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let listed = tokenmint(dir.path())
+        .args(["client", "list"])
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let stderr = String::from_utf8_lossy(&listed.stderr);
+    // The sandbox warning is serve's alone; a management command's stderr holds no warning.
+    assert!(!stderr.contains("SANDBOX"), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
+
+    // A user's mistake: one line naming it, exit 1, no backtrace even when asked for one.
+    let missing = tokenmint(dir.path())
+        .args(["client", "show", "nope"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(missing.stderr).unwrap(),
+        "error: client not found\n"
+    );
+}
+
+#[test]
+fn output_to_a_closed_pipe_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    // The document is larger than a pipe's buffer, so writing it needs a reader; the reader is
+    // gone before the command starts writing.
+    let mut child = tokenmint(dir.path())
+        .arg("openapi")
+        .env("RUST_BACKTRACE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn serve_warns_once_about_sandbox_secrets_in_plain_text_when_not_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = tokenmint(dir.path())
+        .env("TOKENMINT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.contains("tokenmint is up") {
+            break;
+        }
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.matches("SANDBOX").count(), 1, "{stderr}");
+    assert!(stderr.contains("data/master.key"), "{stderr}");
+    assert!(stderr.contains("data/admin.token"), "{stderr}");
+    assert!(stderr.contains("tokenmint listening"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI codes in piped logs: {stderr:?}"
+    );
 }

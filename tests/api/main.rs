@@ -16,6 +16,7 @@ mod auth_jwt;
 mod authtoken;
 mod cache;
 mod cli;
+mod cli_changes;
 mod faults;
 mod instances;
 mod issuances;

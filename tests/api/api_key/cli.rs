@@ -101,7 +101,7 @@ async fn a_fresh_sandbox_start_prints_a_working_demo_api_key_and_never_logs_it()
     }
     let key = printed
         .lines()
-        .find_map(|l| l.trim().strip_prefix("api_key:"))
+        .find_map(|l| l.trim().strip_prefix("API_KEY="))
         .expect("the demo API key is printed")
         .trim()
         .to_owned();
