@@ -1,4 +1,4 @@
-# tokenmint container image (README, "Deployment").
+# tokenmint container image (docs/operations.md, "Deployment").
 #   docker build -t tokenmint .
 #   docker run -p 8080:8080 -e DATABASE_URL=postgres://... -e TOKENMINT_PUBLIC_URL=https://... \
 #     -e TOKENMINT_MASTER_KEY=... -e TOKENMINT_ADMIN_TOKEN=... tokenmint

@@ -34,7 +34,7 @@
 #                               new records reuse their space (settle_postgres); default: about
 #                               what the runs will write; 0 skips it
 #   OPENSSL_ia32cap             passed on to the service like the rest of the environment (aws-lc's
-#                               CPU-feature override; ":~0x8" is the tuning README's "Deployment"
+#                               CPU-feature override; ":~0x8" is the tuning docs/operations.md's "Deployment"
 #                               describes for AMD EPYC); recorded in the results' command line
 #   PG_BIN                      PostgreSQL server binaries (else pg_config --bindir, then
 #                               /usr/lib/postgresql/*/bin)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the README's screenshots of the web pages from their browser test: runs
-# tests/api/web_browser.rs (the real router, Debian's Chromium, the same checks as `cargo test`),
+# Regenerates the web pages' screenshots (shown in the README and docs/portal-and-console.md)
+# from their browser test: runs tests/api/web_browser.rs (the real router, Debian's Chromium, the same checks as `cargo test`),
 # then copies the pages it saved under target/tmp/web-pages/<latest run>/ into docs/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

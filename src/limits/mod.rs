@@ -8,7 +8,7 @@
 //! credential. Only failures spend budget: a client succeeding at any rate is never limited, and
 //! the check itself is a keyed hash and one concurrent-map lookup per key, with no allocation.
 //! Over budget is [`Limited`], which the HTTP toolkit turns into a 429 that each scheme renders
-//! in its own format with `Retry-After`. Nothing here knows HTTP. State is per instance (README, "Rate limits"); [`FailureLimits::prune`], run
+//! in its own format with `Retry-After`. Nothing here knows HTTP. State is per instance (docs/operations.md, "Rate limits"); [`FailureLimits::prune`], run
 //! periodically by `serve`, forgets keys whose budget is full again, so memory follows recent
 //! failures, not every identifier ever seen.
 

@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::binary::run;
-
 /// Debian's Chromium, the browser the scripts drive.
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The browser tests' folder: package.json, package-lock.json and the scripts.
@@ -34,36 +32,13 @@ pub fn prune_old_runs(runs: &Path) {
     }
 }
 
-/// The browser, installed with apt-get when missing and we are root (as `.ci/run` does).
+/// The browser. A test never installs system packages: when it is missing, the message names
+/// the package (`.ci/run` installs it when it runs as root).
 pub fn chromium() -> &'static str {
-    if Path::new(CHROMIUM).is_file() {
-        return CHROMIUM;
-    }
-    let root = run(Command::new("id").arg("-u")).trim() == "0";
-    assert!(
-        root,
-        "{CHROMIUM} is missing: the browser tests need Debian's Chromium; install it \
-         with `sudo apt-get install -y chromium` (.ci/run does so when it runs as root)"
-    );
-    for args in [
-        &["update", "-qq"][..],
-        &["install", "-y", "-qq", "chromium"],
-    ] {
-        let installed = Command::new("apt-get")
-            .args(args)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .stdin(Stdio::null())
-            .output()
-            .expect("apt-get runs");
-        assert!(
-            installed.status.success(),
-            "apt-get {args:?} failed while installing Chromium for the browser test:\n{}",
-            String::from_utf8_lossy(&installed.stderr)
-        );
-    }
     assert!(
         Path::new(CHROMIUM).is_file(),
-        "apt-get installed {CHROMIUM}"
+        "{CHROMIUM} is missing: the browser tests need Debian's Chromium; install it with \
+         `apt-get install chromium` (see the README's first lines)"
     );
     CHROMIUM
 }

@@ -26,6 +26,7 @@ mod metrics;
 mod oauth;
 mod plumbing;
 mod rate_limit;
+mod readme;
 mod registry;
 mod retention;
 mod secrets_at_rest;

@@ -285,3 +285,84 @@ async fn openid_client_discovers_the_endpoint_and_gets_plain_and_dpop_bound_toke
     assert!(bound["claims"]["cnf"]["jkt"].is_string());
     assert_eq!(bound["me_status"], 200);
 }
+
+/// The README's "verify it in your backend" snippet (its first `js` block), run as written with
+/// the `token` it expects in scope: it accepts the service's token and refuses one whose payload
+/// was changed.
+#[tokio::test]
+async fn the_readmes_verification_snippet_accepts_a_token_and_refuses_a_forged_one() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let snippet = readme
+        .split("```js\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README has a js block");
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let answer: Value = reqwest::Client::new()
+        .post(app.url("/oauth/token"))
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = answer["access_token"].as_str().unwrap().to_owned();
+    let (header, rest) = token.split_once('.').unwrap();
+    let (payload, signature) = rest.split_once('.').unwrap();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["scope"] = json!("everything:write");
+    let forged = format!(
+        "{header}.{}.{signature}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap())
+    );
+
+    // Beside node_modules, so that `import ... from 'jose'` resolves as in a backend's project.
+    let folder = node_modules().parent().unwrap().to_owned();
+    let script = tempfile::Builder::new()
+        .prefix("readme-verify-")
+        .suffix(".mjs")
+        .tempfile_in(&folder)
+        .unwrap();
+    std::fs::write(
+        script.path(),
+        format!(
+            "const token = process.env.TOKEN;\n{snippet}\
+             console.log(JSON.stringify(payload));\n"
+        ),
+    )
+    .unwrap();
+    let verify = |token: String| {
+        let script = script.path().to_owned();
+        let url = app.address.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .arg(script)
+                .env_clear()
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("TOKENMINT_URL", url)
+                .env("TOKEN", token)
+                .output()
+                .unwrap()
+        })
+    };
+    let accepted = verify(token).await.unwrap();
+    assert!(
+        accepted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&accepted.stderr)
+    );
+    let payload: Value = serde_json::from_slice(&accepted.stdout).unwrap();
+    assert_eq!(payload["client_id"], client.id.as_str());
+    let refused = verify(forged).await.unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("signature verification failed"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
