@@ -1,8 +1,9 @@
 //! The OpenAPI document: metadata, tags and security schemes here, paths and schemas from each
 //! route's `#[utoipa::path]`. Served at `/openapi.json` and committed as `openapi/openapi.json`.
 //!
-//! The tags come first from the scheme list (each scheme's own, in list order), then the
-//! service's other groups; the issuance record's `SchemeName` enumerates the list's names.
+//! The tags come first from the scheme list (one a scheme, named by the scheme's name, in list
+//! order), then the service groups of `http::openapi`; the issuance record's `SchemeName`
+//! enumerates the list's names.
 
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -11,34 +12,8 @@ use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::admin::issuances::SchemeName;
-use crate::http::scheme::Tag;
+use crate::http::openapi::SERVICE_GROUPS;
 use crate::schemes;
-
-/// The groups of routes that belong to no scheme, shown after the schemes' own.
-const SERVICE_TAGS: &[Tag] = &[
-    Tag {
-        name: "tokens",
-        description: "Verifying tokens and publishing keys",
-    },
-    Tag {
-        name: "oauth",
-        description: "Standard OAuth routes: token introspection (RFC 7662) \
-            and revocation (RFC 7009) for authenticated clients (HTTP Basic or client_id and \
-            client_secret in the form), and authorization server metadata (RFC 8414). A client \
-            introspects its own tokens; one with the `tokenmint:introspect` scope among its \
-            allowed scopes introspects every client's",
-    },
-    Tag {
-        name: "admin",
-        description: "Administration: clients, secrets, signing keys, API \
-            groups, access requests and the issuance record (Authorization: Bearer <admin token>)",
-    },
-    Tag {
-        name: "operations",
-        description: "Probes for orchestrators and load balancers, and \
-            Prometheus metrics",
-    },
-];
 
 /// The document's metadata and security schemes, before any route is added.
 pub fn document() -> utoipa::openapi::OpenApi {
@@ -49,12 +24,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
 pub fn describe_schemes(openapi: &mut utoipa::openapi::OpenApi) {
     let tags = schemes::ALL
         .iter()
-        .flat_map(|scheme| scheme.tags)
-        .chain(SERVICE_TAGS)
-        .map(|tag| {
+        .map(|scheme| (scheme.name, scheme.description))
+        .chain(SERVICE_GROUPS.iter().map(|tag| (tag.name, tag.description)))
+        .map(|(name, description)| {
             TagBuilder::new()
-                .name(tag.name)
-                .description(Some(tag.description))
+                .name(name)
+                .description(Some(description))
                 .build()
         })
         .collect();
@@ -143,8 +118,10 @@ impl Modify for SecuritySchemes {
 #[cfg(test)]
 mod tests {
     use serde_json::{json, Value};
+    use utoipa::openapi::path::{Operation, PathItem};
 
     use crate::config::Mode;
+    use crate::http::openapi::SERVICE_GROUPS;
 
     fn document() -> Value {
         serde_json::to_value(super::super::openapi_document(Mode::Sandbox)).unwrap()
@@ -168,21 +145,63 @@ mod tests {
             .iter()
             .map(|tag| tag["name"].as_str().unwrap())
             .collect();
-        let declared: Vec<&str> = crate::schemes::ALL
-            .iter()
-            .flat_map(|scheme| scheme.tags.iter().map(|tag| tag.name))
-            .chain(super::SERVICE_TAGS.iter().map(|tag| tag.name))
+        let declared: Vec<&str> = crate::schemes::names()
+            .into_iter()
+            .chain(SERVICE_GROUPS.iter().map(|tag| tag.name))
             .collect();
-        assert_eq!(tags, declared);
+        assert_eq!(
+            tags, declared,
+            "one tag a scheme, named by it, then the service groups"
+        );
         for scheme in crate::schemes::ALL {
+            // Every route of the scheme's router, not only its token routes (the portal's too).
+            let routes = (scheme.router)(Mode::Sandbox).into_openapi();
+            assert!(!routes.paths.paths.is_empty(), "{} has routes", scheme.name);
+            for (path, item) in &routes.paths.paths {
+                for operation in operations(item) {
+                    let expected = [scheme.name.to_owned()];
+                    assert_eq!(operation.tags.as_deref(), Some(&expected[..]), "{path}");
+                }
+            }
             for route in scheme.routes {
-                let operations = &document["paths"][route.path];
-                let tagged = operations.as_object().unwrap().values().all(|operation| {
-                    let tag = operation["tags"][0].as_str().unwrap();
-                    scheme.tags.iter().any(|declared| declared.name == tag)
-                });
-                assert!(tagged, "{} is not tagged by {}", route.path, scheme.name);
+                assert!(
+                    routes.paths.paths.contains_key(route.path),
+                    "{}",
+                    route.path
+                );
             }
         }
+    }
+
+    #[test]
+    fn every_operation_has_one_tag_the_document_lists() {
+        let document = document();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let tags = operation["tags"].as_array().unwrap();
+                assert_eq!(tags.len(), 1, "{method} {path}: {tags:?}");
+                let listed = document["tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|tag| tag["name"] == tags[0]);
+                assert!(listed, "{method} {path}: {} is not a listed tag", tags[0]);
+            }
+        }
+    }
+
+    fn operations(item: &PathItem) -> impl Iterator<Item = &Operation> {
+        [
+            &item.get,
+            &item.put,
+            &item.post,
+            &item.delete,
+            &item.options,
+            &item.head,
+            &item.patch,
+            &item.trace,
+        ]
+        .into_iter()
+        .flatten()
     }
 }

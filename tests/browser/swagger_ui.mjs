@@ -95,7 +95,7 @@ function ok200(response, route) {
 
 /** A: POST /auth/token/create, the body example with the demo client's id and secret. */
 async function tokenCreate(page) {
-  const op = operation(page, 'auth-create_token');
+  const op = operation(page, 'token_create-create_token');
   await tryItOut(op);
   const textarea = op.locator('textarea.body-param__text');
   const example = JSON.parse(await textarea.inputValue());
@@ -115,7 +115,7 @@ async function tokenCreate(page) {
 
 /** B: GET or POST /auth/jwt, credentials in the client-id and client-secret headers. */
 async function authJwt(page, method) {
-  const op = operation(page, `auth-jwt-${method}_jwt`);
+  const op = operation(page, `auth_jwt-${method}_jwt`);
   await tryItOut(op);
   await op.locator('tr[data-param-name="client-id"] input').fill(DEMO.clientId);
   await op.locator('tr[data-param-name="client-secret"] input').fill(DEMO.clientSecret);
@@ -134,7 +134,7 @@ async function authJwt(page, method) {
 
 /** C: GET /clients/authorization?apiKey= with the demo API key. */
 async function apiKey(page) {
-  const op = operation(page, 'Authorization-authorize');
+  const op = operation(page, 'api_key-authorize');
   await tryItOut(op);
   await op.locator('tr[data-param-name="apiKey"] input').fill(DEMO.apiKey);
   const response = await execute(op);
@@ -188,7 +188,7 @@ async function signIn(page, where, assertion) {
  * (client_secret_post), as the form's fields show them.
  */
 async function oauthToken(page) {
-  const op = operation(page, 'oauth-token-token');
+  const op = operation(page, 'oauth_token-token');
   await tryItOut(op);
   const field = (name) => op.locator(`tr[data-property-name="${name}"] input[type="text"]`);
   await field('grant_type').fill('client_credentials');
@@ -252,7 +252,7 @@ try {
   page.setDefaultTimeout(TIMEOUT_MS);
   page.setDefaultNavigationTimeout(TIMEOUT_MS);
   await page.goto(`${BASE_URL}/swagger-ui/`);
-  await page.locator('[id="operations-auth-create_token"]').waitFor();
+  await page.locator('[id="operations-token_create-create_token"]').waitFor();
   assert.match(await page.locator('.info .title').innerText(), /tokenmint/);
   await screenshot(page, 'swagger-ui');
 
