@@ -81,7 +81,7 @@ pub struct AuthJwtResponse {
     responses(
         (status = 200, description = "OK: the JWT is in the `Authorization` response header, \
             prefixed with `Bearer`", body = AuthJwtResponse,
-            headers(("Authorization" = String, description = "Bearer <JWT>"))),
+            headers(("Authorization" = String, description = "The token: `Bearer <JWT>`"))),
         (status = 400, description = "Missing or empty client-id or client-secret header", body = ErrorBody,
             example = json!({"error": "invalid_request", "message": "the client-id header is required"})),
         (status = 403, description = "The client-id or client-secret is invalid", body = ErrorBody,
@@ -108,7 +108,7 @@ pub async fn get_jwt(
     responses(
         (status = 200, description = "OK: the JWT is in the `Authorization` response header, \
             prefixed with `Bearer`", body = AuthJwtResponse,
-            headers(("Authorization" = String, description = "Bearer <JWT>"))),
+            headers(("Authorization" = String, description = "The token: `Bearer <JWT>`"))),
         (status = 400, description = "Missing or empty client-id or client-secret header", body = ErrorBody),
         (status = 403, description = "The client-id or client-secret is invalid", body = ErrorBody),
         (status = 429, description = "Too many failed authentications for this client-id or from \
