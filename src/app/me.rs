@@ -24,7 +24,7 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/v1/me", tag = openapi::TOKENS.name,
     params(("jwt" = Option<String>, Query,
         description = "The token, for standalone applications loaded by URL")),
-    security(("bearer" = []), ("jwt" = []), ("jwt_query" = [])),
+    security(("access_token" = []), ("access_token_bare" = []), ("access_token_query" = [])),
     responses(
         (status = 200, description = "The token's verified claims", body = Object,
             example = json!({"iss": "http://127.0.0.1:8080", "sub": "demo", "client_id": "demo",

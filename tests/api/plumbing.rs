@@ -134,7 +134,10 @@ async fn openapi_spec_is_up_to_date() {
         committed == rendered,
         "{OPENAPI_PATH} is out of date: run `UPDATE_OPENAPI=1 cargo test openapi_spec_is_up_to_date`"
     );
-    for (path, security) in [("/v1/me", "bearer"), ("/admin/clients", "admin")] {
+    for (path, security) in [
+        ("/v1/me", "access_token"),
+        ("/admin/clients", "admin_token"),
+    ] {
         let operations = &served["paths"][path];
         assert!(operations.is_object(), "{path} documented");
         assert!(served["components"]["securitySchemes"][security].is_object());

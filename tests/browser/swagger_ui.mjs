@@ -269,18 +269,18 @@ try {
   // Each token through the Authorize dialog, in the form its route documents: Bearer for A, B
   // and E; bare (`Authorization: <jwt>`) for C, as GET /clients/authorization's description says.
   const forms = {
-    A: 'bearer', 'B-get': 'bearer', 'B-post': 'bearer', C: 'jwt', E: 'bearer', 'E-form': 'bearer',
-    F: 'bearer',
+    A: 'access_token', 'B-get': 'access_token', 'B-post': 'access_token', C: 'access_token_bare',
+    E: 'access_token', 'E-form': 'access_token', F: 'access_token',
   };
   for (const [label, token] of Object.entries(tokens)) {
     const scheme = forms[label];
     await authorize(page, scheme, token, label);
-    const sent = scheme === 'bearer' ? `Authorization: Bearer ${token}` : `Authorization: ${token}`;
+    const sent = scheme === 'access_token' ? `Authorization: Bearer ${token}` : `Authorization: ${token}`;
     const claims = await me(page, token, sent, label);
     console.log(`${label}: GET /v1/me shows sub=${claims.sub} client_id=${claims.client_id}`);
   }
-  // The third documented form, ?jwt=, through the jwt_query scheme.
-  await authorize(page, 'jwt_query', tokens.A, 'A-query');
+  // The third documented form, ?jwt=, through the access_token_query scheme.
+  await authorize(page, 'access_token_query', tokens.A, 'A-query');
   await me(page, tokens.A, `/v1/me?jwt=${tokens.A}`, 'A-query');
   console.log('all Swagger UI steps passed');
 } catch (error) {

@@ -3,8 +3,9 @@
 use serde_json::{json, Value};
 use utoipa::openapi::path::{Operation, PathItem};
 
+use super::SECURITY_SCHEMES;
 use crate::config::Mode;
-use crate::http::openapi::SERVICE_GROUPS;
+use crate::http::openapi::{ADMIN, SERVICE_GROUPS};
 
 fn document() -> Value {
     serde_json::to_value(crate::app::openapi_document(Mode::Sandbox)).unwrap()
@@ -86,6 +87,59 @@ fn operations(item: &PathItem) -> impl Iterator<Item = &Operation> {
     ]
     .into_iter()
     .flatten()
+}
+
+/// Swagger UI's Authorize dialog lists the schemes in the order the document's text has them.
+#[test]
+fn the_authorize_dialog_offers_the_security_schemes_in_the_declared_order() {
+    let text = crate::app::openapi_json(Mode::Sandbox);
+    let section = &text[text.find("\"securitySchemes\"").unwrap()..];
+    let positions: Vec<usize> = SECURITY_SCHEMES
+        .iter()
+        .map(|(name, _)| section.find(&format!("\"{name}\": {{")).unwrap())
+        .collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "the names must sort in the order the dialog should show them: {positions:?}"
+    );
+    let schemes = &document()["components"]["securitySchemes"];
+    assert_eq!(schemes.as_object().unwrap().len(), SECURITY_SCHEMES.len());
+}
+
+/// Each operation's `security` is exactly what its route accepts, and only declared schemes.
+#[test]
+fn each_route_names_exactly_the_credentials_it_accepts() {
+    let document = document();
+    let access_token = json!([{"access_token": []}, {"access_token_bare": []},
+        {"access_token_query": []}]);
+    let admin = json!([{"admin_token": []}]);
+    let client = json!([{"client_secret_basic": []}]);
+    // A client authenticates there by Basic, in the form, or with a client assertion.
+    let client_or_form = json!([{"client_secret_basic": []}, {}]);
+    let mut used = std::collections::BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let expected = match path.as_str() {
+                "/v1/me" => &access_token,
+                "/oauth/token" | "/oauth/introspect" | "/oauth/revoke" => &client_or_form,
+                _ if operation["tags"][0] == ADMIN.name => &admin,
+                _ if path.starts_with("/v1/") => &client,
+                _ => &Value::Null,
+            };
+            assert_eq!(&operation["security"], expected, "{method} {path}");
+            for requirement in operation["security"].as_array().into_iter().flatten() {
+                used.extend(requirement.as_object().unwrap().keys().cloned());
+            }
+        }
+    }
+    let declared: std::collections::BTreeSet<String> = SECURITY_SCHEMES
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    assert_eq!(
+        used, declared,
+        "every declared scheme is used, and only those"
+    );
 }
 
 /// Swagger UI renders every description as Markdown, HTML included: `<admin token>` outside a

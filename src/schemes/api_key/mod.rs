@@ -75,7 +75,7 @@ pub const TOKEN_TTL_SECONDS: i64 = 3600;
 /// Usage:
 /// - Call `GET /clients/authorization?apiKey={apiKey}`
 /// - On success, copy the `jwt` from the response
-/// - Open the **Authorize** dialog of this documentation, choose the `jwt` scheme and paste it
+/// - Open the **Authorize** dialog of this documentation, choose `access_token_bare` and paste it
 /// - Try-it-out requests then include `Authorization: {jwt}`
 ///
 /// Notes:

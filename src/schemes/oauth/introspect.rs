@@ -148,7 +148,7 @@ fn may_see(caller: &Client, claims: &Map<String, Value>, introspection_scope: &s
 /// malformed, expired, revoked and other clients' tokens are `{"active": false}`.
 #[utoipa::path(post, path = "/oauth/introspect", tag = openapi::OAUTH.name,
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    security(("basic" = []), ()),
+    security(("client_secret_basic" = []), ()),
     responses(
         (status = 200, description = "The token's state (`Cache-Control: no-store`)",
             body = Introspection, example = json!({"active": true,

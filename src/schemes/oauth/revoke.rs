@@ -29,7 +29,7 @@ use crate::state::AppState;
 /// be refreshed.
 #[utoipa::path(post, path = "/oauth/revoke", tag = openapi::OAUTH.name,
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    security(("basic" = []), ()),
+    security(("client_secret_basic" = []), ()),
     responses(
         (status = 200, description = "Revoked, or not a valid token (empty body)"),
         (status = 400, description = "No `token`, a repeated parameter or another media type \

@@ -129,7 +129,7 @@ pub struct TokenResponse {
     request_body(content = TokenRequestForm, content_type = "application/x-www-form-urlencoded"),
     params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449): binds the \
         token to the proof's key")),
-    security(("basic" = []), ()),
+    security(("client_secret_basic" = []), ()),
     responses(
         (status = 200, description = "The token (`Cache-Control: no-store`)", body = TokenResponse),
         (status = 400, description = "`invalid_request` (a missing or repeated parameter, another \
