@@ -117,6 +117,10 @@ async fn swagger_ui_is_served_from_the_binary() {
         .await
         .unwrap();
     assert!(config.contains("/openapi.json"), "{config}");
+    assert!(
+        config.contains("tokenmintPlugin"),
+        "tokenmint's initializer: {config}"
+    );
 }
 
 /// The committed document equals what the service serves; `UPDATE_OPENAPI=1` rewrites it.
