@@ -12,13 +12,14 @@ use utoipa_axum::routes;
 
 use super::{optional_json, AdminError, AdminJson};
 use crate::http::error::ErrorBody;
+use crate::http::openapi;
 use crate::mail::decision_email;
 use crate::registry::views::{AccessRequestView, ApiGroupBody, ApiGroupView, DecisionBody};
 use crate::registry::{AccessStatus, Decision, RegistryError};
 use crate::state::AppState;
 
 /// Defines an API group: a name and the scopes it grants.
-#[utoipa::path(post, path = "/admin/api-groups", tag = "admin", security(("admin" = [])),
+#[utoipa::path(post, path = "/admin/api-groups", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     request_body = ApiGroupBody,
     responses((status = 201, description = "Created", body = ApiGroupView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
@@ -38,7 +39,7 @@ pub async fn create_api_group(
 }
 
 /// Lists the API groups.
-#[utoipa::path(get, path = "/admin/api-groups", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/admin/api-groups", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     responses((status = 200, body = Vec<ApiGroupView>),
         (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn list_api_groups(
@@ -49,7 +50,7 @@ pub async fn list_api_groups(
 }
 
 /// Lists access requests, oldest first; `?status=pending` gives the work queue.
-#[utoipa::path(get, path = "/admin/access-requests", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/admin/access-requests", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     params(("status" = Option<String>, Query, description = "pending, approved or rejected")),
     responses((status = 200, body = Vec<AccessRequestView>),
         (status = 401, description = "No valid admin token", body = ErrorBody),
@@ -70,8 +71,8 @@ pub async fn list_access_requests(
 
 /// Approves a pending request: its groups' scopes join the client's allowed scopes, the client
 /// is notified. The body (`{"note"}`) is optional.
-#[utoipa::path(post, path = "/admin/access-requests/{id}/approve", tag = "admin",
-    security(("admin" = [])), params(("id" = String, Path)),
+#[utoipa::path(post, path = "/admin/access-requests/{id}/approve", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("id" = String, Path)),
     request_body(content = Option<DecisionBody>),
     responses((status = 200, description = "The decided request", body = AccessRequestView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
@@ -89,8 +90,8 @@ pub async fn approve(
 }
 
 /// Rejects a pending request with a note (required); the client is notified.
-#[utoipa::path(post, path = "/admin/access-requests/{id}/reject", tag = "admin",
-    security(("admin" = [])), params(("id" = String, Path)), request_body = DecisionBody,
+#[utoipa::path(post, path = "/admin/access-requests/{id}/reject", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("id" = String, Path)), request_body = DecisionBody,
     responses((status = 200, description = "The decided request", body = AccessRequestView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such request", body = ErrorBody),

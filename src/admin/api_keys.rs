@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::{AdminError, AdminJson};
 use crate::http::error::ErrorBody;
+use crate::http::openapi;
 use crate::registry::api_keys::{ApiKeyInfo, Environment, IssuedApiKey};
 use crate::registry::RegistryError;
 use crate::state::AppState;
@@ -124,8 +125,8 @@ impl From<&ApiKeyInfo> for ApiKeyView {
 }
 
 /// Creates an API key for a client and returns it, once.
-#[utoipa::path(post, path = "/admin/clients/{client_id}/api-keys", tag = "admin",
-    security(("admin" = [])), params(("client_id" = String, Path)),
+#[utoipa::path(post, path = "/admin/clients/{client_id}/api-keys", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("client_id" = String, Path)),
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "The key, shown this once", body = IssuedApiKeyView),
@@ -152,8 +153,8 @@ pub async fn create_api_key(
 }
 
 /// Lists a client's API keys (never the keys themselves).
-#[utoipa::path(get, path = "/admin/clients/{client_id}/api-keys", tag = "admin",
-    security(("admin" = [])), params(("client_id" = String, Path)),
+#[utoipa::path(get, path = "/admin/clients/{client_id}/api-keys", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("client_id" = String, Path)),
     responses((status = 200, body = Vec<ApiKeyView>),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such client", body = ErrorBody)))]
@@ -166,8 +167,8 @@ pub async fn list_api_keys(
 }
 
 /// Revokes an API key at once.
-#[utoipa::path(delete, path = "/admin/api-keys/{api_key_id}", tag = "admin",
-    security(("admin" = [])), params(("api_key_id" = String, Path)),
+#[utoipa::path(delete, path = "/admin/api-keys/{api_key_id}", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("api_key_id" = String, Path)),
     responses((status = 204, description = "Revoked"),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such live API key", body = ErrorBody)))]

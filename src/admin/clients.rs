@@ -11,10 +11,11 @@ use super::views::{
 };
 use super::{optional_json, AdminError, AdminJson};
 use crate::http::error::ErrorBody;
+use crate::http::openapi;
 use crate::state::AppState;
 
 /// Registers a client and returns its first secret, once.
-#[utoipa::path(post, path = "/admin/clients", tag = "admin", security(("admin" = [])),
+#[utoipa::path(post, path = "/admin/clients", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     request_body = CreateClientRequest,
     responses(
         (status = 201, description = "Created; the secret is shown this once", body = CreatedClientView),
@@ -34,7 +35,7 @@ pub async fn create_client(
 }
 
 /// Lists every client.
-#[utoipa::path(get, path = "/admin/clients", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/admin/clients", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     responses((status = 200, body = Vec<ClientView>),
         (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn list_clients(
@@ -45,7 +46,7 @@ pub async fn list_clients(
 }
 
 /// Shows one client.
-#[utoipa::path(get, path = "/admin/clients/{client_id}", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/admin/clients/{client_id}", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     params(("client_id" = String, Path)),
     responses((status = 200, body = ClientView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
@@ -58,7 +59,7 @@ pub async fn show_client(
 }
 
 /// Changes a client's policy, contact data or status (`suspended` stops every credential).
-#[utoipa::path(patch, path = "/admin/clients/{client_id}", tag = "admin", security(("admin" = [])),
+#[utoipa::path(patch, path = "/admin/clients/{client_id}", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     params(("client_id" = String, Path)), request_body = UpdateClientRequest,
     responses((status = 200, body = ClientView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
@@ -80,8 +81,8 @@ pub async fn update_client(
 
 /// Adds a secret to a client (rotation with overlap: the old ones keep working until revoked
 /// or expired). The body is optional.
-#[utoipa::path(post, path = "/admin/clients/{client_id}/secrets", tag = "admin",
-    security(("admin" = [])), params(("client_id" = String, Path)),
+#[utoipa::path(post, path = "/admin/clients/{client_id}/secrets", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("client_id" = String, Path)),
     request_body(content = Option<AddSecretRequest>),
     responses((status = 201, description = "The secret, shown this once", body = IssuedSecretView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
@@ -102,8 +103,8 @@ pub async fn add_secret(
 }
 
 /// Lists a client's secrets (never their values).
-#[utoipa::path(get, path = "/admin/clients/{client_id}/secrets", tag = "admin",
-    security(("admin" = [])), params(("client_id" = String, Path)),
+#[utoipa::path(get, path = "/admin/clients/{client_id}/secrets", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("client_id" = String, Path)),
     responses((status = 200, body = Vec<SecretView>),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such client", body = ErrorBody)))]
@@ -116,8 +117,8 @@ pub async fn list_secrets(
 }
 
 /// Revokes one secret at once.
-#[utoipa::path(delete, path = "/admin/clients/{client_id}/secrets/{secret_id}", tag = "admin",
-    security(("admin" = [])), params(("client_id" = String, Path), ("secret_id" = String, Path)),
+#[utoipa::path(delete, path = "/admin/clients/{client_id}/secrets/{secret_id}", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("client_id" = String, Path), ("secret_id" = String, Path)),
     responses((status = 204, description = "Revoked"),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such live secret", body = ErrorBody)))]

@@ -7,10 +7,11 @@ use axum::Json;
 use super::views::{KeyView, RotateKeysRequest, RotatedKey};
 use super::{optional_json, AdminError};
 use crate::http::error::ErrorBody;
+use crate::http::openapi;
 use crate::state::AppState;
 
 /// Lists the signing keys: active, next (published before it signs) and retired.
-#[utoipa::path(get, path = "/admin/keys", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/admin/keys", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     responses((status = 200, body = Vec<KeyView>),
         (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn list_keys(State(state): State<AppState>) -> Result<Json<Vec<KeyView>>, AdminError> {
@@ -21,7 +22,7 @@ pub async fn list_keys(State(state): State<AppState>) -> Result<Json<Vec<KeyView
 /// Rotates signing keys: each algorithm's pre-published next key starts signing, the old one is
 /// retired (published until its last token expires) and a new next key is published. The body
 /// is optional; without an algorithm every algorithm rotates.
-#[utoipa::path(post, path = "/admin/keys/rotate", tag = "admin", security(("admin" = [])),
+#[utoipa::path(post, path = "/admin/keys/rotate", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     request_body(content = Option<RotateKeysRequest>),
     responses((status = 200, description = "The keys that now sign", body = Vec<RotatedKey>),
         (status = 401, description = "No valid admin token", body = ErrorBody),

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 
 use super::{AdminError, AdminJson};
 use crate::http::error::ErrorBody;
+use crate::http::openapi;
 use crate::state::AppState;
 use views::{
     AddCertificateRequest, CertificateView, CreateServiceAccountRequest, ServiceAccountView,
@@ -19,7 +20,7 @@ use views::{
 };
 
 /// Registers a service account for a client, with the certificates that verify its assertions.
-#[utoipa::path(post, path = "/admin/service-accounts", tag = "admin", security(("admin" = [])),
+#[utoipa::path(post, path = "/admin/service-accounts", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     request_body = CreateServiceAccountRequest,
     responses(
         (status = 201, description = "Created", body = ServiceAccountView),
@@ -38,7 +39,7 @@ pub async fn create_service_account(
 }
 
 /// Lists every service account.
-#[utoipa::path(get, path = "/admin/service-accounts", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/admin/service-accounts", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     responses((status = 200, body = Vec<ServiceAccountView>),
         (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn list_service_accounts(
@@ -51,8 +52,8 @@ pub async fn list_service_accounts(
 }
 
 /// Shows one service account.
-#[utoipa::path(get, path = "/admin/service-accounts/{service_account_id}", tag = "admin",
-    security(("admin" = [])), params(("service_account_id" = String, Path)),
+#[utoipa::path(get, path = "/admin/service-accounts/{service_account_id}", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("service_account_id" = String, Path)),
     responses((status = 200, body = ServiceAccountView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such service account", body = ErrorBody)))]
@@ -65,8 +66,8 @@ pub async fn show_service_account(
 }
 
 /// Changes a service account; `certificates`, when given, replaces the whole list.
-#[utoipa::path(patch, path = "/admin/service-accounts/{service_account_id}", tag = "admin",
-    security(("admin" = [])), params(("service_account_id" = String, Path)),
+#[utoipa::path(patch, path = "/admin/service-accounts/{service_account_id}", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("service_account_id" = String, Path)),
     request_body = UpdateServiceAccountRequest,
     responses((status = 200, body = ServiceAccountView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
@@ -86,8 +87,8 @@ pub async fn update_service_account(
 }
 
 /// Deletes a service account; its assertions are refused at once.
-#[utoipa::path(delete, path = "/admin/service-accounts/{service_account_id}", tag = "admin",
-    security(("admin" = [])), params(("service_account_id" = String, Path)),
+#[utoipa::path(delete, path = "/admin/service-accounts/{service_account_id}", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("service_account_id" = String, Path)),
     responses((status = 204, description = "Deleted"),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such service account", body = ErrorBody)))]
@@ -105,7 +106,7 @@ pub async fn delete_service_account(
 
 /// Adds a certificate to a service account (rotation: the others keep verifying).
 #[utoipa::path(post, path = "/admin/service-accounts/{service_account_id}/certificates",
-    tag = "admin", security(("admin" = [])), params(("service_account_id" = String, Path)),
+    tag = openapi::ADMIN.name, security(("admin_token" = [])), params(("service_account_id" = String, Path)),
     request_body = AddCertificateRequest,
     responses((status = 201, description = "Added", body = CertificateView),
         (status = 401, description = "No valid admin token", body = ErrorBody),

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use super::{AdminError, AdminJson};
 use crate::http::error::ErrorBody;
+use crate::http::openapi;
 use crate::registry::trust_policies::{NewTrustPolicy, TrustPolicy, TrustPolicyUpdate};
 use crate::state::AppState;
 
@@ -147,7 +148,7 @@ impl From<&TrustPolicy> for TrustPolicyView {
 }
 
 /// Registers a trust policy.
-#[utoipa::path(post, path = "/admin/trust-policies", tag = "admin", security(("admin" = [])),
+#[utoipa::path(post, path = "/admin/trust-policies", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     request_body = CreateTrustPolicyRequest,
     responses(
         (status = 201, description = "Created", body = TrustPolicyView),
@@ -166,7 +167,7 @@ pub async fn create_trust_policy(
 }
 
 /// Lists every trust policy.
-#[utoipa::path(get, path = "/admin/trust-policies", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/admin/trust-policies", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     responses((status = 200, body = Vec<TrustPolicyView>),
         (status = 401, description = "No valid admin token", body = ErrorBody)))]
 pub async fn list_trust_policies(
@@ -177,7 +178,7 @@ pub async fn list_trust_policies(
 }
 
 /// Shows one trust policy.
-#[utoipa::path(get, path = "/admin/trust-policies/{id}", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/admin/trust-policies/{id}", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = TrustPolicyView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
@@ -190,8 +191,8 @@ pub async fn show_trust_policy(
 }
 
 /// Changes a trust policy.
-#[utoipa::path(patch, path = "/admin/trust-policies/{id}", tag = "admin",
-    security(("admin" = [])), params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/admin/trust-policies/{id}", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("id" = String, Path)),
     request_body = UpdateTrustPolicyRequest,
     responses((status = 200, body = TrustPolicyView),
         (status = 401, description = "No valid admin token", body = ErrorBody),
@@ -211,8 +212,8 @@ pub async fn update_trust_policy(
 }
 
 /// Deletes a trust policy: no token is exchanged under it from now on.
-#[utoipa::path(delete, path = "/admin/trust-policies/{id}", tag = "admin",
-    security(("admin" = [])), params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/admin/trust-policies/{id}", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"),
         (status = 401, description = "No valid admin token", body = ErrorBody),
         (status = 404, description = "No such trust policy", body = ErrorBody)))]

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::openapi;
 use crate::state::AppState;
 
 /// A probe's answer.
@@ -22,14 +23,14 @@ pub struct Health {
 }
 
 /// The process is up and serving.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, path = "/healthz", tag = openapi::OPERATIONS.name,
     responses((status = 200, description = "The process is up", body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// The database answers: the instance can issue tokens.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(get, path = "/readyz", tag = openapi::OPERATIONS.name,
     responses(
         (status = 200, description = "Ready to serve", body = Health),
         (status = 503, description = "The database does not answer", body = Health)))]
@@ -53,7 +54,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// The public keys that verify tokenmint's tokens (RFC 7517 JWK Set): the active key of each
 /// algorithm, the next keys (published before they sign) and retired keys until their last
 /// token expires.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "tokens",
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = openapi::TOKENS.name,
     responses((status = 200, description = "JWK Set", body = Object,
         example = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "…", "y": "…",
             "kid": "…", "alg": "ES256", "use": "sig"}]}))))]

@@ -17,13 +17,14 @@ use utoipa_axum::routes;
 use crate::http::dpop::{self, ProofFailure, ProofRefusal, ProofRequest};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::PresentedToken;
+use crate::http::openapi;
 use crate::state::AppState;
 
 /// Shows the verified claims of the presented access token.
-#[utoipa::path(get, path = "/v1/me", tag = "tokens",
+#[utoipa::path(get, path = "/v1/me", tag = openapi::TOKENS.name,
     params(("jwt" = Option<String>, Query,
         description = "The token, for standalone applications loaded by URL")),
-    security(("bearer" = []), ("jwt" = []), ("jwt_query" = [])),
+    security(("access_token" = []), ("access_token_bare" = []), ("access_token_query" = [])),
     responses(
         (status = 200, description = "The token's verified claims", body = Object,
             example = json!({"iss": "http://127.0.0.1:8080", "sub": "demo", "client_id": "demo",

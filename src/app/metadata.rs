@@ -29,6 +29,7 @@ use crate::config::Settings;
 use crate::domain::Algorithm;
 use crate::http::dpop;
 use crate::http::grant_types::JWT_BEARER;
+use crate::http::openapi;
 use crate::schemes::oauth::client_assertion::SIGNING_ALGORITHMS;
 use crate::schemes::oauth::{token, AUTH_METHODS, INTROSPECT_PATH, REVOKE_PATH};
 use crate::schemes::ALL;
@@ -154,7 +155,7 @@ impl AuthorizationServerMetadata {
 
 /// The authorization server metadata (RFC 8414): issuer, JWKS, token, introspection and
 /// revocation endpoints with their authentication methods, and every token route.
-#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = openapi::OAUTH.name,
     responses((status = 200, description = "RFC 8414 metadata", body = AuthorizationServerMetadata)))]
 pub async fn metadata(State(state): State<AppState>) -> Json<AuthorizationServerMetadata> {
     Json(AuthorizationServerMetadata::new(

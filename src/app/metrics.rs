@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::http::openapi;
 use crate::state::AppState;
 
 /// Content type of the OpenMetrics text format, which Prometheus asks for.
@@ -22,7 +23,7 @@ const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// `tokenmint_http_request_duration_seconds{route,method,status}` (a histogram over route
 /// templates), `tokenmint_db_pool_*`, `tokenmint_credential_cache_entries{kind}` and
 /// `tokenmint_issuance_queue_records`.
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", tag = openapi::OPERATIONS.name,
     responses(
         (status = 200, description = "The metrics", content_type = "text/plain", body = String,
             example = "# TYPE tokenmint_tokens_issued counter\n\

@@ -12,6 +12,7 @@ pub mod me;
 pub mod metadata;
 pub mod metrics;
 pub mod openapi;
+pub mod swagger_ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::admin::{self, KnownSchemes};
 use crate::config::{Mode, Settings};
@@ -69,15 +69,12 @@ pub fn openapi_json(mode: Mode) -> String {
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let (routes, document) = api(settings.mode).split_for_parts();
-    let swagger = SwaggerUi::new("/swagger-ui")
-        .url("/openapi.json", document)
-        .config(Config::new(["/openapi.json"]).validator_url("none"));
     let observer = Arc::new(Observer::new(
         state.metrics.clone(),
         schemes::token_routes(),
     ));
     routes
-        .merge(swagger)
+        .merge(swagger_ui::router(document))
         .merge(web::router(&state, schemes::ALL))
         .with_state(state.clone())
         .layer(Extension(state.admin.clone()))

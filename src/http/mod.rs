@@ -1,8 +1,9 @@
 //! The HTTP toolkit every adapter (schemes, admin, web pages) builds on: errors and the scheme
 //! error formats ([`error`]), extractors ([`extract`]), the observe layer ([`observe`]), the one
 //! guarded authentication path ([`guard`]) with its failure budgets (`crate::limits`), the one
-//! HTTP Basic parser ([`basic`]), grant-type URIs ([`grant_types`]) and the shape a scheme
-//! declares itself in ([`scheme`]).
+//! HTTP Basic parser ([`basic`]), grant-type URIs ([`grant_types`]), the shape a scheme
+//! declares itself in ([`scheme`]) and the OpenAPI groups of the routes of no scheme
+//! ([`openapi`]).
 //!
 //! It imports nothing from `schemes`, `admin`, `web` or `app`: the app assembles the router on
 //! top and hands this toolkit whatever it must know of the schemes.
@@ -14,6 +15,7 @@ pub mod extract;
 pub mod grant_types;
 pub mod guard;
 pub mod observe;
+pub mod openapi;
 pub mod scheme;
 
 use axum::http::{header, HeaderName, HeaderValue};

@@ -21,8 +21,9 @@ pub struct Scheme {
     pub grant_types: &'static [&'static str],
     /// Whether the whole scheme exists only in sandbox mode.
     pub sandbox_only: bool,
-    /// Its OpenAPI tags (name and description), in the order Swagger UI shows them.
-    pub tags: &'static [Tag],
+    /// What the scheme is for: the description of its one OpenAPI tag, which is its `name`
+    /// (Markdown: angle brackets only inside code spans).
+    pub description: &'static str,
     /// Its routes in a mode, with their OpenAPI description.
     pub router: fn(Mode) -> OpenApiRouter<AppState>,
 }
@@ -87,12 +88,4 @@ impl Issues {
             Self::ApiKey => "api_key",
         }
     }
-}
-
-/// An OpenAPI tag: a group of operations in Swagger UI.
-pub struct Tag {
-    /// The tag's name, as each operation's `tag = ...` names it.
-    pub name: &'static str,
-    /// What the group is for.
-    pub description: &'static str,
 }

@@ -19,16 +19,14 @@ use utoipa_axum::routes;
 use crate::config::Mode;
 use crate::http::error::{ApiError, ErrorBody, ErrorFormat, SchemeError};
 use crate::http::extract::CallerIp;
-use crate::http::scheme::{Scheme, Tag, TokenRoute};
+use crate::http::scheme::{Scheme, TokenRoute};
 use crate::http::{guard, no_store};
 use crate::limits::Identifier;
 use crate::signing::Grant;
 use crate::state::AppState;
 
-/// The scheme's name in the issuance record.
+/// The scheme's name: in the issuance record, and the OpenAPI tag of all its routes.
 pub const NAME: &str = "auth_jwt";
-/// The OpenAPI tag of its routes.
-const TAG: &str = "auth-jwt";
 
 /// The scheme, as `schemes::ALL` lists it.
 pub const SCHEME: Scheme = Scheme {
@@ -40,11 +38,8 @@ pub const SCHEME: Scheme = Scheme {
     )],
     grant_types: &[],
     sandbox_only: false,
-    tags: &[Tag {
-        name: TAG,
-        description: "GET/POST /auth/jwt: a token for client-id and \
-            client-secret headers, returned in the Authorization response header",
-    }],
+    description: "GET/POST /auth/jwt: a token for client-id and \
+        client-secret headers, returned in the Authorization response header",
     router,
 };
 /// The documented token lifetime: one hour (less if the client's maximum is lower).
@@ -79,14 +74,14 @@ pub struct AuthJwtResponse {
 }
 
 /// Issues a JWT for the `client-id` and `client-secret` headers.
-#[utoipa::path(get, path = "/auth/jwt", tag = TAG,
+#[utoipa::path(get, path = "/auth/jwt", tag = NAME,
     params(
         ("client-id" = String, Header, description = "The unique identifier for the client.", example = "demo"),
         ("client-secret" = String, Header, description = "The secret key associated with the client-id.")),
     responses(
         (status = 200, description = "OK: the JWT is in the `Authorization` response header, \
             prefixed with `Bearer`", body = AuthJwtResponse,
-            headers(("Authorization" = String, description = "Bearer <JWT>"))),
+            headers(("Authorization" = String, description = "The token: `Bearer <JWT>`"))),
         (status = 400, description = "Missing or empty client-id or client-secret header", body = ErrorBody,
             example = json!({"error": "invalid_request", "message": "the client-id header is required"})),
         (status = 403, description = "The client-id or client-secret is invalid", body = ErrorBody,
@@ -106,14 +101,14 @@ pub async fn get_jwt(
 
 /// Issues a JWT for the `client-id` and `client-secret` headers (the document's curl example
 /// uses POST; both methods behave the same).
-#[utoipa::path(post, path = "/auth/jwt", tag = TAG,
+#[utoipa::path(post, path = "/auth/jwt", tag = NAME,
     params(
         ("client-id" = String, Header, description = "The unique identifier for the client.", example = "demo"),
         ("client-secret" = String, Header, description = "The secret key associated with the client-id.")),
     responses(
         (status = 200, description = "OK: the JWT is in the `Authorization` response header, \
             prefixed with `Bearer`", body = AuthJwtResponse,
-            headers(("Authorization" = String, description = "Bearer <JWT>"))),
+            headers(("Authorization" = String, description = "The token: `Bearer <JWT>`"))),
         (status = 400, description = "Missing or empty client-id or client-secret header", body = ErrorBody),
         (status = 403, description = "The client-id or client-secret is invalid", body = ErrorBody),
         (status = 429, description = "Too many failed authentications for this client-id or from \

@@ -3,10 +3,11 @@
 //! Each parses its documented request, authenticates the credential through the one guarded
 //! path (`http::guard`), builds a `Grant`, hands it to the signing core and renders its
 //! documented response and errors. Each declares itself once, as a `SCHEME` value beside its
-//! code ([`Scheme`]: name, routes, grant types, sandbox-only flag, OpenAPI tags, router), and
+//! code ([`Scheme`]: name, routes, grant types, sandbox-only flag, description, router), and
 //! [`ALL`] lists them: the app derives the observe layer's token routes, the RFC 8414 metadata,
-//! the admin issuance filters, the CLI's choices and the OpenAPI tags from it. Adding a scheme
-//! is one folder here and one line in [`ALL`]. [`oauth`] holds the standard token endpoint (a
+//! the admin issuance filters, the CLI's choices and the OpenAPI tags from it (one tag a scheme,
+//! named by its name, over every route of the scheme). Adding a scheme is one folder here and
+//! one line in [`ALL`]. [`oauth`] holds the standard token endpoint (a
 //! scheme: `oauth::token`) and the standard routes over every scheme's tokens: introspection and
 //! revocation.
 

@@ -117,6 +117,10 @@ async fn swagger_ui_is_served_from_the_binary() {
         .await
         .unwrap();
     assert!(config.contains("/openapi.json"), "{config}");
+    assert!(
+        config.contains("tokenmintPlugin"),
+        "tokenmint's initializer: {config}"
+    );
 }
 
 /// The committed document equals what the service serves; `UPDATE_OPENAPI=1` rewrites it.
@@ -134,7 +138,10 @@ async fn openapi_spec_is_up_to_date() {
         committed == rendered,
         "{OPENAPI_PATH} is out of date: run `UPDATE_OPENAPI=1 cargo test openapi_spec_is_up_to_date`"
     );
-    for (path, security) in [("/v1/me", "bearer"), ("/admin/clients", "admin")] {
+    for (path, security) in [
+        ("/v1/me", "access_token"),
+        ("/admin/clients", "admin_token"),
+    ] {
         let operations = &served["paths"][path];
         assert!(operations.is_object(), "{path} documented");
         assert!(served["components"]["securitySchemes"][security].is_object());

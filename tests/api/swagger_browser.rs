@@ -1,9 +1,10 @@
 //! Swagger UI in a real browser: the service binary runs in sandbox mode (so the demo client, its
 //! API key and its service account exist) on a fresh PostgreSQL database, and
 //! `tests/browser/swagger_ui.mjs` drives Debian's headless Chromium through playwright-core:
-//! "Try it out" on the four documented token routes with the demo credentials, then each token
-//! through the Authorize dialog into `GET /v1/me`. Screenshots of every step are kept under
-//! `target/tmp/browser-test/<run>/`.
+//! the tag sections (one a scheme, then the service groups), no server selector, the Authorize
+//! dialog's schemes in order and opening at its top, "Try it out" on the documented token routes
+//! with the demo credentials, then each token through the Authorize dialog into `GET /v1/me`.
+//! Screenshots of every step are kept under `target/tmp/browser-test/<run>/`.
 //!
 //! Needs Node.js 20+, npm with access to its registry (playwright-core is installed with `npm ci`
 //! from the committed lockfile into `target/tmp/browser-deps`, never a browser download) and
@@ -14,6 +15,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use tokenmint::app::openapi::SECURITY_SCHEMES;
+use tokenmint::http::openapi::SERVICE_GROUPS;
 
 use crate::binary::{run, tokenmint};
 use crate::browser::{browser_deps, chromium, prune_old_runs, BROWSER_TESTS};
@@ -29,10 +33,10 @@ const ASSERTION_CLAIMS: [&str; 6] = [
     "--user-attribute",
     "icn=1012667122V019349",
 ];
-/// Screenshots the script takes when every step passes: the page, 7 token responses (A, B by GET
-/// and POST, C, E in the query and in a form, F: `/oauth/token`), and 8 rounds of Authorize +
-/// `/v1/me` (each of those tokens, then A as `?jwt=`).
-const SCREENSHOTS: usize = 1 + 7 + 8 * 2;
+/// Screenshots the script takes when every step passes: the page, the Authorize dialog as it
+/// opens, 7 token responses (A, B by GET and POST, C, E in the query and in a form, F:
+/// `/oauth/token`), and 8 rounds of Authorize + `/v1/me` (each of those tokens, then A as `?jwt=`).
+const SCREENSHOTS: usize = 1 + 1 + 7 + 8 * 2;
 
 #[test]
 fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_chromium() {
@@ -73,6 +77,8 @@ fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_ch
             .map(|k| (k, &demo[k])),
         )
         .env("TOKENMINT_URL", &service.url)
+        .env("TAGS", expected_tags().join(","))
+        .env("SECURITY_SCHEMES", security_schemes().join(","))
         .env("ASSERTIONS", assertions)
         .env("SCREENSHOT_DIR", &screenshots)
         .env("BROWSER_DEPS", &deps)
@@ -102,6 +108,20 @@ fn swagger_ui_issues_a_token_on_each_documented_route_and_authorizes_v1_me_in_ch
         pngs, SCREENSHOTS,
         "one screenshot per step in {screenshots:?}"
     );
+}
+
+/// The tag sections Swagger UI must show, in order: each scheme's name as the scheme list has
+/// them, then the service groups.
+fn expected_tags() -> Vec<&'static str> {
+    tokenmint::schemes::names()
+        .into_iter()
+        .chain(SERVICE_GROUPS.iter().map(|group| group.name))
+        .collect()
+}
+
+/// The security schemes the Authorize dialog must offer, in order.
+fn security_schemes() -> Vec<&'static str> {
+    SECURITY_SCHEMES.iter().map(|(name, _)| *name).collect()
 }
 
 /// The service binary in sandbox mode, killed when dropped.

@@ -12,6 +12,9 @@
 //   SCREENSHOT_DIR     where to write one PNG per step (created if missing)
 //   BROWSER_DEPS       the folder holding node_modules/playwright-core (npm ci of this folder)
 //   CHROMIUM           the browser binary (default /usr/bin/chromium)
+//   TAGS               the tag sections expected, in order, comma separated: each scheme's name
+//                      in the scheme list's order, then the service groups
+//   SECURITY_SCHEMES   the security schemes the Authorize dialog offers, in order, comma separated
 
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -33,6 +36,8 @@ const DEMO = {
   assertions: env('ASSERTIONS').split('\n').map((line) => line.trim()).filter(Boolean),
 };
 assert.ok(DEMO.assertions.length >= 2, 'ASSERTIONS holds two assertions, one a line');
+const TAGS = env('TAGS').split(',');
+const SECURITY_SCHEMES = env('SECURITY_SCHEMES').split(',');
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** Generous: two shared cores, a debug build and a cold browser. */
 const TIMEOUT_MS = 90_000;
@@ -95,7 +100,7 @@ function ok200(response, route) {
 
 /** A: POST /auth/token/create, the body example with the demo client's id and secret. */
 async function tokenCreate(page) {
-  const op = operation(page, 'auth-create_token');
+  const op = operation(page, 'token_create-create_token');
   await tryItOut(op);
   const textarea = op.locator('textarea.body-param__text');
   const example = JSON.parse(await textarea.inputValue());
@@ -115,7 +120,7 @@ async function tokenCreate(page) {
 
 /** B: GET or POST /auth/jwt, credentials in the client-id and client-secret headers. */
 async function authJwt(page, method) {
-  const op = operation(page, `auth-jwt-${method}_jwt`);
+  const op = operation(page, `auth_jwt-${method}_jwt`);
   await tryItOut(op);
   await op.locator('tr[data-param-name="client-id"] input').fill(DEMO.clientId);
   await op.locator('tr[data-param-name="client-secret"] input').fill(DEMO.clientSecret);
@@ -134,7 +139,7 @@ async function authJwt(page, method) {
 
 /** C: GET /clients/authorization?apiKey= with the demo API key. */
 async function apiKey(page) {
-  const op = operation(page, 'Authorization-authorize');
+  const op = operation(page, 'api_key-authorize');
   await tryItOut(op);
   await op.locator('tr[data-param-name="apiKey"] input').fill(DEMO.apiKey);
   const response = await execute(op);
@@ -188,7 +193,7 @@ async function signIn(page, where, assertion) {
  * (client_secret_post), as the form's fields show them.
  */
 async function oauthToken(page) {
-  const op = operation(page, 'oauth-token-token');
+  const op = operation(page, 'oauth_token-token');
   await tryItOut(op);
   const field = (name) => op.locator(`tr[data-property-name="${name}"] input[type="text"]`);
   await field('grant_type').fill('client_credentials');
@@ -200,6 +205,51 @@ async function oauthToken(page) {
   assert.equal(json.token_type, 'Bearer');
   assert.equal(claimsOf(json.access_token).client_id, DEMO.clientId);
   return json.access_token;
+}
+
+/**
+ * The tag sections: one a scheme, named by it, in the scheme list's order, then the service
+ * groups; the admin group's description shows the header it needs as written (Markdown would
+ * swallow a raw `<admin token>` as an HTML tag).
+ */
+async function tagSections(page) {
+  const shown = await page.locator('h3.opblock-tag').evaluateAll((headings) => headings.map((h) => h.dataset.tag));
+  assert.deepEqual(shown, TAGS, 'the tag sections, in order');
+  const names = await page.locator('h3.opblock-tag a.nostyle span').allInnerTexts();
+  assert.deepEqual(names.map((name) => name.trim()), TAGS, 'the tag headings read as the names');
+  const admin = await page.locator('h3.opblock-tag[data-tag="admin"] small').innerText();
+  assert.ok(admin.includes('Authorization: Bearer <admin token>'), `the admin tag says: ${admin}`);
+}
+
+/** No "Servers" selector anywhere: the document declares no servers. */
+async function noServerSelector(page, when) {
+  const selectors = await page.locator('.servers, .servers-title, .operation-servers').count();
+  assert.equal(selectors, 0, `no server selector ${when}`);
+  const labels = await page.getByText('Servers', { exact: true }).count();
+  assert.equal(labels, 0, `no "Servers" label ${when}`);
+}
+
+/**
+ * The Authorize dialog, opened from the top of the page: every security scheme in the expected
+ * order, opened at its top with the first scheme in view and its input focused.
+ */
+async function authorizeDialog(page) {
+  await page.locator('.scheme-container button.authorize').click();
+  const dialog = page.locator('.dialog-ux .modal-ux');
+  await dialog.waitFor();
+  const names = await dialog.locator('.auth-container h4 code').allInnerTexts();
+  assert.deepEqual(names.map((name) => name.trim()), SECURITY_SCHEMES, 'the schemes, in order');
+  const content = dialog.locator('.modal-ux-content');
+  assert.equal(await content.evaluate((element) => element.scrollTop), 0, 'the dialog opens at its top');
+  const box = await content.boundingBox();
+  const first = await dialog.locator('.auth-container h4').first().boundingBox();
+  assert.ok(first.y >= box.y && first.y + first.height <= box.y + box.height,
+    `the first scheme is in view: ${JSON.stringify({ first, box })}`);
+  const focused = await dialog.locator('input').first().evaluate((input) => input === document.activeElement);
+  assert.ok(focused, "the first scheme's input has the focus");
+  await screenshot(dialog, 'authorize-dialog');
+  await dialog.locator('button.close-modal').click();
+  await dialog.waitFor({ state: 'detached' });
 }
 
 /** Opens Authorize, logs out of every scheme, pastes `token` into `scheme`, closes the dialog. */
@@ -252,9 +302,12 @@ try {
   page.setDefaultTimeout(TIMEOUT_MS);
   page.setDefaultNavigationTimeout(TIMEOUT_MS);
   await page.goto(`${BASE_URL}/swagger-ui/`);
-  await page.locator('[id="operations-auth-create_token"]').waitFor();
+  await page.locator('[id="operations-token_create-create_token"]').waitFor();
   assert.match(await page.locator('.info .title').innerText(), /tokenmint/);
+  await tagSections(page);
+  await noServerSelector(page, 'on the page');
   await screenshot(page, 'swagger-ui');
+  await authorizeDialog(page);
 
   const tokens = {
     A: await tokenCreate(page),
@@ -265,22 +318,23 @@ try {
     'E-form': await signIn(page, 'form', DEMO.assertions[1]),
     F: await oauthToken(page),
   };
+  await noServerSelector(page, 'in the operations tried out');
 
   // Each token through the Authorize dialog, in the form its route documents: Bearer for A, B
   // and E; bare (`Authorization: <jwt>`) for C, as GET /clients/authorization's description says.
   const forms = {
-    A: 'bearer', 'B-get': 'bearer', 'B-post': 'bearer', C: 'jwt', E: 'bearer', 'E-form': 'bearer',
-    F: 'bearer',
+    A: 'access_token', 'B-get': 'access_token', 'B-post': 'access_token', C: 'access_token_bare',
+    E: 'access_token', 'E-form': 'access_token', F: 'access_token',
   };
   for (const [label, token] of Object.entries(tokens)) {
     const scheme = forms[label];
     await authorize(page, scheme, token, label);
-    const sent = scheme === 'bearer' ? `Authorization: Bearer ${token}` : `Authorization: ${token}`;
+    const sent = scheme === 'access_token' ? `Authorization: Bearer ${token}` : `Authorization: ${token}`;
     const claims = await me(page, token, sent, label);
     console.log(`${label}: GET /v1/me shows sub=${claims.sub} client_id=${claims.client_id}`);
   }
-  // The third documented form, ?jwt=, through the jwt_query scheme.
-  await authorize(page, 'jwt_query', tokens.A, 'A-query');
+  // The third documented form, ?jwt=, through the access_token_query scheme.
+  await authorize(page, 'access_token_query', tokens.A, 'A-query');
   await me(page, tokens.A, `/v1/me?jwt=${tokens.A}`, 'A-query');
   console.log('all Swagger UI steps passed');
 } catch (error) {

@@ -82,7 +82,8 @@ for _ in $(seq 1 600); do
 done
 fetch "$URL/healthz" >/dev/null
 
-# The demo client's credentials and a token of it, for the basic, bearer and jwt schemes.
+# The demo client's credentials and a token of it, for the client_secret_basic scheme and the
+# three access_token ones.
 CLIENT_ID="$(sed -n 's/^CLIENT_ID=//p' "$WORK/data/demo.env")"
 CLIENT_SECRET="$(sed -n 's/^CLIENT_SECRET=//p' "$WORK/data/demo.env")"
 ACCESS_TOKEN="$(fetch "$URL/auth/jwt" "client-id: $CLIENT_ID" "client-secret: $CLIENT_SECRET")"

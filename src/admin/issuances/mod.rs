@@ -15,6 +15,7 @@ pub use views::{IssuancePageView, IssuanceView, SchemeName};
 
 use super::{AdminError, KnownSchemes};
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::openapi;
 use crate::signing::report::{self, Cursor, IssuanceFilter, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::state::AppState;
 
@@ -149,7 +150,7 @@ pub async fn issuance_page(
 
 /// Lists issued tokens as recorded, newest first, filtered by client, scheme and issue time,
 /// in pages: pass `next_cursor` back as `cursor` until it is `null`.
-#[utoipa::path(get, path = "/admin/issuances", tag = "admin", security(("admin" = [])),
+#[utoipa::path(get, path = "/admin/issuances", tag = openapi::ADMIN.name, security(("admin_token" = [])),
     params(IssuanceParams),
     responses((status = 200, description = "One page, newest first", body = IssuancePageView),
         (status = 401, description = "No valid admin token", body = ErrorBody),

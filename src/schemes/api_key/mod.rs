@@ -29,7 +29,7 @@ use utoipa_axum::routes;
 use crate::config::Mode;
 use crate::http::error::{ApiError, SchemeError};
 use crate::http::extract::CallerIp;
-use crate::http::scheme::{Issues, Scheme, Tag, TokenRoute};
+use crate::http::scheme::{Issues, Scheme, TokenRoute};
 use crate::http::{guard, no_store};
 use crate::limits::Identifier;
 use crate::registry::api_keys::Environment;
@@ -39,10 +39,8 @@ use crate::state::AppState;
 use request::{AuthorizationQuery, TestApiKeyRequest};
 use response::{ApiKeyErrors, ErrorsBody, JwtResponse, TestApiKeyResponse};
 
-/// The scheme's name in the issuance record.
+/// The scheme's name: in the issuance record, and the OpenAPI tag of all its routes.
 pub const NAME: &str = "api_key";
-/// The OpenAPI tag of its routes.
-const TAG: &str = "Authorization";
 
 /// The scheme, as `schemes::ALL` lists it.
 pub const SCHEME: Scheme = Scheme {
@@ -57,11 +55,8 @@ pub const SCHEME: Scheme = Scheme {
     ],
     grant_types: &[],
     sandbox_only: false,
-    tags: &[Tag {
-        name: TAG,
-        description: "GET /clients/authorization: a temporary JWT for \
-            an API key; POST /test-api-keys: a sandbox API key for a registered phone",
-    }],
+    description: "GET /clients/authorization: a temporary JWT for \
+        an API key; POST /test-api-keys: a sandbox API key for a registered phone",
     router,
 };
 /// The documented token lifetime ("valid for ~1 hour"), capped by the client's maximum.
@@ -80,7 +75,7 @@ pub const TOKEN_TTL_SECONDS: i64 = 3600;
 /// Usage:
 /// - Call `GET /clients/authorization?apiKey={apiKey}`
 /// - On success, copy the `jwt` from the response
-/// - Open the **Authorize** dialog of this documentation, choose the `jwt` scheme and paste it
+/// - Open the **Authorize** dialog of this documentation, choose `access_token_bare` and paste it
 /// - Try-it-out requests then include `Authorization: {jwt}`
 ///
 /// Notes:
@@ -88,7 +83,7 @@ pub const TOKEN_TTL_SECONDS: i64 = 3600;
 ///   new one after expiry
 /// - Do not store the jwt beyond its lifetime
 /// - `/test-api-keys` is not available in production
-#[utoipa::path(get, path = "/clients/authorization", tag = TAG,
+#[utoipa::path(get, path = "/clients/authorization", tag = NAME,
     params(("apiKey" = String, Query,
         description = "Your personal API key (`tmk_sandbox_...` in the sandbox, `tmk_live_...` \
             in production).")),
@@ -148,7 +143,7 @@ async fn issue_for_key(
 /// Sandbox only (absent in production). Returns a new sandbox API key of the active client the
 /// phone number is registered to; it works with `GET /clients/authorization` until `expiresAt`.
 /// The demo client's phone is `+380501234567`.
-#[utoipa::path(post, path = "/test-api-keys", tag = TAG,
+#[utoipa::path(post, path = "/test-api-keys", tag = NAME,
     request_body(content = TestApiKeyRequest, example = json!({"phone": "+380501234567"})),
     responses(
         (status = 201, description = "A new sandbox API key", body = TestApiKeyResponse,

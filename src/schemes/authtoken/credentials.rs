@@ -19,7 +19,7 @@ use crate::state::AppState;
 type PortalResult<T> = Result<T, SchemeError<PortalErrors>>;
 
 /// Creates a JWT credential for approved API groups; the secret is shown this once.
-#[utoipa::path(post, path = "/v1/credentials", tag = super::PORTAL_TAG, security(("basic" = [])),
+#[utoipa::path(post, path = "/v1/credentials", tag = super::NAME, security(("client_secret_basic" = [])),
     request_body = CredentialBody,
     responses(
         (status = 201, description = "Created; copy the key and the secret now",
@@ -55,7 +55,7 @@ pub async fn create_credential(
 }
 
 /// Lists the client's JWT credentials, revoked ones included; never their secrets.
-#[utoipa::path(get, path = "/v1/credentials", tag = super::PORTAL_TAG, security(("basic" = [])),
+#[utoipa::path(get, path = "/v1/credentials", tag = super::NAME, security(("client_secret_basic" = [])),
     responses(
         (status = 200, description = "The client's credentials", body = Vec<CredentialView>),
         (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
@@ -72,7 +72,7 @@ pub async fn list_credentials(
 
 /// Revokes a JWT credential: generate and refresh refuse it at once, and its AuthTokens that
 /// have not expired are revoked too.
-#[utoipa::path(delete, path = "/v1/credentials/{key}", tag = super::PORTAL_TAG, security(("basic" = [])),
+#[utoipa::path(delete, path = "/v1/credentials/{key}", tag = super::NAME, security(("client_secret_basic" = [])),
     params(("key" = String, Path, description = "The credential's key")),
     responses(
         (status = 204, description = "Revoked"),

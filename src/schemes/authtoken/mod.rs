@@ -25,19 +25,15 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Mode;
 use crate::http::error::{ApiError, ErrorFormat, INVALID_CREDENTIALS};
-use crate::http::scheme::{Scheme, Tag, TokenRoute};
+use crate::http::scheme::{Scheme, TokenRoute};
 use crate::state::AppState;
 
 pub use basic::PortalErrors;
 pub use credentials::revoke as revoke_credential;
 pub use sdk::module_source;
 
-/// The scheme's name in the issuance record.
+/// The scheme's name: in the issuance record, and the OpenAPI tag of all its routes.
 pub const NAME: &str = "authtoken";
-/// The OpenAPI tag of generate, refresh and the generator module.
-const TAG: &str = "authtoken";
-/// The OpenAPI tag of the portal routes.
-const PORTAL_TAG: &str = "portal";
 
 /// The scheme, as `schemes::ALL` lists it.
 pub const SCHEME: Scheme = Scheme {
@@ -48,19 +44,11 @@ pub const SCHEME: Scheme = Scheme {
     ],
     grant_types: &[],
     sandbox_only: false,
-    tags: &[
-        Tag {
-            name: TAG,
-            description: "JWT credentials to AuthTokens: POST /auth/authtoken \
-                (generate), POST /auth/authtoken/refresh (refresh, once per token, also after expiry \
-                within a window) and the JavaScript generator module",
-        },
-        Tag {
-            name: PORTAL_TAG,
-            description: "The client portal for JWT credentials: access requests \
-                to API groups, notifications of decisions, credentials (HTTP Basic client_id:client_secret)",
-        },
-    ],
+    description: "JWT credentials to AuthTokens: POST /auth/authtoken (generate), POST \
+        /auth/authtoken/refresh (refresh, once per token, also after expiry within a window) and \
+        the JavaScript generator module; and the client portal's routes for those credentials \
+        (HTTP Basic `client_id:client_secret`): access requests to API groups, notifications of \
+        decisions, the credentials themselves",
     router,
 };
 

@@ -17,7 +17,7 @@ use crate::state::AppState;
 type PortalResult<T> = Result<T, SchemeError<PortalErrors>>;
 
 /// Requests access to API groups; the administrator approves or rejects it.
-#[utoipa::path(post, path = "/v1/access-requests", tag = super::PORTAL_TAG, security(("basic" = [])),
+#[utoipa::path(post, path = "/v1/access-requests", tag = super::NAME, security(("client_secret_basic" = [])),
     request_body = AccessRequestBody,
     responses(
         (status = 201, description = "Recorded, pending a decision", body = AccessRequestView,
@@ -52,7 +52,7 @@ pub async fn request_access(
 }
 
 /// Lists the client's access requests and their decisions, newest first.
-#[utoipa::path(get, path = "/v1/access-requests", tag = super::PORTAL_TAG, security(("basic" = [])),
+#[utoipa::path(get, path = "/v1/access-requests", tag = super::NAME, security(("client_secret_basic" = [])),
     responses(
         (status = 200, description = "The client's requests", body = Vec<AccessRequestView>),
         (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
@@ -68,7 +68,7 @@ pub async fn list_access_requests(
 }
 
 /// Lists the client's notifications (decisions on its access requests), newest first.
-#[utoipa::path(get, path = "/v1/notifications", tag = super::PORTAL_TAG, security(("basic" = [])),
+#[utoipa::path(get, path = "/v1/notifications", tag = super::NAME, security(("client_secret_basic" = [])),
     responses(
         (status = 200, description = "The client's notifications", body = Vec<NotificationView>),
         (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),
@@ -86,8 +86,8 @@ pub async fn list_notifications(
 }
 
 /// Marks a notification read (again: no change); returns it.
-#[utoipa::path(post, path = "/v1/notifications/{id}/read", tag = super::PORTAL_TAG,
-    security(("basic" = [])), params(("id" = String, Path, description = "The notification's id")),
+#[utoipa::path(post, path = "/v1/notifications/{id}/read", tag = super::NAME,
+    security(("client_secret_basic" = [])), params(("id" = String, Path, description = "The notification's id")),
     responses(
         (status = 200, description = "The notification, with `read_at` set", body = NotificationView),
         (status = 401, description = "Missing or invalid HTTP Basic client credentials", body = ErrorBody),

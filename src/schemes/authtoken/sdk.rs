@@ -26,7 +26,7 @@ pub fn module_source(public_url: &str) -> String {
 
 /// The AuthToken generator: an ES module exporting `generate(key, secret)` and
 /// `refresh(oldAuthToken)`, both returning promises of `{authToken, expiresIn, expiresAt}`.
-#[utoipa::path(get, path = "/sdk/authtokengenerator.js", tag = super::TAG,
+#[utoipa::path(get, path = "/sdk/authtokengenerator.js", tag = super::NAME,
     responses((status = 200, description = "The ES module", content_type = "text/javascript",
         body = String,
         example = "export async function generate(key, secret) { … }\nexport async function refresh(oldAuthToken) { … }")))]

@@ -82,7 +82,7 @@ pub struct AuthTokenResponse {
 }
 
 /// Generates an AuthToken for a JWT credential's key and secret.
-#[utoipa::path(post, path = "/auth/authtoken", tag = super::TAG, request_body = GenerateRequest,
+#[utoipa::path(post, path = "/auth/authtoken", tag = super::NAME, request_body = GenerateRequest,
     responses(
         (status = 200, description = "The AuthToken", body = AuthTokenResponse),
         (status = 400, description = "Malformed body; the message names the field", body = ErrorBody,
@@ -122,7 +122,7 @@ pub async fn generate(
 }
 
 /// Renews an AuthToken, once, until the refresh window after its expiry has passed.
-#[utoipa::path(post, path = "/auth/authtoken/refresh", tag = super::TAG,
+#[utoipa::path(post, path = "/auth/authtoken/refresh", tag = super::NAME,
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A fresh AuthToken", body = AuthTokenResponse),

@@ -23,6 +23,7 @@ use super::{OAuthError, OAuthErrorBody};
 use crate::http::error::ApiError;
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
+use crate::http::openapi;
 use crate::registry::Client;
 use crate::signing::TokenError;
 use crate::state::AppState;
@@ -145,9 +146,9 @@ fn may_see(caller: &Client, claims: &Map<String, Value>, introspection_scope: &s
 /// a signed `client_assertion` (`private_key_jwt`), one of them. It sees its own tokens; a client with the `tokenmint:introspect` scope (configurable:
 /// `[schemes.oauth] introspection_scope`) among its allowed scopes sees every client's. Unknown,
 /// malformed, expired, revoked and other clients' tokens are `{"active": false}`.
-#[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
+#[utoipa::path(post, path = "/oauth/introspect", tag = openapi::OAUTH.name,
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    security(("basic" = []), ()),
+    security(("client_secret_basic" = []), ()),
     responses(
         (status = 200, description = "The token's state (`Cache-Control: no-store`)",
             body = Introspection, example = json!({"active": true,

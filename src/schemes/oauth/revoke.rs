@@ -14,6 +14,7 @@ use super::client_auth::{self, TokenForm};
 use super::{OAuthError, OAuthErrorBody};
 use crate::http::error::ApiError;
 use crate::http::extract::CallerIp;
+use crate::http::openapi;
 use crate::signing::TokenError;
 use crate::state::AppState;
 
@@ -26,9 +27,9 @@ use crate::state::AppState;
 /// refused with 400 `unauthorized_client` and stays active (§2.1). Afterwards every protected
 /// endpoint refuses the token, introspection reports it inactive and an AuthToken can no longer
 /// be refreshed.
-#[utoipa::path(post, path = "/oauth/revoke", tag = "oauth",
+#[utoipa::path(post, path = "/oauth/revoke", tag = openapi::OAUTH.name,
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
-    security(("basic" = []), ()),
+    security(("client_secret_basic" = []), ()),
     responses(
         (status = 200, description = "Revoked, or not a valid token (empty body)"),
         (status = 400, description = "No `token`, a repeated parameter or another media type \

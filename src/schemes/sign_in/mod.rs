@@ -36,7 +36,7 @@ use crate::http::extract::CallerIp;
 use crate::http::grant_types::JWT_BEARER;
 use crate::http::guard::{self, Authenticated, Refusal, Refused};
 use crate::http::no_store;
-use crate::http::scheme::{Scheme, Tag, TokenRoute};
+use crate::http::scheme::{Scheme, TokenRoute};
 use crate::limits::Identifier;
 use crate::registry::service_accounts::{AssertionClaim, ServiceAccount};
 use crate::registry::{Client, ClientStatus, RegistryError};
@@ -54,10 +54,8 @@ use validate::{Accepted, Rejection};
 
 /// This route's path; its public URL is the audience assertions must name.
 pub const TOKEN_PATH: &str = "/v0/sign_in/token";
-/// The scheme's name in issuance records.
+/// The scheme's name: in the issuance record, and the OpenAPI tag of all its routes.
 pub const NAME: &str = "sign_in";
-/// The OpenAPI tag of its route.
-const TAG: &str = "sign_in";
 
 /// The scheme, as `schemes::ALL` lists it: its route is an RFC 6749 token endpoint for the
 /// jwt-bearer grant.
@@ -66,11 +64,8 @@ pub const SCHEME: Scheme = Scheme {
     routes: &[TokenRoute::new(TOKEN_PATH, &["POST"], JWT_BEARER)],
     grant_types: &[JWT_BEARER],
     sandbox_only: false,
-    tags: &[Tag {
-        name: TAG,
-        description: "POST /v0/sign_in/token: a service-account access token \
-            for a signed JWT assertion (RFC 7523 jwt-bearer grant)",
-    }],
+    description: "POST /v0/sign_in/token: a service-account access token \
+        for a signed JWT assertion (RFC 7523 jwt-bearer grant)",
     router,
 };
 
@@ -79,7 +74,7 @@ pub const SCHEME: Scheme = Scheme {
 /// `grant_type` and `assertion` may come in the query string (as the Sign-in Service documents),
 /// a form body or a JSON body; the query string wins on a clash. The assertion is an RS256 JWT
 /// signed with the key of a certificate registered for the service account.
-#[utoipa::path(post, path = "/v0/sign_in/token", tag = TAG,
+#[utoipa::path(post, path = "/v0/sign_in/token", tag = NAME,
     params(SignInTokenRequest),
     request_body(description = "The same parameters in a form or JSON body",
         content((ref("#/components/schemas/SignInTokenRequest") = "application/x-www-form-urlencoded"),

@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 use crate::config::Mode;
 use crate::http::error::{ApiError, ErrorBody, TOO_MANY_FAILURES};
 use crate::http::extract::CallerIp;
-use crate::http::scheme::{Scheme, Tag, TokenRoute};
+use crate::http::scheme::{Scheme, TokenRoute};
 use crate::http::{guard, no_store};
 use crate::limits::Identifier;
 use crate::signing::{Grant, PolicyError, ScopeRequest, SigningError, StateRequest, TtlRequest};
@@ -31,10 +31,8 @@ use crate::state::AppState;
 pub use request::ParsedRequest;
 use request::TokenCreateRequest;
 
-/// The scheme's name in the issuance record.
+/// The scheme's name: in the issuance record, and the OpenAPI tag of all its routes.
 pub const NAME: &str = "token_create";
-/// The OpenAPI tag of its route.
-const TAG: &str = "auth";
 
 /// The scheme, as `schemes::ALL` lists it.
 pub const SCHEME: Scheme = Scheme {
@@ -46,11 +44,8 @@ pub const SCHEME: Scheme = Scheme {
     )],
     grant_types: &[],
     sandbox_only: false,
-    tags: &[Tag {
-        name: TAG,
-        description: "POST /auth/token/create: a token for client credentials \
-            in a JSON body, with scopes, state, lifetime and user",
-    }],
+    description: "POST /auth/token/create: a token for client credentials \
+        in a JSON body, with scopes, state, lifetime and user",
     router,
 };
 /// `tokenTime` when the request names none, minutes (capped by the client's maximum).
@@ -81,7 +76,7 @@ pub struct TokenCreateResponse {
 }
 
 /// Issues a JWT for client credentials.
-#[utoipa::path(post, path = "/auth/token/create", tag = TAG,
+#[utoipa::path(post, path = "/auth/token/create", tag = NAME,
     request_body = TokenCreateRequest,
     responses(
         (status = 200, description = "The token", body = TokenCreateResponse),

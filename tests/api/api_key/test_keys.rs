@@ -130,7 +130,7 @@ async fn the_sandbox_documents_both_routes_with_a_required_api_key() {
     let document: Value = app.get("/openapi.json").await.json().await.unwrap();
 
     let authorization = &document["paths"]["/clients/authorization"]["get"];
-    assert_eq!(authorization["tags"], json!(["Authorization"]));
+    assert_eq!(authorization["tags"], json!(["api_key"]));
     let parameter = &authorization["parameters"][0];
     assert_eq!(
         (&parameter["name"], &parameter["in"], &parameter["required"]),
@@ -140,7 +140,7 @@ async fn the_sandbox_documents_both_routes_with_a_required_api_key() {
         assert!(authorization["responses"][status].is_object(), "{status}");
     }
     let test_keys = &document["paths"]["/test-api-keys"]["post"];
-    assert_eq!(test_keys["tags"], json!(["Authorization"]));
+    assert_eq!(test_keys["tags"], json!(["api_key"]));
     for status in ["201", "404", "422"] {
         assert!(test_keys["responses"][status].is_object(), "{status}");
     }

@@ -36,19 +36,17 @@ use crate::http::dpop::{self, ProofFailure, ProofRefusal, ProofRequest};
 use crate::http::error::ApiError;
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
-use crate::http::scheme::{Scheme, Tag, TokenRoute};
+use crate::http::scheme::{Scheme, TokenRoute};
 use crate::signing::{Exchange, Grant, Provenance, ScopeRequest};
 use crate::state::AppState;
 use exchange::TOKEN_EXCHANGE;
 
-/// The scheme's name in the issuance record.
+/// The scheme's name: in the issuance record, and the OpenAPI tag of all its routes.
 pub const NAME: &str = "oauth_token";
 /// The route.
 pub const PATH: &str = "/oauth/token";
 /// RFC 6749 §4.4.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
-/// The OpenAPI tag of its route.
-const TAG: &str = "oauth-token";
 /// The token lifetime: one hour (less if the client's maximum is lower).
 pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;
 
@@ -58,12 +56,9 @@ pub const SCHEME: Scheme = Scheme {
     routes: &[TokenRoute::new(PATH, &["POST"], CLIENT_CREDENTIALS)],
     grant_types: &[CLIENT_CREDENTIALS, TOKEN_EXCHANGE],
     sandbox_only: false,
-    tags: &[Tag {
-        name: TAG,
-        description: "POST /oauth/token: the standard OAuth 2.0 token endpoint \
-            (client_credentials) for stock client libraries, with client_secret_basic, \
-            client_secret_post or private_key_jwt",
-    }],
+    description: "POST /oauth/token: the standard OAuth 2.0 token endpoint \
+        (client_credentials) for stock client libraries, with client_secret_basic, \
+        client_secret_post or private_key_jwt",
     router,
 };
 
@@ -130,11 +125,11 @@ pub struct TokenResponse {
 /// form (`client_secret_post`), or with a signed `client_assertion` (`private_key_jwt`): one of
 /// them. A token exchange needs none; a client that authenticates there is limited to its own
 /// trust policies.
-#[utoipa::path(post, path = "/oauth/token", tag = TAG,
+#[utoipa::path(post, path = "/oauth/token", tag = NAME,
     request_body(content = TokenRequestForm, content_type = "application/x-www-form-urlencoded"),
     params(("DPoP" = Option<String>, Header, description = "A DPoP proof (RFC 9449): binds the \
         token to the proof's key")),
-    security(("basic" = []), ()),
+    security(("client_secret_basic" = []), ()),
     responses(
         (status = 200, description = "The token (`Cache-Control: no-store`)", body = TokenResponse),
         (status = 400, description = "`invalid_request` (a missing or repeated parameter, another \
