@@ -24,6 +24,7 @@
 //!   claimed by the registry and kept or released by the signing core.
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
 //! - [`retention`]: the job that prunes rows long past expiry (through `signing` and `registry`).
+//! - [`audit`]: the audit trail: who changed what, written in the transaction of the change.
 //! - [`changes`]: announcing committed changes to the other processes (PostgreSQL NOTIFY, or
 //!   the SQLite change log).
 //! - [`sync`]: following those announcements: caches and keys, failing closed when cut off.
@@ -35,6 +36,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod changes;
 pub mod cli;
 pub mod clock;

@@ -6,10 +6,12 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::AdminCaller;
 use super::{optional_json, AdminError, AdminJson};
 use crate::http::error::ErrorBody;
 use crate::http::openapi;
@@ -29,11 +31,12 @@ use crate::state::AppState;
 #[tracing::instrument(skip_all)]
 pub async fn create_api_group(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     AdminJson(body): AdminJson<ApiGroupBody>,
 ) -> Result<(StatusCode, Json<ApiGroupView>), AdminError> {
     let group = state
         .registry
-        .create_api_group(&body.name, body.scopes, state.clock.now())
+        .create_api_group(&body.name, body.scopes, &caller.actor, state.clock.now())
         .await?;
     Ok((StatusCode::CREATED, Json((&group).into())))
 }
@@ -83,10 +86,11 @@ pub async fn list_access_requests(
 #[tracing::instrument(skip_all, fields(access_request = %id))]
 pub async fn approve(
     state: State<AppState>,
+    caller: Extension<AdminCaller>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<AccessRequestView>, AdminError> {
-    decide(state, &id, Decision::Approve, &body).await
+    decide(state, caller, &id, Decision::Approve, &body).await
 }
 
 /// Rejects a pending request with a note (required); the client is notified.
@@ -99,14 +103,16 @@ pub async fn approve(
 #[tracing::instrument(skip_all, fields(access_request = %id))]
 pub async fn reject(
     state: State<AppState>,
+    caller: Extension<AdminCaller>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Json<AccessRequestView>, AdminError> {
-    decide(state, &id, Decision::Reject, &body).await
+    decide(state, caller, &id, Decision::Reject, &body).await
 }
 
 async fn decide(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     id: &str,
     decision: Decision,
     body: &[u8],
@@ -114,7 +120,13 @@ async fn decide(
     let body: DecisionBody = optional_json(body)?;
     let (request, client) = state
         .registry
-        .decide_access_request(id, decision, body.note.as_deref(), state.clock.now())
+        .decide_access_request(
+            id,
+            decision,
+            body.note.as_deref(),
+            &caller.actor,
+            state.clock.now(),
+        )
         .await?;
     if let Some(email) = decision_email(&request, &client) {
         let mailer = state.mailer.clone();

@@ -4,6 +4,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
@@ -12,6 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::AdminCaller;
 use super::{AdminError, AdminJson};
 use crate::http::error::ErrorBody;
 use crate::http::openapi;
@@ -136,6 +138,7 @@ impl From<&ApiKeyInfo> for ApiKeyView {
 #[tracing::instrument(skip_all, fields(client_id = %client_id))]
 pub async fn create_api_key(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path(client_id): Path<String>,
     AdminJson(request): AdminJson<CreateApiKeyRequest>,
 ) -> Result<(StatusCode, Json<IssuedApiKeyView>), AdminError> {
@@ -146,6 +149,7 @@ pub async fn create_api_key(
             &client_id,
             environment,
             request.expires_at,
+            &caller.actor,
             state.clock.now(),
         )
         .await?;
@@ -175,11 +179,12 @@ pub async fn list_api_keys(
 #[tracing::instrument(skip_all, fields(api_key_id = %api_key_id))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path(api_key_id): Path<String>,
 ) -> Result<StatusCode, AdminError> {
     state
         .registry
-        .revoke_api_key(&api_key_id, state.clock.now())
+        .revoke_api_key(&api_key_id, &caller.actor, state.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,8 +3,10 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 
+use super::auth::AdminCaller;
 use super::views::{
     AddSecretRequest, ClientView, CreateClientRequest, CreatedClientView, IssuedSecretView,
     SecretView, UpdateClientRequest,
@@ -24,10 +26,14 @@ use crate::state::AppState;
 #[tracing::instrument(skip_all)]
 pub async fn create_client(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     AdminJson(request): AdminJson<CreateClientRequest>,
 ) -> Result<(StatusCode, Json<CreatedClientView>), AdminError> {
     let new = request.into_new_client()?;
-    let (client, secret) = state.registry.create_client(new, state.clock.now()).await?;
+    let (client, secret) = state
+        .registry
+        .create_client(new, &caller.actor, state.clock.now())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedClientView::new(&client, &secret)),
@@ -68,13 +74,14 @@ pub async fn show_client(
 #[tracing::instrument(skip_all, fields(client_id = %client_id))]
 pub async fn update_client(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path(client_id): Path<String>,
     AdminJson(request): AdminJson<UpdateClientRequest>,
 ) -> Result<Json<ClientView>, AdminError> {
     let change = request.into_update()?;
     let client = state
         .registry
-        .update_client(&client_id, change, state.clock.now())
+        .update_client(&client_id, change, &caller.actor, state.clock.now())
         .await?;
     Ok(Json((&client).into()))
 }
@@ -91,13 +98,19 @@ pub async fn update_client(
 #[tracing::instrument(skip_all, fields(client_id = %client_id))]
 pub async fn add_secret(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path(client_id): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<IssuedSecretView>), AdminError> {
     let request: AddSecretRequest = optional_json(&body)?;
     let secret = state
         .registry
-        .add_secret(&client_id, request.expires_at, state.clock.now())
+        .add_secret(
+            &client_id,
+            request.expires_at,
+            &caller.actor,
+            state.clock.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json((&secret).into())))
 }
@@ -125,11 +138,12 @@ pub async fn list_secrets(
 #[tracing::instrument(skip_all, fields(client_id = %client_id, secret_id = %secret_id))]
 pub async fn revoke_secret(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path((client_id, secret_id)): Path<(String, String)>,
 ) -> Result<StatusCode, AdminError> {
     state
         .registry
-        .revoke_secret(&client_id, &secret_id, state.clock.now())
+        .revoke_secret(&client_id, &secret_id, &caller.actor, state.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,8 +2,10 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::Extension;
 use axum::Json;
 
+use super::auth::AdminCaller;
 use super::views::{KeyView, RotateKeysRequest, RotatedKey};
 use super::{optional_json, AdminError};
 use crate::http::error::ErrorBody;
@@ -30,12 +32,13 @@ pub async fn list_keys(State(state): State<AppState>) -> Result<Json<Vec<KeyView
 #[tracing::instrument(skip_all)]
 pub async fn rotate_keys(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     body: Bytes,
 ) -> Result<Json<Vec<RotatedKey>>, AdminError> {
     let request: RotateKeysRequest = optional_json(&body)?;
     let rotated = state
         .signer
-        .rotate_some(request.algorithm, state.clock.now())
+        .rotate_some(request.algorithm, &caller.actor, state.clock.now())
         .await?;
     Ok(Json(rotated.into_iter().map(RotatedKey::from).collect()))
 }

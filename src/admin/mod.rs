@@ -1,11 +1,15 @@
-//! The admin API under `/admin/`: clients, secrets, signing keys, API groups, access requests
-//! and the issuance record, over the registry and the signing core like a scheme. Guarded as a
-//! whole by the admin token; JSON in snake_case; invalid input is 422 `{"error":
+//! The admin API under `/admin/`: clients, secrets, signing keys, API groups, access requests,
+//! trust policies, administrators, the audit trail and the issuance record, over the registry and
+//! the signing core like a scheme. Guarded as a whole by [`auth`] (an administrator's token; a
+//! viewer only reads); each handler passes the caller's actor to the registry, which records the
+//! change in the audit trail. JSON in snake_case; invalid input is 422 `{"error":
 //! "invalid_request", "message", "field"}`.
 
 pub mod access;
+pub mod administrators;
 pub mod api_keys;
-mod auth;
+pub mod audit;
+pub mod auth;
 mod clients;
 pub mod issuances;
 mod keys;
@@ -79,6 +83,8 @@ pub fn router(known: KnownSchemes) -> OpenApiRouter<AppState> {
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .routes(routes!(issuances::list_issuances))
+        .merge(administrators::router())
+        .merge(audit::router())
         .merge(api_keys::router())
         .merge(access::router())
         .merge(service_accounts::router())

@@ -6,10 +6,12 @@ pub mod views;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::AdminCaller;
 use super::{AdminError, AdminJson};
 use crate::http::error::ErrorBody;
 use crate::http::openapi;
@@ -29,11 +31,12 @@ use views::{
 #[tracing::instrument(skip_all)]
 pub async fn create_service_account(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     AdminJson(request): AdminJson<CreateServiceAccountRequest>,
 ) -> Result<(StatusCode, Json<ServiceAccountView>), AdminError> {
     let account = state
         .registry
-        .create_service_account(request.into(), state.clock.now())
+        .create_service_account(request.into(), &caller.actor, state.clock.now())
         .await?;
     Ok((StatusCode::CREATED, Json((&account).into())))
 }
@@ -76,12 +79,18 @@ pub async fn show_service_account(
 #[tracing::instrument(skip_all, fields(service_account_id = %service_account_id))]
 pub async fn update_service_account(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path(service_account_id): Path<String>,
     AdminJson(request): AdminJson<UpdateServiceAccountRequest>,
 ) -> Result<Json<ServiceAccountView>, AdminError> {
     let account = state
         .registry
-        .update_service_account(&service_account_id, request.into(), state.clock.now())
+        .update_service_account(
+            &service_account_id,
+            request.into(),
+            &caller.actor,
+            state.clock.now(),
+        )
         .await?;
     Ok(Json((&account).into()))
 }
@@ -95,11 +104,12 @@ pub async fn update_service_account(
 #[tracing::instrument(skip_all, fields(service_account_id = %service_account_id))]
 pub async fn delete_service_account(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path(service_account_id): Path<String>,
 ) -> Result<StatusCode, AdminError> {
     state
         .registry
-        .delete_service_account(&service_account_id)
+        .delete_service_account(&service_account_id, &caller.actor, state.clock.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -115,12 +125,18 @@ pub async fn delete_service_account(
 #[tracing::instrument(skip_all, fields(service_account_id = %service_account_id))]
 pub async fn add_certificate(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path(service_account_id): Path<String>,
     AdminJson(request): AdminJson<AddCertificateRequest>,
 ) -> Result<(StatusCode, Json<CertificateView>), AdminError> {
     let certificate = state
         .registry
-        .add_service_account_certificate(&service_account_id, &request.pem, state.clock.now())
+        .add_service_account_certificate(
+            &service_account_id,
+            &request.pem,
+            &caller.actor,
+            state.clock.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json((&certificate).into())))
 }

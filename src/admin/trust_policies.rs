@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::AdminCaller;
 use super::{AdminError, AdminJson};
 use crate::http::error::ErrorBody;
 use crate::http::openapi;
@@ -157,11 +159,12 @@ impl From<&TrustPolicy> for TrustPolicyView {
 #[tracing::instrument(skip_all)]
 pub async fn create_trust_policy(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     AdminJson(request): AdminJson<CreateTrustPolicyRequest>,
 ) -> Result<(StatusCode, Json<TrustPolicyView>), AdminError> {
     let policy = state
         .registry
-        .create_trust_policy(request.into(), state.clock.now())
+        .create_trust_policy(request.into(), &caller.actor, state.clock.now())
         .await?;
     Ok((StatusCode::CREATED, Json((&policy).into())))
 }
@@ -201,12 +204,13 @@ pub async fn show_trust_policy(
 #[tracing::instrument(skip_all, fields(trust_policy_id = %id))]
 pub async fn update_trust_policy(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path(id): Path<String>,
     AdminJson(request): AdminJson<UpdateTrustPolicyRequest>,
 ) -> Result<Json<TrustPolicyView>, AdminError> {
     let policy = state
         .registry
-        .update_trust_policy(&id, request.into(), state.clock.now())
+        .update_trust_policy(&id, request.into(), &caller.actor, state.clock.now())
         .await?;
     Ok(Json((&policy).into()))
 }
@@ -220,9 +224,13 @@ pub async fn update_trust_policy(
 #[tracing::instrument(skip_all, fields(trust_policy_id = %id))]
 pub async fn delete_trust_policy(
     State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AdminError> {
-    state.registry.delete_trust_policy(&id).await?;
+    state
+        .registry
+        .delete_trust_policy(&id, &caller.actor, state.clock.now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -77,7 +77,9 @@ pub fn router(state: AppState) -> Router {
         .merge(swagger_ui::router(document))
         .merge(web::router(&state, schemes::ALL))
         .with_state(state.clone())
-        .layer(Extension(state.admin.clone()))
+        // The admin guard's state: the admin router is built before the state exists (the
+        // OpenAPI document needs no state).
+        .layer(Extension(state.clone()))
         .layer(DefaultBodyLimit::max(
             settings.http.request_body_limit_bytes,
         ))

@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::print_json;
 use crate::admin::access::parse_status;
+use crate::audit::Actor;
 use crate::mail::decision_email;
 use crate::registry::views::{AccessRequestView, ApiGroupView};
 use crate::registry::Decision;
@@ -55,12 +56,16 @@ pub enum AccessRequestCommand {
 }
 
 /// Runs an API-group subcommand.
-pub async fn run_api_group(command: ApiGroupCommand, state: &AppState) -> anyhow::Result<()> {
+pub async fn run_api_group(
+    command: ApiGroupCommand,
+    state: &AppState,
+    actor: &Actor,
+) -> anyhow::Result<()> {
     match command {
         ApiGroupCommand::Create { name, scopes } => {
             let group = state
                 .registry
-                .create_api_group(&name, scopes, state.clock.now())
+                .create_api_group(&name, scopes, actor, state.clock.now())
                 .await?;
             print_json(&ApiGroupView::from(&group))
         }
@@ -75,6 +80,7 @@ pub async fn run_api_group(command: ApiGroupCommand, state: &AppState) -> anyhow
 pub async fn run_access_request(
     command: AccessRequestCommand,
     state: &AppState,
+    actor: &Actor,
 ) -> anyhow::Result<()> {
     let (id, decision, note) = match command {
         AccessRequestCommand::List { status } => {
@@ -88,7 +94,7 @@ pub async fn run_access_request(
     };
     let (request, client) = state
         .registry
-        .decide_access_request(&id, decision, note.as_deref(), state.clock.now())
+        .decide_access_request(&id, decision, note.as_deref(), actor, state.clock.now())
         .await?;
     if let Some(email) = decision_email(&request, &client) {
         state.mailer.send(&email).await;

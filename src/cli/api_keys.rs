@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::print_json;
 use crate::admin::api_keys::{ApiKeyView, IssuedApiKeyView};
+use crate::audit::Actor;
 use crate::registry::api_keys::Environment;
 use crate::state::AppState;
 
@@ -36,7 +37,7 @@ pub enum ApiKeyCommand {
 }
 
 /// Runs an API-key subcommand.
-pub async fn run(command: ApiKeyCommand, state: &AppState) -> anyhow::Result<()> {
+pub async fn run(command: ApiKeyCommand, state: &AppState, actor: &Actor) -> anyhow::Result<()> {
     let now = state.clock.now();
     let registry = &state.registry;
     match command {
@@ -46,7 +47,7 @@ pub async fn run(command: ApiKeyCommand, state: &AppState) -> anyhow::Result<()>
             expires_at,
         } => {
             let issued = registry
-                .create_api_key(&client_id, environment, expires_at, now)
+                .create_api_key(&client_id, environment, expires_at, actor, now)
                 .await?;
             print_json(&IssuedApiKeyView::from(&issued))
         }
@@ -55,7 +56,7 @@ pub async fn run(command: ApiKeyCommand, state: &AppState) -> anyhow::Result<()>
             print_json(&keys.iter().map(ApiKeyView::from).collect::<Vec<_>>())
         }
         ApiKeyCommand::Revoke { api_key_id } => {
-            registry.revoke_api_key(&api_key_id, now).await?;
+            registry.revoke_api_key(&api_key_id, actor, now).await?;
             super::say(format_args!("api key {api_key_id} revoked"))
         }
     }

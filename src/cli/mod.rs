@@ -2,6 +2,7 @@
 //! call the same registry and signing functions; output is the admin API's JSON.
 
 mod access;
+mod administrators;
 mod api_keys;
 mod reporting;
 mod service_accounts;
@@ -19,6 +20,7 @@ use crate::admin::views::{
     ClientView, CreateClientRequest, CreatedClientView, IssuedSecretView, KeyView, RotatedKey,
     UpdateClientRequest,
 };
+use crate::audit::Actor;
 use crate::clock::SystemClock;
 use crate::config::{Mode, Settings};
 use crate::db::Database;
@@ -77,6 +79,12 @@ pub enum Command {
     /// List and decide clients' access requests to API groups.
     #[command(subcommand)]
     AccessRequest(access::AccessRequestCommand),
+    /// Manage administrators (the bootstrap one is TOKENMINT_ADMIN_TOKEN).
+    #[command(subcommand)]
+    Admin(administrators::AdminCommand),
+    /// Read the audit trail: who changed what.
+    #[command(subcommand)]
+    Audit(administrators::AuditCommand),
     /// Report issued tokens from the issuance record.
     #[command(subcommand)]
     Issuances(reporting::IssuancesCommand),
@@ -293,6 +301,8 @@ async fn healthcheck(url: &str) -> anyhow::Result<()> {
 
 async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
     let now = state.clock.now();
+    // Every change is recorded in the audit trail under the operating-system user running it.
+    let actor = Actor::command_line(crate::config::os_user());
     let registry = &state.registry;
     match command {
         Command::Client(ClientCommand::Create(c)) => {
@@ -311,7 +321,7 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
                 require_dpop: c.require_dpop,
             };
             let (client, secret) = registry
-                .create_client(request.into_new_client()?, now)
+                .create_client(request.into_new_client()?, &actor, now)
                 .await?;
             print_json(&CreatedClientView::new(&client, &secret))
         }
@@ -323,10 +333,10 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
             print_json(&ClientView::from(&registry.client(&client_id).await?))
         }
         Command::Client(ClientCommand::Suspend { client_id }) => {
-            set_status(state, &client_id, "suspended").await
+            set_status(state, &client_id, "suspended", &actor).await
         }
         Command::Client(ClientCommand::Activate { client_id }) => {
-            set_status(state, &client_id, "active").await
+            set_status(state, &client_id, "active", &actor).await
         }
         Command::Client(ClientCommand::Keys(keys)) => {
             let jwks = keys.jwks_file.as_deref().map(read_jwks).transpose()?;
@@ -343,21 +353,27 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
                 ..Default::default()
             }
             .into_update()?;
-            let client = registry.update_client(&keys.client_id, change, now).await?;
+            let client = registry
+                .update_client(&keys.client_id, change, &actor, now)
+                .await?;
             print_json(&ClientView::from(&client))
         }
         Command::Secret(SecretCommand::Add {
             client_id,
             expires_at,
         }) => {
-            let secret = registry.add_secret(&client_id, expires_at, now).await?;
+            let secret = registry
+                .add_secret(&client_id, expires_at, &actor, now)
+                .await?;
             print_json(&IssuedSecretView::from(&secret))
         }
         Command::Secret(SecretCommand::Revoke {
             client_id,
             secret_id,
         }) => {
-            registry.revoke_secret(&client_id, &secret_id, now).await?;
+            registry
+                .revoke_secret(&client_id, &secret_id, &actor, now)
+                .await?;
             say(format_args!("secret {secret_id} revoked"))
         }
         Command::Keys(KeysCommand::List) => {
@@ -365,7 +381,7 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
             print_json(&keys.iter().map(KeyView::from).collect::<Vec<_>>())
         }
         Command::Keys(KeysCommand::Rotate { algorithm }) => {
-            let rotated = state.signer.rotate_some(algorithm, now).await?;
+            let rotated = state.signer.rotate_some(algorithm, &actor, now).await?;
             print_json(
                 &rotated
                     .into_iter()
@@ -373,11 +389,13 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
                     .collect::<Vec<_>>(),
             )
         }
-        Command::ApiKey(command) => api_keys::run(command, state).await,
-        Command::ServiceAccount(command) => service_accounts::run(command, state).await,
-        Command::TrustPolicy(command) => trust_policies::run(command, state).await,
-        Command::ApiGroup(command) => access::run_api_group(command, state).await,
-        Command::AccessRequest(command) => access::run_access_request(command, state).await,
+        Command::ApiKey(command) => api_keys::run(command, state, &actor).await,
+        Command::ServiceAccount(command) => service_accounts::run(command, state, &actor).await,
+        Command::TrustPolicy(command) => trust_policies::run(command, state, &actor).await,
+        Command::ApiGroup(command) => access::run_api_group(command, state, &actor).await,
+        Command::AccessRequest(command) => access::run_access_request(command, state, &actor).await,
+        Command::Admin(command) => administrators::run_admin(command, state, &actor).await,
+        Command::Audit(command) => administrators::run_audit(command, state).await,
         Command::Issuances(command) => reporting::run_issuances(command, state).await,
         Command::Retention(command) => reporting::run_retention(command, state).await,
         Command::Serve
@@ -387,7 +405,12 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
     }
 }
 
-async fn set_status(state: &AppState, client_id: &str, status: &str) -> anyhow::Result<()> {
+async fn set_status(
+    state: &AppState,
+    client_id: &str,
+    status: &str,
+    actor: &Actor,
+) -> anyhow::Result<()> {
     let change = UpdateClientRequest {
         status: Some(status.to_owned()),
         ..Default::default()
@@ -395,7 +418,7 @@ async fn set_status(state: &AppState, client_id: &str, status: &str) -> anyhow::
     .into_update()?;
     let client = state
         .registry
-        .update_client(client_id, change, state.clock.now())
+        .update_client(client_id, change, actor, state.clock.now())
         .await?;
     print_json(&ClientView::from(&client))
 }

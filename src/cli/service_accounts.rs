@@ -13,6 +13,7 @@ use super::print_json;
 use crate::admin::service_accounts::views::{
     CertificateView, CreateServiceAccountRequest, ServiceAccountView,
 };
+use crate::audit::Actor;
 use crate::schemes::sign_in::TOKEN_PATH;
 use crate::state::AppState;
 
@@ -79,7 +80,11 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Runs a service-account subcommand.
-pub async fn run(command: ServiceAccountCommand, state: &AppState) -> anyhow::Result<()> {
+pub async fn run(
+    command: ServiceAccountCommand,
+    state: &AppState,
+    actor: &Actor,
+) -> anyhow::Result<()> {
     let registry = &state.registry;
     let now = state.clock.now();
     match command {
@@ -98,7 +103,9 @@ pub async fn run(command: ServiceAccountCommand, state: &AppState) -> anyhow::Re
                     .map(|p| read_text(p))
                     .collect::<anyhow::Result<_>>()?,
             };
-            let account = registry.create_service_account(request.into(), now).await?;
+            let account = registry
+                .create_service_account(request.into(), actor, now)
+                .await?;
             print_json(&ServiceAccountView::from(&account))
         }
         ServiceAccountCommand::List => {
@@ -115,7 +122,9 @@ pub async fn run(command: ServiceAccountCommand, state: &AppState) -> anyhow::Re
             print_json(&ServiceAccountView::from(&account))
         }
         ServiceAccountCommand::Delete { service_account_id } => {
-            registry.delete_service_account(&service_account_id).await?;
+            registry
+                .delete_service_account(&service_account_id, actor, now)
+                .await?;
             super::say(format_args!("service account {service_account_id} deleted"))
         }
         ServiceAccountCommand::AddCertificate {
@@ -124,7 +133,7 @@ pub async fn run(command: ServiceAccountCommand, state: &AppState) -> anyhow::Re
         } => {
             let pem = read_text(&certificate_file)?;
             let certificate = registry
-                .add_service_account_certificate(&service_account_id, &pem, now)
+                .add_service_account_certificate(&service_account_id, &pem, actor, now)
                 .await?;
             print_json(&CertificateView::from(&certificate))
         }

@@ -9,6 +9,7 @@ use super::print_json;
 use crate::admin::trust_policies::{
     CreateTrustPolicyRequest, TrustPolicyView, UpdateTrustPolicyRequest,
 };
+use crate::audit::Actor;
 use crate::state::AppState;
 
 /// Trust-policy subcommands.
@@ -88,7 +89,11 @@ fn claim(raw: &str) -> Result<(String, String), String> {
 }
 
 /// Runs a trust-policy subcommand.
-pub async fn run(command: TrustPolicyCommand, state: &AppState) -> anyhow::Result<()> {
+pub async fn run(
+    command: TrustPolicyCommand,
+    state: &AppState,
+    actor: &Actor,
+) -> anyhow::Result<()> {
     let registry = &state.registry;
     let now = state.clock.now();
     match command {
@@ -103,7 +108,9 @@ pub async fn run(command: TrustPolicyCommand, state: &AppState) -> anyhow::Resul
                 scopes: c.scopes,
                 max_ttl_minutes: c.max_ttl_minutes,
             };
-            let policy = registry.create_trust_policy(request.into(), now).await?;
+            let policy = registry
+                .create_trust_policy(request.into(), actor, now)
+                .await?;
             print_json(&TrustPolicyView::from(&policy))
         }
         TrustPolicyCommand::List => {
@@ -128,12 +135,12 @@ pub async fn run(command: TrustPolicyCommand, state: &AppState) -> anyhow::Resul
                 ..UpdateTrustPolicyRequest::default()
             };
             let policy = registry
-                .update_trust_policy(&u.id, request.into(), now)
+                .update_trust_policy(&u.id, request.into(), actor, now)
                 .await?;
             print_json(&TrustPolicyView::from(&policy))
         }
         TrustPolicyCommand::Delete { id } => {
-            registry.delete_trust_policy(&id).await?;
+            registry.delete_trust_policy(&id, actor, now).await?;
             super::say(format_args!("trust policy {id} deleted"))
         }
     }

@@ -87,6 +87,14 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
 }
 
+/// The operating-system user running this process (`USER`, else `LOGNAME`), which the command
+/// line's changes are recorded under in the audit trail.
+pub fn os_user() -> Option<String> {
+    ["USER", "LOGNAME"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|user| !user.is_empty()))
+}
+
 impl Settings {
     /// Loads the layered configuration from files and the process environment.
     pub fn load() -> anyhow::Result<Self> {

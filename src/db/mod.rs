@@ -6,6 +6,7 @@
 //! No queries of the domain are written here: they belong to `registry` and `signing`.
 
 pub mod group_commit;
+pub mod keyset;
 
 use std::path::Path;
 use std::time::Duration;

@@ -35,8 +35,11 @@ pub const OAUTH: Tag = Tag {
 pub const ADMIN: Tag = Tag {
     name: "admin",
     description: "Administration: clients, secrets, API keys, service accounts, signing keys, \
-        API groups, access requests, trust policies and the issuance record, with the admin \
-        token (`Authorization: Bearer <admin token>`)",
+        API groups, access requests, trust policies, administrators, the audit trail and the \
+        issuance record, with an administrator's token (`Authorization: Bearer <admin token>`: \
+        the bootstrap `TOKENMINT_ADMIN_TOKEN` or a registered administrator's). A `viewer` may \
+        only read: any other request is 403 `forbidden`. Every change is recorded in the audit \
+        trail under the caller's name.",
 };
 
 /// Probes and metrics.

@@ -7,6 +7,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::client::millis_to_time;
 use super::{ClientRegistry, RegistryError};
+use crate::audit::{self, Actor, Event};
 use crate::domain::is_scope_token;
 
 /// Longest API group name.
@@ -32,6 +33,7 @@ impl ClientRegistry {
         &self,
         name: &str,
         scopes: Vec<String>,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<ApiGroup, RegistryError> {
         let name = name.trim();
@@ -63,11 +65,12 @@ impl ClientRegistry {
             scopes,
             created_at: now,
         };
+        let mut tx = self.db.pool().begin().await?;
         sqlx::query("insert into api_groups (name, scopes, created_at) values ($1, $2, $3)")
             .bind(&group.name)
             .bind(to_json(&group.scopes))
             .bind(now.timestamp_millis())
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await
             .map_err(|e| {
                 // The only unique constraint of the table: api_groups_pkey (the name).
@@ -77,6 +80,10 @@ impl ClientRegistry {
                     e.into()
                 }
             })?;
+        let event = Event::new("api_group.create", &group.name)
+            .with(serde_json::json!({"scopes": group.scopes}));
+        audit::record(&mut tx, actor, event, now).await?;
+        tx.commit().await?;
         tracing::info!(name = %group.name, "API group created");
         Ok(group)
     }

@@ -13,7 +13,8 @@ use crate::domain::{Algorithm, ClientId, ClientPolicy};
 use crate::remote_keys::{self, Policy, RemoteKeySettings};
 
 /// Whether a client's credentials work.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ClientStatus {
     /// Credentials work.
     Active,
@@ -110,34 +111,48 @@ pub struct NewClient {
     pub keys: ClientKeys,
 }
 
-/// A partial change to a client; `None` leaves a field as it is.
-#[derive(Clone, Debug, Default)]
+/// A partial change to a client; `None` leaves a field as it is. Serialized, it is the audit
+/// trail's details: only the fields it changes (none of them secret).
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct ClientUpdate {
     /// New name.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// New allowed scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_scopes: Option<Vec<String>>,
     /// New default scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_scopes: Option<Vec<String>>,
     /// New allowed states.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_states: Option<Vec<String>>,
     /// New default state (`Some(None)` clears it).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_state: Option<Option<String>>,
     /// New maximum TTL.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_ttl_minutes: Option<i64>,
     /// New signing algorithm.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<Algorithm>,
     /// Suspend or reactivate.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ClientStatus>,
     /// New phones, normalized.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phones: Option<Vec<String>>,
     /// New e-mail (`Some(None)` clears it).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<Option<String>>,
     /// New registered JWK Set (`Some(None)` clears it).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks: Option<Option<serde_json::Value>>,
     /// New JWK Set URL (`Some(None)` clears it).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<Option<String>>,
     /// Whether DPoP is required from now on.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub require_dpop: Option<bool>,
 }
 

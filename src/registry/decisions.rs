@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 use super::access_requests::{bounded_text, find, AccessRequest, AccessStatus, Decision};
 use super::client::{self, Client};
 use super::{api_groups, notifications, ClientRegistry, RegistryError};
+use crate::audit::{self, Actor, Event};
 use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 
@@ -24,6 +25,7 @@ impl ClientRegistry {
         id: &str,
         decision: Decision,
         note: Option<&str>,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(AccessRequest, Client), RegistryError> {
         let note = bounded_text("note", note.unwrap_or_default())?;
@@ -72,6 +74,16 @@ impl ClientRegistry {
         }
         notifications::insert(&mut tx, &request, now).await?;
         announce(&mut tx, Change::Client(client.id.as_str())).await?;
+        let action = match decision {
+            Decision::Approve => "access_request.approve",
+            Decision::Reject => "access_request.reject",
+        };
+        let event = Event::new(action, id).with(serde_json::json!({
+            "client_id": client.id.as_str(),
+            "api_groups": request.api_groups,
+            "note": note,
+        }));
+        audit::record(&mut tx, actor, event, now).await?;
         tx.commit().await?;
         self.forget_client(client.id.as_str());
         tracing::info!(client_id = %client.id, status = status.as_str(), "access request decided");

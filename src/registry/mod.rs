@@ -8,6 +8,7 @@
 
 mod access_requests;
 mod admin_credential;
+pub mod administrators;
 mod api_groups;
 pub mod api_keys;
 mod authtokens;
@@ -42,6 +43,7 @@ pub use notifications::{decision_text, Notification};
 pub use secrets::{IssuedSecret, SecretInfo};
 pub use web_sessions::StoredWebSession;
 
+use crate::audit::{self, Actor, Event};
 use crate::changes::{announce, Change};
 use crate::config::CacheSettings;
 use crate::db::Database;
@@ -185,6 +187,7 @@ impl ClientRegistry {
     pub async fn create_client(
         &self,
         new: NewClient,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(Client, IssuedSecret), RegistryError> {
         let client = Client {
@@ -203,6 +206,9 @@ impl ClientRegistry {
         let mut tx = self.db.pool().begin().await?;
         client::insert(&mut tx, &client).await?;
         let issued = secrets::insert(&mut tx, &client.id, prepared).await?;
+        let event = Event::new("client.create", client.id.as_str())
+            .with(serde_json::json!({"name": client.name, "secret_id": issued.secret_id}));
+        audit::record(&mut tx, actor, event, now).await?;
         tx.commit().await?;
         tracing::info!(client_id = %client.id, "client created");
         Ok((client, issued))
@@ -254,13 +260,17 @@ impl ClientRegistry {
         &self,
         id: &str,
         change: ClientUpdate,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Client, RegistryError> {
         let current = self.client(id).await?;
+        let details = serde_json::to_value(&change).map_err(anyhow::Error::from)?;
         let updated = self.normalized(change.apply(current, now))?;
         let mut tx = self.db.pool().begin().await?;
         client::update(&mut tx, &updated).await?;
         announce(&mut tx, Change::Client(updated.id.as_str())).await?;
+        let event = Event::new("client.update", updated.id.as_str()).with(details);
+        audit::record(&mut tx, actor, event, now).await?;
         tx.commit().await?;
         self.forget_client(updated.id.as_str());
         tracing::info!(client_id = %updated.id, status = updated.status.as_str(), "client updated");

@@ -12,6 +12,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
 use super::cache::Lookup;
 use super::client::{self, millis_to_time};
 use super::{secret, Client, ClientRegistry, ClientStatus, RegistryError};
+use crate::audit::{self, Actor, Event};
 use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 
@@ -236,6 +237,7 @@ impl ClientRegistry {
         &self,
         id: &str,
         expires_at: Option<DateTime<Utc>>,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<IssuedSecret, RegistryError> {
         let client = self.client(id).await?;
@@ -248,6 +250,11 @@ impl ClientRegistry {
         let prepared = prepare(self, expires_at, now).await?;
         let mut tx = self.db.pool().begin().await?;
         let issued = insert(&mut tx, &client.id, prepared).await?;
+        let event = Event::new("secret.create", &issued.secret_id).with(serde_json::json!({
+            "client_id": client.id.as_str(),
+            "expires_at": expires_at,
+        }));
+        audit::record(&mut tx, actor, event, now).await?;
         tx.commit().await?;
         tracing::info!(client_id = %client.id, secret_id = %issued.secret_id, "secret added");
         Ok(issued)
@@ -258,11 +265,15 @@ impl ClientRegistry {
         &self,
         id: &str,
         secret_id: &str,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), RegistryError> {
         let mut tx = self.db.pool().begin().await?;
         revoke(&mut tx, id, secret_id, now).await?;
         announce(&mut tx, Change::Client(id)).await?;
+        let event =
+            Event::new("secret.revoke", secret_id).with(serde_json::json!({"client_id": id}));
+        audit::record(&mut tx, actor, event, now).await?;
         tx.commit().await?;
         self.forget_client(id);
         tracing::info!(client_id = %id, secret_id = %secret_id, "secret revoked");

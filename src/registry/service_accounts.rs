@@ -20,6 +20,7 @@ pub use used_assertions::{AssertionClaim, ClaimedAssertion};
 
 use super::cache::Lookup;
 use super::{Client, ClientRegistry, RegistryError};
+use crate::audit::{self, Actor, Event};
 use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 use registration::{check, prepare_certificates};
@@ -80,21 +81,37 @@ pub struct NewServiceAccount {
 }
 
 /// A partial change to a config; `None` leaves a field as it is. `certificates` replaces the
-/// whole list (to drop a rotated-out certificate).
-#[derive(Clone, Debug, Default)]
+/// whole list (to drop a rotated-out certificate). Serialized, it is the audit trail's details:
+/// the fields it changes, certificates by count.
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct ServiceAccountUpdate {
     /// New description.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// New scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     /// New token audience.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token_audience: Option<String>,
     /// New token lifetime, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token_duration_seconds: Option<i64>,
     /// New allowed user attributes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token_user_attributes: Option<Vec<String>>,
     /// A new certificate list, PEM.
+    #[serde(rename = "certificates", serialize_with = "count_of")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub certificates: Option<Vec<String>>,
+}
+
+/// A replaced certificate list in the audit trail: how many there are now.
+fn count_of<S: serde::Serializer>(pems: &Option<Vec<String>>, to: S) -> Result<S::Ok, S::Error> {
+    match pems {
+        Some(pems) => to.serialize_some(&pems.len()),
+        None => to.serialize_none(),
+    }
 }
 
 /// Whether `id` can be a service-account id: 1 to 128 ASCII letters, digits, `-`, `_` or `.`,
@@ -113,6 +130,7 @@ impl ClientRegistry {
     pub async fn create_service_account(
         &self,
         new: NewServiceAccount,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<ServiceAccount, RegistryError> {
         let client = self.client(&new.client_id).await.map_err(|e| match e {
@@ -148,6 +166,13 @@ impl ClientRegistry {
         for c in &certificates {
             storage::insert_certificate(&mut tx, &account.id, c, "certificates").await?;
         }
+        let event = Event::new("service_account.create", &account.id).with(serde_json::json!({
+            "client_id": account.client_id.as_str(),
+            "scopes": account.scopes,
+            "access_token_audience": account.access_token_audience,
+            "certificates": account.certificates.len(),
+        }));
+        audit::record(&mut tx, actor, event, now).await?;
         tx.commit().await?;
         tracing::info!(service_account_id = %account.id, "service account created");
         Ok(account)
@@ -195,8 +220,10 @@ impl ClientRegistry {
         &self,
         id: &str,
         change: ServiceAccountUpdate,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<ServiceAccount, RegistryError> {
+        let details = serde_json::to_value(&change).map_err(anyhow::Error::from)?;
         let mut account = self.service_account(id).await?;
         let client = self.client(account.client_id.as_str()).await?;
         let replacement = match &change.certificates {
@@ -229,6 +256,8 @@ impl ClientRegistry {
             }
         }
         announce(&mut tx, Change::Client(account.client_id.as_str())).await?;
+        let event = Event::new("service_account.update", &account.id).with(details);
+        audit::record(&mut tx, actor, event, now).await?;
         tx.commit().await?;
         self.forget_client(account.client_id.as_str());
         tracing::info!("service account updated");
@@ -237,7 +266,12 @@ impl ClientRegistry {
 
     /// Deletes a service account with its certificates; its assertions stop working at once.
     #[tracing::instrument(skip_all, fields(service_account_id = %id))]
-    pub async fn delete_service_account(&self, id: &str) -> Result<(), RegistryError> {
+    pub async fn delete_service_account(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), RegistryError> {
         if !is_valid_id(id) {
             return Err(RegistryError::NotFound("service account"));
         }
@@ -246,6 +280,13 @@ impl ClientRegistry {
             return Err(RegistryError::NotFound("service account"));
         }
         announce(&mut tx, Change::All).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Event::new("service_account.delete", id),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         // The account's client is not at hand here; deletions are rare, so forget everything.
         self.forget_all();
@@ -259,6 +300,7 @@ impl ClientRegistry {
         &self,
         id: &str,
         pem: &str,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Certificate, RegistryError> {
         let account = self.service_account(id).await?;
@@ -276,6 +318,9 @@ impl ClientRegistry {
         }
         storage::insert_certificate(&mut tx, &account.id, &new, "pem").await?;
         announce(&mut tx, Change::Client(account.client_id.as_str())).await?;
+        let event = Event::new("service_account.add_certificate", &account.id)
+            .with(serde_json::json!({"fingerprint": new.certificate.fingerprint}));
+        audit::record(&mut tx, actor, event, now).await?;
         tx.commit().await?;
         self.forget_client(account.client_id.as_str());
         tracing::info!(fingerprint = %new.certificate.fingerprint, "certificate added");

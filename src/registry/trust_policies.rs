@@ -20,6 +20,7 @@ pub(crate) use cache::ExchangeCache;
 
 use super::client::millis_to_time;
 use super::{ClientRegistry, RegistryError};
+use crate::audit::{self, Actor, Event};
 use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 
@@ -76,22 +77,30 @@ pub struct NewTrustPolicy {
     pub max_ttl_minutes: i64,
 }
 
-/// A partial change to a policy; `None` leaves a field as it is.
-#[derive(Clone, Debug, Default)]
+/// A partial change to a policy; `None` leaves a field as it is. Serialized, it is the audit
+/// trail's details: only the fields it changes.
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct TrustPolicyUpdate {
     /// New issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     /// New key location (`Some(None)` clears it: discovery).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<Option<String>>,
     /// New audience.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
     /// New subject pattern.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// New claim patterns (replace the old ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub claims: Option<BTreeMap<String, String>>,
     /// New scopes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     /// New longest lifetime.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_ttl_minutes: Option<i64>,
 }
 
@@ -178,6 +187,7 @@ impl ClientRegistry {
     pub async fn create_trust_policy(
         &self,
         new: NewTrustPolicy,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<TrustPolicy, RegistryError> {
         let client = self.client(&new.client_id).await.map_err(|e| match e {
@@ -200,7 +210,15 @@ impl ClientRegistry {
             updated_at: now,
         };
         self.check_trust_policy(&policy, &client.policy.allowed_scopes)?;
-        self.write_trust_policy(&policy, true).await?;
+        let event = Event::new("trust_policy.create", &policy.id).with(serde_json::json!({
+            "client_id": policy.client_id.as_str(),
+            "issuer": policy.issuer,
+            "audience": policy.audience,
+            "subject": policy.subject,
+            "scopes": policy.scopes,
+        }));
+        self.write_trust_policy(&policy, true, actor, event, now)
+            .await?;
         tracing::info!(trust_policy_id = %policy.id, "trust policy created");
         Ok(policy)
     }
@@ -229,8 +247,10 @@ impl ClientRegistry {
         &self,
         id: &str,
         change: TrustPolicyUpdate,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<TrustPolicy, RegistryError> {
+        let details = serde_json::to_value(&change).map_err(anyhow::Error::from)?;
         let mut policy = self.trust_policy(id).await?;
         macro_rules! set {
             ($field:ident) => {
@@ -249,14 +269,21 @@ impl ClientRegistry {
         policy.updated_at = now;
         let client = self.client(policy.client_id.as_str()).await?;
         self.check_trust_policy(&policy, &client.policy.allowed_scopes)?;
-        self.write_trust_policy(&policy, false).await?;
+        let event = Event::new("trust_policy.update", &policy.id).with(details);
+        self.write_trust_policy(&policy, false, actor, event, now)
+            .await?;
         tracing::info!("trust policy updated");
         Ok(policy)
     }
 
     /// Deletes a trust policy: its tokens live on until they expire, no new one is issued.
     #[tracing::instrument(skip_all, fields(trust_policy_id = %id))]
-    pub async fn delete_trust_policy(&self, id: &str) -> Result<(), RegistryError> {
+    pub async fn delete_trust_policy(
+        &self,
+        id: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), RegistryError> {
         let mut tx = self.db.pool().begin().await?;
         let deleted: Option<(String,)> =
             sqlx::query_as("delete from trust_policies where id = $1 returning client_id")
@@ -267,6 +294,7 @@ impl ClientRegistry {
             return Err(RegistryError::NotFound("trust policy"));
         };
         announce(&mut tx, Change::Client(&client_id)).await?;
+        audit::record(&mut tx, actor, Event::new("trust_policy.delete", id), now).await?;
         tx.commit().await?;
         self.forget_client(&client_id);
         tracing::info!("trust policy deleted");
@@ -323,6 +351,9 @@ impl ClientRegistry {
         &self,
         policy: &TrustPolicy,
         new: bool,
+        actor: &Actor,
+        event: Event,
+        now: DateTime<Utc>,
     ) -> Result<(), RegistryError> {
         let sql = if new {
             format!(
@@ -352,6 +383,7 @@ impl ClientRegistry {
             .await?;
         // Instances that cached this issuer's policies read them again (see `ExchangeCache`).
         announce(&mut tx, Change::Client(policy.client_id.as_str())).await?;
+        audit::record(&mut tx, actor, event, now).await?;
         tx.commit().await?;
         self.forget_client(policy.client_id.as_str());
         Ok(())

@@ -5,6 +5,7 @@
 use anyhow::Context;
 use secrecy::SecretString;
 
+use crate::audit::Actor;
 use crate::registry::api_keys::Environment;
 use crate::registry::Client;
 use crate::state::AppState;
@@ -17,6 +18,7 @@ pub async fn ensure(state: &AppState, client: &Client) -> anyhow::Result<SecretS
             client.id.as_str(),
             Environment::Sandbox,
             None,
+            &Actor::Service("sandbox"),
             state.clock.now(),
         )
         .await

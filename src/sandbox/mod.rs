@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use secrecy::ExposeSecret;
 
+use crate::audit::Actor;
 use crate::config::{Mode, Settings};
 use crate::domain::{Algorithm, ClientId, ClientPolicy};
 use crate::registry::{ClientKeys, NewClient, RegistryError};
@@ -166,7 +167,7 @@ pub async fn ensure_demo(
     }
     let (client, secret) = match state
         .registry
-        .create_client(demo_client(), state.clock.now())
+        .create_client(demo_client(), &Actor::Service("sandbox"), state.clock.now())
         .await
     {
         Ok(created) => created,

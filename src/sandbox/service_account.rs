@@ -13,6 +13,7 @@ use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, RsaKeySize, P
 use zeroize::Zeroizing;
 
 use super::write_private;
+use crate::audit::Actor;
 use crate::registry::service_accounts::NewServiceAccount;
 use crate::registry::Client;
 use crate::schemes::sign_in::TOKEN_PATH;
@@ -53,6 +54,7 @@ pub async fn ensure(state: &AppState, client: &Client) -> anyhow::Result<DemoSer
                 access_token_user_attributes: vec!["icn".into()],
                 certificates: vec![certificate_pem.clone()],
             },
+            &Actor::Service("sandbox"),
             now,
         )
         .await?;

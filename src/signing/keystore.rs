@@ -11,11 +11,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::error::SigningError;
 use super::keys::{KeyMaterial, KeySet};
 pub use super::master_key::MasterKey;
+use crate::audit::{self, Actor, Event};
 use crate::changes::{announce, Change};
 use crate::db;
 use crate::domain::Algorithm;
@@ -161,23 +162,27 @@ pub async fn load(
     Ok(KeySet::new(active, published, previous)?)
 }
 
-/// Rotates one algorithm's keys: `next` becomes `active` (it has been published since it was
-/// created), the old active key is retired and stays published until `publish_until`, and a new
-/// `next` key is created. Returns the new active kid.
+/// Rotates some algorithms' keys in one transaction, recorded as one audit event by `actor`:
+/// for each, `next` becomes `active` (it has been published since it was created), the old
+/// active key is retired and stays published until `publish_until`, and a new `next` key is
+/// created. Returns the new active kid of each.
 pub async fn rotate(
     pool: &AnyPool,
     master: &MasterKey,
-    algorithm: Algorithm,
+    algorithms: &[Algorithm],
     publish_until: DateTime<Utc>,
+    actor: &Actor,
     now: DateTime<Utc>,
-) -> Result<String, SigningError> {
+) -> Result<Vec<(Algorithm, String)>, SigningError> {
     /// A rotation racing others retries; each attempt that loses means another one committed.
     const ATTEMPTS: usize = 5;
-    let fresh_next = generate(algorithm).await?;
+    let mut fresh = Vec::with_capacity(algorithms.len());
+    for algorithm in algorithms {
+        fresh.push((*algorithm, generate(*algorithm).await?));
+    }
     for _ in 0..ATTEMPTS {
-        let tx = pool.begin().await?;
-        match rotate_once(tx, master, algorithm, &fresh_next, publish_until, now).await {
-            Ok(Some(kid)) => return Ok(kid),
+        match rotate_all(pool, master, &fresh, publish_until, actor, now).await {
+            Ok(Some(kids)) => return Ok(kids),
             Ok(None) => {}
             Err(err) if lost_race(&err) => {}
             Err(err) => return Err(err),
@@ -186,9 +191,43 @@ pub async fn rotate(
     Err(anyhow::anyhow!("concurrent key rotations kept winning; try again").into())
 }
 
-/// One rotation attempt; `None` when a concurrent rotation committed first (rolled back).
-async fn rotate_once(
-    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+/// One attempt of [`rotate`]; `None` when a concurrent rotation committed first (rolled back).
+async fn rotate_all(
+    pool: &AnyPool,
+    master: &MasterKey,
+    fresh: &[(Algorithm, KeyMaterial)],
+    publish_until: DateTime<Utc>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<(Algorithm, String)>>, SigningError> {
+    let mut tx = pool.begin().await?;
+    let mut kids = Vec::with_capacity(fresh.len());
+    for (algorithm, fresh_next) in fresh {
+        match rotate_one(&mut tx, master, *algorithm, fresh_next, publish_until, now).await? {
+            Some(kid) => kids.push((*algorithm, kid)),
+            None => return Ok(None),
+        }
+    }
+    announce(&mut tx, Change::Keys).await?;
+    let rotated: serde_json::Map<String, serde_json::Value> = kids
+        .iter()
+        .map(|(algorithm, kid)| (algorithm.as_str().to_owned(), kid.as_str().into()))
+        .collect();
+    let target = kids
+        .iter()
+        .map(|(_, kid)| kid.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let event = Event::new("keys.rotate", target).with(serde_json::json!({"active": rotated}));
+    audit::record(&mut tx, actor, event, now).await?;
+    tx.commit().await?;
+    Ok(Some(kids))
+}
+
+/// One algorithm's rotation inside the caller's transaction; `None` when a concurrent rotation
+/// holds the slots (the caller rolls back).
+async fn rotate_one(
+    tx: &mut AnyConnection,
     master: &MasterKey,
     algorithm: Algorithm,
     fresh_next: &KeyMaterial,
@@ -248,8 +287,6 @@ async fn rotate_once(
     if !insert(&mut *tx, master, fresh_next, "next", now).await? {
         return Ok(None);
     }
-    announce(&mut tx, Change::Keys).await?;
-    tx.commit().await?;
     tracing::info!(algorithm = alg, kid = %promoted, next = fresh_next.kid(), "signing key rotated");
     Ok(Some(promoted))
 }

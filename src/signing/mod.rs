@@ -32,6 +32,7 @@ pub use error::{PolicyError, SigningError, TokenError};
 pub use grant::{Exchange, Grant, Provenance, ScopeRequest, StateRequest, TtlRequest};
 pub use keystore::{KeyInfo, MasterKey};
 
+use crate::audit::Actor;
 use crate::config::SigningSettings;
 use crate::domain::Algorithm;
 use keys::KeySet;
@@ -374,35 +375,31 @@ impl Signer {
         Ok(())
     }
 
-    /// Rotates an algorithm's keys; the retired key stays published as long as any token it
-    /// signed can live. Returns the new active kid.
-    pub async fn rotate(
+    /// Rotates one algorithm's keys, or every algorithm's when `None`, in one transaction
+    /// recorded as one audit event by `actor`; each retired key stays published as long as any
+    /// token it signed can live. Returns the new active kid of each.
+    pub async fn rotate_some(
         &self,
-        algorithm: Algorithm,
+        algorithm: Option<Algorithm>,
+        actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<String, SigningError> {
+    ) -> Result<Vec<(Algorithm, String)>, SigningError> {
+        let algorithms = algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]);
         // Its last token can live the TTL cap, and be presented for a refresh that long again.
         let publish_until = now
             + Duration::minutes(self.max_ttl_cap_minutes)
             + Duration::seconds(self.verify_after_expiry_seconds)
             + Duration::seconds(self.leeway_seconds);
-        let kid = keystore::rotate(&self.pool, &self.master, algorithm, publish_until, now).await?;
+        let rotated = keystore::rotate(
+            &self.pool,
+            &self.master,
+            &algorithms,
+            publish_until,
+            actor,
+            now,
+        )
+        .await?;
         self.reload(now).await?;
-        Ok(kid)
-    }
-
-    /// Rotates one algorithm's keys, or every algorithm's when `None`; returns the new active kid
-    /// of each.
-    pub async fn rotate_some(
-        &self,
-        algorithm: Option<Algorithm>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(Algorithm, String)>, SigningError> {
-        let algorithms = algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]);
-        let mut rotated = Vec::with_capacity(algorithms.len());
-        for algorithm in algorithms {
-            rotated.push((algorithm, self.rotate(algorithm, now).await?));
-        }
         Ok(rotated)
     }
 

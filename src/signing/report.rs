@@ -5,58 +5,16 @@
 //! plain SQL over the pool it is given. It never speaks HTTP: parsing query strings into an
 //! [`IssuanceFilter`] is the caller's work.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
 
 use super::error::SigningError;
+pub use crate::db::keyset::Cursor;
 
 /// Rows per page when the caller names no limit.
 pub const DEFAULT_LIMIT: u32 = 100;
 /// Most rows one page may hold.
 pub const MAX_LIMIT: u32 = 1000;
-/// Longest `jti` a cursor may carry (ours are UUIDs; anything longer is forged).
-const MAX_CURSOR_JTI_LEN: usize = 128;
-/// Version tag inside every cursor, so the format can change without misreading old ones.
-const CURSOR_VERSION: &str = "v1";
-
-/// A position in the report: the issued time and `jti` of the last row of a page. The next page
-/// holds the rows strictly after it in (issued time desc, jti desc) order, so rows inserted while
-/// a caller pages (always at the newest end) neither shift nor repeat what follows.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cursor {
-    issued_at_millis: i64,
-    jti: String,
-}
-
-impl Cursor {
-    /// The opaque text form handed to callers (base64url, no padding).
-    pub fn encode(&self) -> String {
-        let plain = format!("{CURSOR_VERSION}:{}:{}", self.issued_at_millis, self.jti);
-        URL_SAFE_NO_PAD.encode(plain)
-    }
-
-    /// Reads a cursor made by [`Cursor::encode`]; `None` for anything else.
-    pub fn decode(opaque: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(opaque.trim()).ok()?;
-        let plain = String::from_utf8(bytes).ok()?;
-        let mut parts = plain.splitn(3, ':');
-        if parts.next()? != CURSOR_VERSION {
-            return None;
-        }
-        let issued_at_millis = parts.next()?.parse().ok()?;
-        let jti = parts.next()?;
-        let well_formed = !jti.is_empty()
-            && jti.len() <= MAX_CURSOR_JTI_LEN
-            && jti.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        well_formed.then(|| Self {
-            issued_at_millis,
-            jti: jti.to_owned(),
-        })
-    }
-}
-
 /// Which records to report, and which page.
 #[derive(Clone, Debug)]
 pub struct IssuanceFilter {
@@ -223,8 +181,8 @@ async fn rows(
         sql.push_str(&format!(" and issued_at < {until}"));
     }
     if let Some(after) = &filter.after {
-        let at = param(Bind::Number(after.issued_at_millis));
-        let jti = param(Bind::Text(&after.jti));
+        let at = param(Bind::Number(after.at_millis));
+        let jti = param(Bind::Text(&after.id));
         // A row-value comparison, which both databases use as a bound on the (…, issued_at, jti)
         // indexes, so the page after a cursor starts there instead of filtering newer rows.
         sql.push_str(&format!(" and (issued_at, jti) < ({at}, {jti})"));
@@ -250,8 +208,8 @@ fn page(rows: Vec<Row>, limit: usize) -> Result<IssuancePage, SigningError> {
         .collect::<Result<Vec<_>, _>>()?;
     let next = match items.last() {
         Some(last) if more => Some(Cursor {
-            issued_at_millis: last.issued_at.timestamp_millis(),
-            jti: last.jti.clone(),
+            at_millis: last.issued_at.timestamp_millis(),
+            id: last.jti.clone(),
         }),
         _ => None,
     };

@@ -15,7 +15,7 @@ use super::error::WebError;
 /// The portal client signed in to this session.
 const PORTAL_CLIENT: &str = "portal.client_id";
 /// Whether an administrator signed in to the console in this session.
-const CONSOLE_ADMIN: &str = "console.admin";
+const CONSOLE_ADMIN: &str = "console.administrator";
 /// The session's CSRF token.
 const CSRF: &str = "csrf";
 
@@ -69,14 +69,19 @@ pub async fn sign_in_portal(session: &Session, client_id: &str) -> Result<(), We
 }
 
 /// Whether an administrator signed in to the console in this session.
-pub async fn console_admin(session: &Session) -> Result<bool, WebError> {
-    Ok(session.get::<bool>(CONSOLE_ADMIN).await?.unwrap_or(false))
+/// Who signed in to the console in this session: `None` when nobody did, `Some(None)` for the
+/// bootstrap administrator, `Some(Some(id))` for a registered administrator.
+pub async fn console_admin(session: &Session) -> Result<Option<Option<String>>, WebError> {
+    Ok(session.get::<Option<String>>(CONSOLE_ADMIN).await?)
 }
 
 /// Signs an administrator in to the console: a new session id and a new CSRF token.
-pub async fn sign_in_console(session: &Session) -> Result<(), WebError> {
+pub async fn sign_in_console(
+    session: &Session,
+    administrator_id: Option<&str>,
+) -> Result<(), WebError> {
     session.cycle_id().await?;
-    session.insert(CONSOLE_ADMIN, true).await?;
+    session.insert(CONSOLE_ADMIN, administrator_id).await?;
     session.insert(CSRF, random_token()).await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ mod pg;
 mod smtp_sink;
 
 mod admin;
+mod administrators;
 mod api_key;
 mod attacks;
 mod auth_jwt;

@@ -29,7 +29,7 @@ const PORTAL_PAGES: [&str; 4] = [
 ];
 /// Every console page, opened after signing in with the admin token.
 /// (And the test client's own page.)
-const CONSOLE_PAGES: [&str; 7] = [
+const CONSOLE_PAGES: [&str; 9] = [
     "/console/access-requests",
     "/console/service-accounts",
     "/console/trust-policies",
@@ -37,6 +37,8 @@ const CONSOLE_PAGES: [&str; 7] = [
     "/console/clients",
     "/console/clients/new",
     "/console/issuances",
+    "/console/administrators",
+    "/console/audit",
 ];
 /// Screenshots of reference/003's process (requested, the console's decision, notified,
 /// generated), of reference/002's sandbox API key and of the session on the second instance.

@@ -120,7 +120,7 @@ impl IssuanceParams {
 }
 
 /// An RFC 3339 time; a `+` offset that arrived unencoded (read as a space) is accepted too.
-fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+pub(crate) fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     let raw = raw.trim();
     let repaired = match raw.get(..19).zip(raw.get(19..)) {
         Some((date_time, rest)) => format!("{date_time}{}", rest.replace(' ', "+")),

@@ -17,6 +17,7 @@ use sqlx::Row;
 use super::cache::Lookup;
 use super::client::{self, millis_to_time, CLIENT_COLUMNS};
 use super::{Client, ClientRegistry, ClientStatus, RegistryError};
+use crate::audit::{self, Actor, Event};
 use crate::changes::{announce, Change};
 use crate::domain::ClientId;
 
@@ -77,6 +78,7 @@ impl ClientRegistry {
         client_id: &str,
         environment: Environment,
         expires_at: Option<DateTime<Utc>>,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<IssuedApiKey, RegistryError> {
         let client = self.client(client_id).await?;
@@ -89,6 +91,7 @@ impl ClientRegistry {
         let key = generate_key(environment);
         let digest = self.keyed_digest(secrecy::ExposeSecret::expose_secret(&key));
         let api_key_id = format!("key_{}", uuid::Uuid::now_v7().simple());
+        let mut tx = self.db.pool().begin().await?;
         sqlx::query(
             "insert into api_keys (id, client_id, environment, digest, created_at, expires_at) \
              values ($1, $2, $3, $4, $5, $6)",
@@ -99,7 +102,7 @@ impl ClientRegistry {
         .bind(&digest)
         .bind(now.timestamp_millis())
         .bind(expires_at.map(|t| t.timestamp_millis()))
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await
         .map_err(|e| {
             if crate::db::is_unique_violation(&e) {
@@ -109,6 +112,13 @@ impl ClientRegistry {
                 e.into()
             }
         })?;
+        let event = Event::new("api_key.create", &api_key_id).with(serde_json::json!({
+            "client_id": client.id.as_str(),
+            "environment": environment.as_str(),
+            "expires_at": expires_at,
+        }));
+        audit::record(&mut tx, actor, event, now).await?;
+        tx.commit().await?;
         tracing::info!(api_key_id = %api_key_id, "api key created");
         Ok(IssuedApiKey {
             api_key_id,
@@ -208,6 +218,7 @@ impl ClientRegistry {
     pub async fn revoke_api_key(
         &self,
         api_key_id: &str,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), RegistryError> {
         let mut tx = self.db.pool().begin().await?;
@@ -222,6 +233,13 @@ impl ClientRegistry {
         }
         // The key's client is not at hand here; revocations are rare, so forget everything.
         announce(&mut tx, Change::All).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            Event::new("api_key.revoke", api_key_id),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.forget_all();
         tracing::info!("api key revoked");

@@ -26,6 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::audit::Actor;
 use crate::config::Mode;
 use crate::http::error::{ApiError, SchemeError};
 use crate::http::extract::CallerIp;
@@ -187,6 +188,7 @@ async fn create_for_phone(state: &AppState, phone: &str) -> Result<TestApiKeyRes
             client.id.as_str(),
             Environment::Sandbox,
             Some(expires_at),
+            &Actor::Client(client.id.to_string()),
             now,
         )
         .await?;

@@ -85,7 +85,7 @@ async fn page(
 
 /// Shows the requests.
 pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     Ok(render_with_status(
         StatusCode::OK,
         &page(&state, admin, None).await?,
@@ -100,7 +100,7 @@ pub async fn decide(
     Path(id): Path<String>,
     CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let decision = match posted.text("decision").as_str() {
         "approve" => Decision::Approve,
         "reject" => Decision::Reject,
@@ -109,7 +109,13 @@ pub async fn decide(
     let note = posted.text("note");
     let decided = state
         .registry
-        .decide_access_request(&id, decision, Some(&note), state.clock.now())
+        .decide_access_request(
+            &id,
+            decision,
+            Some(&note),
+            admin.changer()?,
+            state.clock.now(),
+        )
         .await;
     let message = match decided {
         Ok((request, client)) => {

@@ -97,7 +97,7 @@ pub async fn list(
     session: Session,
     Query(search): Query<Search>,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let query = search.q.trim().to_owned();
     let needle = query.to_lowercase();
     let clients = state
@@ -128,7 +128,7 @@ pub async fn list(
 
 /// Shows the new-client form.
 pub async fn new(State(state): State<AppState>, session: Session) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let fields = PolicyFields {
         max_ttl_minutes: crate::admin::views::DEFAULT_MAX_TTL_MINUTES.to_string(),
         algorithm: Algorithm::default().as_str().to_owned(),
@@ -150,7 +150,7 @@ pub async fn create(
     session: Session,
     CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let fields = PolicyFields::posted(&posted);
     let errors = match fields.parsed() {
         Ok(p) => {
@@ -169,7 +169,12 @@ pub async fn create(
                 require_dpop: p.require_dpop,
             };
             let created = match request.into_new_client() {
-                Ok(new) => state.registry.create_client(new, state.clock.now()).await,
+                Ok(new) => {
+                    state
+                        .registry
+                        .create_client(new, admin.changer()?, state.clock.now())
+                        .await
+                }
                 Err(err) => Err(err),
             };
             match created {
@@ -200,7 +205,7 @@ pub async fn show(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let client = state.registry.client(&id).await?;
     let fields = PolicyFields::of(&client);
     Ok(render(&client_page(
@@ -220,7 +225,7 @@ pub async fn update(
     Path(id): Path<String>,
     CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let client = state.registry.client(&id).await?;
     let fields = PolicyFields::posted(&posted);
     let errors = match fields.parsed() {
@@ -244,7 +249,7 @@ pub async fn update(
                 Ok(change) => {
                     state
                         .registry
-                        .update_client(&id, change, state.clock.now())
+                        .update_client(&id, change, admin.changer()?, state.clock.now())
                         .await
                 }
                 Err(err) => Err(err),
@@ -268,7 +273,7 @@ pub async fn set_status(
     Path(id): Path<String>,
     CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let request = UpdateClientRequest {
         status: Some(posted.text("status")),
         ..UpdateClientRequest::default()
@@ -277,7 +282,7 @@ pub async fn set_status(
         Ok(change) => {
             state
                 .registry
-                .update_client(&id, change, state.clock.now())
+                .update_client(&id, change, admin.changer()?, state.clock.now())
                 .await
         }
         Err(err) => Err(err),

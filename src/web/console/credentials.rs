@@ -43,10 +43,10 @@ pub async fn add_secret(
     Path(id): Path<String>,
     CheckedForm(_posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let secret = state
         .registry
-        .add_secret(&id, None, state.clock.now())
+        .add_secret(&id, None, admin.changer()?, state.clock.now())
         .await?;
     let page = ShownOncePage {
         frame: Frame::new(state.settings.mode),
@@ -68,11 +68,11 @@ pub async fn add_api_key(
     Path(id): Path<String>,
     CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let environment = Environment::parse(&posted.text("environment")).ok_or(WebError::Forbidden)?;
     let key = state
         .registry
-        .create_api_key(&id, environment, None, state.clock.now())
+        .create_api_key(&id, environment, None, admin.changer()?, state.clock.now())
         .await?;
     let page = ShownOncePage {
         frame: Frame::new(state.settings.mode),

@@ -55,7 +55,7 @@ pub async fn show(
     RawQuery(query): RawQuery,
     schemes: &'static [Scheme],
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let names: Vec<&'static str> = schemes.iter().map(|s| s.name).collect();
     let params = IssuanceParams::from_query(query.as_deref().unwrap_or_default());
     let mut page = IssuancesPage {

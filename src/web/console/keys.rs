@@ -44,7 +44,7 @@ fn maybe(at: Option<DateTime<Utc>>) -> String {
 
 /// Shows the keys.
 pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let keys = state
         .signer
         .keys()
@@ -76,7 +76,7 @@ pub async fn rotate(
     session: Session,
     CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let algorithm = match posted.text("algorithm").as_str() {
         "" | "all" => None,
         name => Some(
@@ -88,7 +88,7 @@ pub async fn rotate(
     };
     let rotated = state
         .signer
-        .rotate_some(algorithm, state.clock.now())
+        .rotate_some(algorithm, admin.changer()?, state.clock.now())
         .await?;
     tracing::info!(
         rotated = rotated.len(),

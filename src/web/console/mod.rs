@@ -6,6 +6,7 @@
 //! the admin API.
 
 mod access;
+mod administrators;
 mod chart;
 mod client_form;
 mod clients;
@@ -22,7 +23,10 @@ use tower_sessions::Session;
 
 use super::error::WebError;
 use super::session;
+use crate::admin::auth::AdminCaller;
+use crate::audit::Actor;
 use crate::http::scheme::Scheme;
+use crate::registry::RegistryError;
 use crate::state::AppState;
 
 /// The console's sign-in page.
@@ -85,6 +89,15 @@ pub fn router(schemes: &'static [Scheme]) -> Router<AppState> {
             "/console/trust-policies/{id}/delete",
             post(trust_policies::delete),
         )
+        .route(
+            administrators::ADMINISTRATORS_PATH,
+            get(administrators::show).post(administrators::create),
+        )
+        .route(
+            "/console/administrators/{id}/delete",
+            post(administrators::delete),
+        )
+        .route(administrators::AUDIT_PATH, get(administrators::audit))
         .route(KEYS_PATH, get(keys::show))
         .route("/console/keys/rotate", post(keys::rotate))
 }
@@ -93,16 +106,54 @@ pub fn router(schemes: &'static [Scheme]) -> Router<AppState> {
 pub struct Administrator {
     /// The session's CSRF token.
     pub csrf: String,
+    /// Who signed in: the actor of its changes, and its role.
+    pub caller: AdminCaller,
 }
 
 impl Administrator {
-    /// Requires an administrator's session; anything else goes to the console's sign-in.
-    pub async fn require(session: &Session) -> Result<Self, WebError> {
-        if !session::console_admin(session).await? {
+    /// Requires an administrator's session whose administrator still exists (a deleted one's
+    /// sessions end at once, on every instance); anything else goes to the console's sign-in.
+    pub async fn require(state: &AppState, session: &Session) -> Result<Self, WebError> {
+        let Some(signed_in) = session::console_admin(session).await? else {
             return Err(WebError::SignInRequired(SIGN_IN_PATH));
-        }
+        };
+        let caller = match signed_in.as_deref() {
+            None => AdminCaller::bootstrap(),
+            Some(id) => match state.registry.administrator(id).await {
+                Ok(administrator) => AdminCaller {
+                    actor: administrator.actor(),
+                    role: administrator.role,
+                    id: Some(administrator.id),
+                },
+                Err(RegistryError::NotFound(_)) => {
+                    session::sign_out(session).await?;
+                    return Err(WebError::SignInRequired(SIGN_IN_PATH));
+                }
+                Err(other) => return Err(other.into()),
+            },
+        };
         Ok(Self {
             csrf: session::csrf_token(session).await?,
+            caller,
         })
+    }
+
+    /// Who is signed in, for the page header: the name and, for a viewer, its role.
+    pub fn who(&self) -> String {
+        match self.caller.role {
+            crate::registry::administrators::Role::Admin => self.caller.actor.name(),
+            crate::registry::administrators::Role::Viewer => {
+                format!("{} (viewer)", self.caller.actor.name())
+            }
+        }
+    }
+
+    /// The actor to record a change under; a viewer may change nothing (403).
+    pub fn changer(&self) -> Result<&Actor, WebError> {
+        if self.caller.may_change() {
+            Ok(&self.caller.actor)
+        } else {
+            Err(WebError::Forbidden)
+        }
     }
 }

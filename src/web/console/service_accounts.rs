@@ -110,7 +110,7 @@ async fn page(
 
 /// Shows the accounts.
 pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let form = NewAccountFields {
         duration: "300".into(),
         ..NewAccountFields::default()
@@ -134,7 +134,7 @@ pub async fn create(
     session: Session,
     CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let form = NewAccountFields {
         client_id: posted.text("client_id"),
         description: posted.text("description"),
@@ -169,7 +169,7 @@ pub async fn create(
         };
         let created = state
             .registry
-            .create_service_account(request.into(), state.clock.now())
+            .create_service_account(request.into(), admin.changer()?, state.clock.now())
             .await;
         match created {
             Ok(_) => return Ok(Redirect::to(SERVICE_ACCOUNTS_PATH).into_response()),
@@ -188,10 +188,15 @@ pub async fn add_certificate(
     Path(id): Path<String>,
     CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let added = state
         .registry
-        .add_service_account_certificate(&id, &posted.text("pem"), state.clock.now())
+        .add_service_account_certificate(
+            &id,
+            &posted.text("pem"),
+            admin.changer()?,
+            state.clock.now(),
+        )
         .await;
     let message = match added {
         Ok(_) => return Ok(Redirect::to(SERVICE_ACCOUNTS_PATH).into_response()),

@@ -1,6 +1,7 @@
-//! Signing in to the console with the admin token, and signing out. The token is checked by the
-//! registry's admin credential through the one guarded path: a wrong one spends the caller
-//! address's failure budget, and the token travels only in the POSTed form.
+//! Signing in to the console with an administrator's token (the bootstrap one or a registered
+//! administrator's), and signing out. The token is checked by the admin API's guard through the
+//! one guarded path: a wrong one spends the caller address's failure budget, and the token
+//! travels only in the POSTed form.
 
 use askama::Template;
 use axum::extract::State;
@@ -11,9 +12,9 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::{ACCESS_REQUESTS_PATH, SIGN_IN_PATH};
+use crate::admin::auth::{self, AdminRefusal};
 use crate::http::extract::CallerIp;
-use crate::http::guard::{self, Authenticated, Refusal, Refused};
-use crate::limits::Identifier;
+use crate::http::guard::Refused;
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::form::CheckedForm;
@@ -36,27 +37,9 @@ pub struct SignInForm {
     admin_token: String,
 }
 
-/// A presented admin token that the credential accepted.
-struct AcceptedToken;
-
-impl Authenticated for AcceptedToken {
-    fn client_id(&self) -> Option<&str> {
-        None
-    }
-}
-
-/// A presented admin token that it did not: always a guess.
-struct WrongToken;
-
-impl Refusal for WrongToken {
-    fn is_guess(&self) -> bool {
-        true
-    }
-}
-
 /// Shows the sign-in form, or the console to a session already signed in.
 pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, WebError> {
-    if session::console_admin(&session).await? {
+    if session::console_admin(&session).await?.is_some() {
         return Ok(Redirect::to(ACCESS_REQUESTS_PATH).into_response());
     }
     let page = SignInPage {
@@ -85,25 +68,18 @@ pub async fn sign_in(
         page.token_error = Some("Enter the admin token.");
         return Ok(render_with_status(StatusCode::BAD_REQUEST, &page));
     }
-    let credential = state.admin.clone();
-    let attempt = async move {
-        if credential.accepts(token) {
-            Ok(AcceptedToken)
-        } else {
-            Err(WrongToken)
-        }
-    };
-    match guard::authenticate(&state, Identifier::AdminToken(token), caller_ip, attempt).await {
-        Ok(AcceptedToken) => {
-            session::sign_in_console(&session).await?;
-            tracing::info!("console sign-in");
+    match auth::authenticate(&state, token, caller_ip).await {
+        Ok(caller) => {
+            session::sign_in_console(&session, caller.id.as_deref()).await?;
+            tracing::info!(actor = %caller.actor.name(), "console sign-in");
             Ok(Redirect::to(ACCESS_REQUESTS_PATH).into_response())
         }
-        Err(Refused::Credential(WrongToken)) => {
+        Err(Refused::Credential(AdminRefusal::WrongToken)) => {
             tracing::info!("console sign-in refused: wrong admin token");
             page.problem = Some("The admin token is not valid.".into());
             Ok(render_with_status(StatusCode::UNAUTHORIZED, &page))
         }
+        Err(Refused::Credential(AdminRefusal::Registry(err))) => Err(err.into()),
         Err(Refused::Limited(limited)) => {
             page.problem = Some(format!(
                 "Too many failed sign-ins from this address. Try again in {} seconds.",

@@ -105,7 +105,7 @@ async fn page(
 
 /// Shows the policies.
 pub async fn show(State(state): State<AppState>, session: Session) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let form = NewPolicyFields {
         max_ttl_minutes: "15".into(),
         ..NewPolicyFields::default()
@@ -121,7 +121,7 @@ pub async fn create(
     session: Session,
     CheckedForm(posted): CheckedForm,
 ) -> Result<Response, WebError> {
-    let admin = Administrator::require(&session).await?;
+    let admin = Administrator::require(&state, &session).await?;
     let form = NewPolicyFields {
         client_id: posted.text("client_id"),
         issuer: posted.text("issuer"),
@@ -163,7 +163,7 @@ pub async fn create(
         };
         let created = state
             .registry
-            .create_trust_policy(request.into(), state.clock.now())
+            .create_trust_policy(request.into(), admin.changer()?, state.clock.now())
             .await;
         match created {
             Ok(_) => return Ok(Redirect::to(TRUST_POLICIES_PATH).into_response()),
@@ -182,8 +182,12 @@ pub async fn delete(
     Path(id): Path<String>,
     CheckedForm(_): CheckedForm,
 ) -> Result<Response, WebError> {
-    Administrator::require(&session).await?;
-    match state.registry.delete_trust_policy(&id).await {
+    let admin = Administrator::require(&state, &session).await?;
+    match state
+        .registry
+        .delete_trust_policy(&id, admin.changer()?, state.clock.now())
+        .await
+    {
         Ok(()) => Ok(Redirect::to(TRUST_POLICIES_PATH).into_response()),
         Err(RegistryError::NotFound(_)) => Err(WebError::NotFound),
         Err(other) => Err(other.into()),

@@ -11,6 +11,7 @@ use tower_sessions::Session;
 
 use super::credentials::when;
 use super::SignedIn;
+use crate::audit::Actor;
 use crate::config::Mode;
 use crate::registry::api_keys::{test_key_expiry, Environment};
 use crate::state::AppState;
@@ -48,6 +49,7 @@ pub async fn create(
             signed_in.client.id.as_str(),
             Environment::Sandbox,
             Some(expires_at),
+            &Actor::Client(signed_in.client.id.to_string()),
             now,
         )
         .await?;

@@ -4,6 +4,7 @@
 use chrono::Duration;
 use secrecy::ExposeSecret;
 use serde_json::json;
+use tokenmint::audit::Actor;
 use tokenmint::registry::api_keys::Environment;
 use tokenmint::registry::RegistryError;
 
@@ -32,6 +33,7 @@ async fn a_key_authenticates_only_in_its_environment_while_live(app: TestApp) {
             &client.id,
             Environment::Sandbox,
             Some(now + Duration::hours(1)),
+            &Actor::Service("test"),
             now,
         )
         .await
@@ -59,7 +61,13 @@ async fn revocation_and_suspension_stop_a_key_and_listing_shows_it(app: TestApp)
     let registry = &app.state.registry;
     let now = app.clock.now_utc();
     let issued = registry
-        .create_api_key(&client.id, Environment::Production, None, now)
+        .create_api_key(
+            &client.id,
+            Environment::Production,
+            None,
+            &Actor::Service("test"),
+            now,
+        )
         .await
         .unwrap();
     let key = issued.key.expose_secret();
@@ -74,7 +82,7 @@ async fn revocation_and_suspension_stop_a_key_and_listing_shows_it(app: TestApp)
     assert!(suspended.unwrap_err().contains("Suspended"));
 
     registry
-        .revoke_api_key(&issued.api_key_id, now)
+        .revoke_api_key(&issued.api_key_id, &Actor::Service("test"), now)
         .await
         .unwrap();
     let listed = registry.api_keys(&client.id).await.unwrap();
@@ -82,7 +90,9 @@ async fn revocation_and_suspension_stop_a_key_and_listing_shows_it(app: TestApp)
     assert_eq!(listed[0].environment, Environment::Production);
     assert!(listed[0].revoked_at.is_some());
     assert!(matches!(
-        registry.revoke_api_key(&issued.api_key_id, now).await,
+        registry
+            .revoke_api_key(&issued.api_key_id, &Actor::Service("test"), now)
+            .await,
         Err(RegistryError::NotFound(_))
     ));
 }
@@ -94,11 +104,23 @@ async fn creating_a_key_needs_a_client_and_a_future_expiry(app: TestApp) {
     let now = app.clock.now_utc();
 
     let unknown = registry
-        .create_api_key("no-such-client", Environment::Sandbox, None, now)
+        .create_api_key(
+            "no-such-client",
+            Environment::Sandbox,
+            None,
+            &Actor::Service("test"),
+            now,
+        )
         .await;
     assert!(matches!(unknown, Err(RegistryError::NotFound("client"))));
     let past = registry
-        .create_api_key(&client.id, Environment::Sandbox, Some(now), now)
+        .create_api_key(
+            &client.id,
+            Environment::Sandbox,
+            Some(now),
+            &Actor::Service("test"),
+            now,
+        )
         .await;
     assert!(matches!(
         past,

@@ -572,3 +572,70 @@ async fn an_administrator_creates_and_deletes_a_trust_policy_with_the_apis_rules
         0
     );
 }
+
+#[tokio::test]
+async fn administrators_are_managed_in_the_console_and_a_viewer_changes_nothing_there() {
+    let app = TestApp::spawn().await;
+    let mut bootstrap = admin_browser(&app).await;
+    let csrf = bootstrap.csrf("/console/administrators").await;
+    let created = bootstrap
+        .post(
+            "/console/administrators",
+            &[("csrf", &csrf), ("name", "vera"), ("role", "viewer")],
+            None,
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let page = created.text().await.unwrap();
+    let start = page.find("tmadm_").expect("the token is shown once");
+    let token: String = page[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "_-".contains(*c))
+        .collect();
+    let listed = bootstrap
+        .get("/console/administrators")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains("vera") && !listed.contains(&token));
+
+    // The viewer signs in with its token, reads, and may not rotate the keys.
+    let mut viewer = Browser::of(&app);
+    let signed_in = viewer
+        .post("/console/sign-in", &[("admin_token", &token)], None)
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let keys = viewer.get("/console/keys").await;
+    assert_eq!(keys.status(), StatusCode::OK);
+    assert!(keys.text().await.unwrap().contains("vera (viewer)"));
+    let csrf = viewer.csrf("/console/keys").await;
+    let refused = viewer
+        .post(
+            "/console/keys/rotate",
+            &[("csrf", &csrf), ("algorithm", "all")],
+            None,
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let audit = viewer.get("/console/audit").await.text().await.unwrap();
+    assert!(audit.contains("administrator.create") && !audit.contains("keys.rotate"));
+
+    // Deleted by the bootstrap administrator: the viewer's session ends at once.
+    let (id,): (String,) = sqlx::query_as("select id from administrators where name = 'vera'")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let csrf = bootstrap.csrf("/console/administrators").await;
+    let deleted = bootstrap
+        .post(
+            &format!("/console/administrators/{id}/delete"),
+            &[("csrf", &csrf)],
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    let after = viewer.get("/console/keys").await;
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&after), "/console");
+}
