@@ -84,6 +84,10 @@ async fn a_master_key_rotation_while_two_instances_serve_keeps_every_key_and_cre
     for token in &tokens {
         verify_with_jwks(&b, token).await;
     }
+    for (issuer, verifier) in [(&a, &b), (&b, &a)] {
+        let issued: Value = issuer.token_create(&client).await.json().await.unwrap();
+        verify_with_jwks(verifier, issued["jwt"].as_str().unwrap()).await;
+    }
 
     // Running it again is harmless.
     let again = rotate(dir.path(), &url, &old, &new);
