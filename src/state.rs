@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use secrecy::ExposeSecret;
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -16,7 +15,7 @@ use crate::limits::FailureLimits;
 use crate::mail::Mailer;
 use crate::registry::{AdminCredential, ClientRegistry};
 use crate::remote_keys::{Policy, RemoteKeySettings, RemoteKeys};
-use crate::signing::{MasterKey, Signer};
+use crate::signing::{sealed_secrets, MasterKeys, Signer, SigningError};
 use crate::telemetry::metrics::Metrics;
 
 /// Shared application state: one pointer, so the clone every extractor and middleware layer
@@ -70,13 +69,17 @@ impl AppState {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let encoded = settings.signing.master_key.expose_secret();
-        let master = MasterKey::from_base64(encoded).context("TOKENMINT_MASTER_KEY")?;
-        let pepper = MasterKey::derive_subkey(encoded, "tokenmint credential digest v1")?;
+        let master = MasterKeys::from_settings(&settings.signing)?;
+        // Stored sealed, not derived from the master key: a master-key rotation keeps every
+        // digest made with it (`signing::sealed_secrets`).
+        let pepper = sealed_secrets::credential_pepper(db.pool(), &master, clock.now())
+            .await
+            .map_err(SigningError::into_anyhow)
+            .context("loading the credential pepper")?;
         let registry = ClientRegistry::new(
             db.clone(),
             settings.signing.max_ttl_cap_minutes,
-            pepper,
+            *pepper,
             &settings.cache,
             settings.signing.issuance_writers,
             Policy::for_mode(settings.mode),
@@ -85,6 +88,7 @@ impl AppState {
         let metrics = Arc::new(Metrics::new());
         let signer = Signer::start(&db, master, &settings.signing, clock.now())
             .await
+            .map_err(SigningError::into_anyhow)
             .context("loading signing keys")?
             .observed_by(metrics.clone());
         let admin = AdminCredential::from_settings(&settings.admin)?;

@@ -4,6 +4,7 @@
 mod access;
 mod administrators;
 mod api_keys;
+mod master_key;
 mod reporting;
 mod service_accounts;
 mod trust_policies;
@@ -91,6 +92,9 @@ pub enum Command {
     /// Prune rows long past their expiry (what `serve` does every `[retention]` interval).
     #[command(subcommand)]
     Retention(reporting::RetentionCommand),
+    /// Generate a master key, or re-seal what is stored under a new one (master-key rotation).
+    #[command(subcommand)]
+    MasterKey(master_key::MasterKeyCommand),
 }
 
 /// Client subcommands.
@@ -231,6 +235,7 @@ pub async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()>
             say(crate::app::openapi_json(mode).trim_end())
         }
         Command::Healthcheck { url } => healthcheck(&url).await,
+        Command::MasterKey(command) => master_key::run(command, settings).await,
         other => {
             crate::sandbox::prepare_secrets(&mut settings)?;
             let state = AppState::build(settings, Arc::new(SystemClock)).await?;
@@ -401,7 +406,8 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
         Command::Serve
         | Command::Migrate
         | Command::Openapi { .. }
-        | Command::Healthcheck { .. } => Ok(()),
+        | Command::Healthcheck { .. }
+        | Command::MasterKey(_) => Ok(()),
     }
 }
 

@@ -158,6 +158,9 @@ impl Settings {
         if let Some(key) = var("TOKENMINT_MASTER_KEY") {
             settings.signing.master_key = key.into();
         }
+        if let Some(key) = var("TOKENMINT_MASTER_KEY_PREVIOUS") {
+            settings.signing.master_key_previous = key.into();
+        }
         settings.fill_derived();
         settings.check()?;
         Ok(settings)

@@ -209,8 +209,12 @@ pub struct SigningSettings {
     pub key_reload_seconds: u64,
     /// Accepted clock difference when verifying tokens.
     pub verify_leeway_seconds: i64,
-    /// base64 of the 32-byte key that encrypts private signing keys at rest.
+    /// base64 of the 32-byte key that encrypts private signing keys (and the credential pepper)
+    /// at rest, and seals everything new.
     pub master_key: SecretString,
+    /// base64 of the master key being replaced, during a master-key rotation only: values
+    /// sealed under it still open, nothing new is sealed under it. Empty: none.
+    pub master_key_previous: SecretString,
     /// Named scope bundles (`assessment:all`) and the scope patterns each covers.
     pub scope_bundles: std::collections::HashMap<String, Vec<String>>,
     /// Writers of the issuance record and of the used-assertion record committing concurrently

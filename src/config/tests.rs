@@ -128,10 +128,16 @@ fn secrets_do_not_show_in_debug_output() {
     let s = load(&[
         ("TOKENMINT_ADMIN_TOKEN", "hunter2-admin"),
         ("TOKENMINT_MASTER_KEY", "c2VjcmV0"),
+        ("TOKENMINT_MASTER_KEY_PREVIOUS", "cHJldmlvdXM="),
         ("TOKENMINT__SMTP__PASSWORD", "smtp-hunter2"),
     ])
     .unwrap();
+    assert_eq!(
+        s.signing.master_key_previous.expose_secret(),
+        "cHJldmlvdXM="
+    );
     let printed = format!("{s:?}");
+    assert!(!printed.contains("cHJldmlvdXM="));
     assert!(!printed.contains("smtp-hunter2"));
     assert!(!printed.contains("hunter2-admin"));
     assert!(!printed.contains("c2VjcmV0"));

@@ -58,7 +58,7 @@ mod tests {
     use crate::config::SigningSettings;
     use crate::db::Database;
     use crate::domain::{Algorithm, ClientId, ClientPolicy};
-    use crate::signing::{MasterKey, PolicyError, ScopeRequest};
+    use crate::signing::{MasterKey, MasterKeys, PolicyError, ScopeRequest};
     use crate::single_use::SingleUseError;
 
     const ISSUER: &str = "https://tokenmint.test";
@@ -135,11 +135,12 @@ mod tests {
             key_reload_seconds: 60,
             verify_leeway_seconds: 5,
             master_key: SecretString::from(encoded.to_string()),
+            master_key_previous: SecretString::from(String::new()),
             scope_bundles: HashMap::new(),
             issuance_writers: 1,
             verify_after_expiry_seconds: 0,
         };
-        let master = MasterKey::from_base64(&encoded).unwrap();
+        let master = MasterKeys::from_settings(&settings).unwrap();
         Signer::start(&db, master, &settings, now()).await.unwrap()
     }
 

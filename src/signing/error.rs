@@ -37,6 +37,17 @@ pub enum SigningError {
     Internal(#[from] anyhow::Error),
 }
 
+impl SigningError {
+    /// The error for a start-up or command failure: an internal error's own chain, since its
+    /// `Display` already repeats its source's message.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            Self::Internal(err) => err,
+            other => other.into(),
+        }
+    }
+}
+
 impl From<sqlx::Error> for SigningError {
     fn from(err: sqlx::Error) -> Self {
         if db::is_unavailable(&err) {

@@ -5,7 +5,7 @@
 //! last token they signed has expired (`publish_until`). Rotation promotes `next` to `active`,
 //! retires the old one and creates a new `next`, in one transaction; unique constraints on
 //! `active_for`/`next_for` keep two instances from both creating or promoting keys. Private keys
-//! are sealed under the master key (`master_key`).
+//! are sealed under the current master key, with its fingerprint in `sealed_by` (`master_keys`).
 
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use super::error::SigningError;
 use super::keys::{KeyMaterial, KeySet};
 pub use super::master_key::MasterKey;
+use super::master_keys::{MasterKeys, Sealed};
 use crate::audit::{self, Actor, Event};
 use crate::changes::{announce, Change};
 use crate::db;
@@ -44,7 +45,7 @@ pub struct KeyInfo {
 /// once (a losing insert is simply dropped).
 pub async fn ensure_keys(
     pool: &AnyPool,
-    master: &MasterKey,
+    master: &MasterKeys,
     now: DateTime<Utc>,
 ) -> Result<(), SigningError> {
     for algorithm in Algorithm::ALL {
@@ -81,7 +82,7 @@ async fn generate(algorithm: Algorithm) -> Result<KeyMaterial, SigningError> {
 /// Stores a key in a slot; `false` when another instance filled that slot first.
 async fn insert<'e, E>(
     executor: E,
-    master: &MasterKey,
+    master: &MasterKeys,
     key: &KeyMaterial,
     slot: &str,
     now: DateTime<Utc>,
@@ -92,9 +93,11 @@ where
     let algorithm = key.algorithm().as_str();
     let active = (slot == "active").then_some(algorithm);
     let next = (slot == "next").then_some(algorithm);
+    let sealed = master.seal(key.kid(), key.pkcs8())?;
     let result = sqlx::query(
         "insert into signing_keys (kid, algorithm, status, active_for, next_for, public_jwk, \
-         private_key_sealed, created_at, activated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         private_key_sealed, sealed_by, created_at, activated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(key.kid())
     .bind(algorithm)
@@ -102,7 +105,8 @@ where
     .bind(active)
     .bind(next)
     .bind(key.public_jwk().to_string())
-    .bind(master.seal(key.kid(), key.pkcs8())?)
+    .bind(sealed.value)
+    .bind(sealed.sealed_by)
     .bind(now.timestamp_millis())
     .bind(active.map(|_| now.timestamp_millis()))
     .execute(executor)
@@ -120,12 +124,12 @@ where
 /// new decrypts and parses nothing (an RSA private key's checks take milliseconds).
 pub async fn load(
     pool: &AnyPool,
-    master: &MasterKey,
+    master: &MasterKeys,
     now: DateTime<Utc>,
     previous: Option<&KeySet>,
 ) -> Result<KeySet, SigningError> {
     let rows = sqlx::query(
-        "select kid, algorithm, status, public_jwk, private_key_sealed from signing_keys \
+        "select kid, algorithm, status, public_jwk, private_key_sealed, sealed_by from signing_keys \
          where status in ('active', 'next') or publish_until > $1 order by created_at, kid",
     )
     .bind(now.timestamp_millis())
@@ -150,8 +154,12 @@ pub async fn load(
                 published.push((kid, algorithm, jwk));
                 continue;
             }
-            let sealed: String = row.try_get("private_key_sealed")?;
-            let key = KeyMaterial::from_pkcs8(algorithm, master.open(&kid, &sealed)?)?;
+            let sealed = Sealed {
+                value: row.try_get("private_key_sealed")?,
+                sealed_by: row.try_get("sealed_by")?,
+            };
+            let opened = master.open(&format!("signing key {kid}"), &kid, &sealed)?;
+            let key = KeyMaterial::from_pkcs8(algorithm, opened.plaintext)?;
             if key.kid() != kid {
                 return Err(anyhow::anyhow!("stored key {kid} does not match its kid").into());
             }
@@ -168,7 +176,7 @@ pub async fn load(
 /// created. Returns the new active kid of each.
 pub async fn rotate(
     pool: &AnyPool,
-    master: &MasterKey,
+    master: &MasterKeys,
     algorithms: &[Algorithm],
     publish_until: DateTime<Utc>,
     actor: &Actor,
@@ -194,7 +202,7 @@ pub async fn rotate(
 /// One attempt of [`rotate`]; `None` when a concurrent rotation committed first (rolled back).
 async fn rotate_all(
     pool: &AnyPool,
-    master: &MasterKey,
+    master: &MasterKeys,
     fresh: &[(Algorithm, KeyMaterial)],
     publish_until: DateTime<Utc>,
     actor: &Actor,
@@ -228,7 +236,7 @@ async fn rotate_all(
 /// holds the slots (the caller rolls back).
 async fn rotate_one(
     tx: &mut AnyConnection,
-    master: &MasterKey,
+    master: &MasterKeys,
     algorithm: Algorithm,
     fresh_next: &KeyMaterial,
     publish_until: DateTime<Utc>,

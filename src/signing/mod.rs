@@ -14,9 +14,12 @@ pub mod grant;
 pub mod keys;
 pub mod keystore;
 pub mod master_key;
+pub mod master_keys;
 pub mod policy;
 pub mod record;
 pub mod report;
+pub mod reseal;
+pub mod sealed_secrets;
 pub mod token;
 pub mod verify;
 
@@ -31,6 +34,7 @@ use sqlx::AnyPool;
 pub use error::{PolicyError, SigningError, TokenError};
 pub use grant::{Exchange, Grant, Provenance, ScopeRequest, StateRequest, TtlRequest};
 pub use keystore::{KeyInfo, MasterKey};
+pub use master_keys::MasterKeys;
 
 use crate::audit::Actor;
 use crate::config::SigningSettings;
@@ -113,7 +117,7 @@ pub trait IssuanceObserver: Send + Sync {
 /// Issues and verifies access tokens; holds this instance's view of the key set.
 pub struct Signer {
     pool: AnyPool,
-    master: MasterKey,
+    master: MasterKeys,
     keys: ArcSwap<KeySet>,
     log: IssuanceLog,
     issuer: String,
@@ -136,14 +140,16 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// Makes sure every algorithm has keys, then loads them.
+    /// Checks that this instance holds every master key that sealed a stored value, makes sure
+    /// every algorithm has keys, then loads them.
     pub async fn start(
         db: &crate::db::Database,
-        master: MasterKey,
+        master: MasterKeys,
         settings: &SigningSettings,
         now: DateTime<Utc>,
     ) -> Result<Self, SigningError> {
         let pool = db.pool().clone();
+        reseal::check_held(&pool, &master).await?;
         keystore::ensure_keys(&pool, &master, now).await?;
         let keys = keystore::load(&pool, &master, now, None).await?;
         Ok(Self {

@@ -22,6 +22,7 @@ mod faults;
 mod instances;
 mod issuances;
 mod logs;
+mod master_key;
 mod me;
 mod metrics;
 mod oauth;

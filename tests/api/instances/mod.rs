@@ -12,6 +12,7 @@
 
 mod fail_closed;
 mod heartbeat;
+mod master_key;
 mod propagation;
 
 use std::future::Future;
@@ -56,6 +57,17 @@ impl Instance {
     /// Starts `tokenmint serve` in production mode, logging to `<dir>/<name>.log`, and waits
     /// until it is ready.
     pub async fn start(dir: &Path, name: &str, database_url: &str, master_key: &str) -> Self {
+        Self::start_with(dir, name, database_url, master_key, &[]).await
+    }
+
+    /// [`Self::start`] with extra environment variables (`TOKENMINT_MASTER_KEY_PREVIOUS`).
+    pub async fn start_with(
+        dir: &Path,
+        name: &str,
+        database_url: &str,
+        master_key: &str,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -74,6 +86,7 @@ impl Instance {
             .env("TOKENMINT__CACHE__VERIFIED_CREDENTIALS_TTL_SECONDS", "3600")
             // No background pass may want a connection while a test keeps new ones out.
             .env("TOKENMINT__RETENTION__ENABLED", "false")
+            .envs(extra_env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
