@@ -180,6 +180,14 @@ fn the_config_is_named_by_service_account_id_else_by_iss() {
 }
 
 #[test]
+fn an_assertion_with_a_critical_header_extension_is_malformed() {
+    let key = key();
+    let header = json!({"alg": "RS256", "crit": ["exp"], "exp": 1});
+    let refused = grant(&params(&sign(&key, &header, &claims())), MAX_BYTES).unwrap_err();
+    assert_eq!(refused, Rejection::Malformed);
+}
+
+#[test]
 fn only_a_valid_certificate_of_the_config_can_verify_the_signature() {
     let (key, other) = (key(), key());
     let mut expired = account(&key);

@@ -162,6 +162,8 @@ fn parse(raw: &str, max_bytes: usize) -> Option<Assertion> {
         _ => None,
     };
     let header = object(header)?;
+    // RFC 7515 §4.1.11: a `crit` extension is not understood here, so the assertion is refused.
+    crate::jws::check_members(&header).ok()?;
     if header.get("alg").and_then(Value::as_str) != Some("RS256") {
         return None;
     }
