@@ -23,6 +23,10 @@ pub const INVALID_CREDENTIALS: &str = "the key or secret is invalid, or the cred
 pub const TOO_MANY_FAILURES: &str =
     "too many failed authentication attempts; retry after the number of seconds in Retry-After";
 
+/// The message of a request refused for a NUL character in any of its text (path, query, form
+/// or JSON body, credentials): no text this service stores may hold one (PostgreSQL refuses it).
+pub const NUL_REFUSED: &str = "text must not contain the NUL character (U+0000)";
+
 /// Seconds a client should wait before retrying when the store is down.
 pub const RETRY_AFTER_UNAVAILABLE_SECONDS: u64 = 5;
 
@@ -157,7 +161,10 @@ impl ApiError {
     pub fn respond_with(&self, status: StatusCode, body: impl IntoResponse) -> Response {
         facts::note_refusal(refusal_reason(self));
         if let Self::Internal(err) = self {
-            tracing::error!(error = ?err, "request failed");
+            // One line at ERROR (the cause chain: a bug stays visible); the backtrace, which
+            // would add dozens of lines per request, only at DEBUG.
+            tracing::error!(error = %format!("{err:#}"), "request failed");
+            tracing::debug!(backtrace = %err.backtrace(), "request failed: backtrace");
         }
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
