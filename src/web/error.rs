@@ -1,6 +1,7 @@
 //! What can go wrong serving a page, and how a browser is told: a sign-in that is needed is a
 //! redirect to the sign-in page; a form from elsewhere (or stale) is 403; a store that does not
-//! answer is 503 with `Retry-After`; anything else is 500. Details go to the log, never the page.
+//! answer is 503 with `Retry-After`; a request that cannot be read is its 4xx (the app's edge
+//! layer renders those as pages here, [`render`]); anything else is 500. Details go to the log, never the page.
 
 use askama::Template;
 use axum::http::{header, StatusCode};
@@ -22,6 +23,10 @@ pub enum WebError {
     /// No such page (in this mode).
     #[error("not found")]
     NotFound,
+    /// A request that cannot be read (a NUL character in its text, a body over the limit, a
+    /// wrong method or content type): this status.
+    #[error("request refused")]
+    Refused(StatusCode),
     /// The database does not answer.
     #[error("temporarily unavailable")]
     Unavailable,
@@ -37,9 +42,22 @@ impl From<RegistryError> for WebError {
         }
         match ApiError::from(err) {
             ApiError::Unavailable => Self::Unavailable,
+            refused @ ApiError::InvalidRequest { .. } => Self::Refused(refused.status()),
             other => Self::Internal(other.to_string()),
         }
     }
+}
+
+/// A failure the app's edge layer found before any page handler ran, as a page: the web pages'
+/// [`RenderError`](crate::http::error::RenderError).
+pub fn render(error: ApiError) -> Response {
+    match error {
+        ApiError::NotFound(_) | ApiError::UnknownRoute => WebError::NotFound,
+        ApiError::Unavailable => WebError::Unavailable,
+        ApiError::Internal(err) => WebError::Internal(format!("{err:#}")),
+        other => WebError::Refused(other.status()),
+    }
+    .into_response()
 }
 
 impl From<crate::signing::SigningError> for WebError {
@@ -81,6 +99,12 @@ impl IntoResponse for WebError {
                 StatusCode::NOT_FOUND,
                 "Not found",
                 "There is no such page here.",
+            ),
+            Self::Refused(status) => (
+                *status,
+                "This request was refused",
+                "It could not be read: it may hold a character this service does not accept \
+                 (such as NUL), be too large or not be a form. Go back and try again.",
             ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
