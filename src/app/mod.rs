@@ -1,7 +1,8 @@
 //! The top floor: the application assembled from every scheme in `schemes::ALL`, the admin API,
 //! health and key publication, `/v1/me`, the metrics endpoint, the RFC 8414 metadata, OpenAPI and
 //! Swagger UI, the web pages (`web`: the landing page at `/`, the portal at `/portal`), under the
-//! layers every request passes: request id, observe, CORS ([`cors`]), the edge ([`edge`]: time and body limits, NUL refused in any text, framework
+//! layers every request passes: request id, observe, CORS ([`cors`]: none on the admin API and
+//! the pages), the edge ([`edge`]: time and body limits, NUL refused in any text, framework
 //! rejections in the route's own error format), panic guard, body limit.
 //!
 //! Whatever the lower floors must know of the schemes comes from here, derived from the one
@@ -92,7 +93,10 @@ pub fn router(state: AppState) -> Router {
                     observe::observe,
                 ))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(cors::layer(&settings))
+                .layer(axum::middleware::from_fn_with_state(
+                    cors::layer(&settings),
+                    cors::cors,
+                ))
                 .layer(axum::middleware::from_fn_with_state(
                     Arc::new(edge(&settings)),
                     edge::edge,

@@ -1,8 +1,9 @@
 //! The app's edge (issue 24, points 6 and 7): what is refused before or outside a handler comes
 //! in the format of the route asked for. A NUL character in any text input of any documented
 //! operation ([`nul`]), framework rejections (413, 404, 405, 415) on every scheme's routes
-//! ([`formats`]).
+//! ([`formats`]), and CORS only where browsers on other sites may call ([`cors`]).
 
+mod cors;
 mod formats;
 mod nul;
 
