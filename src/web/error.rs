@@ -4,7 +4,7 @@
 //! layer renders those as pages here, [`render`]); anything else is 500. Details go to the log, never the page.
 
 use askama::Template;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::page::{render_with_status, Frame};
@@ -49,15 +49,31 @@ impl From<RegistryError> for WebError {
 }
 
 /// A failure the app's edge layer found before any page handler ran, as a page: the web pages'
-/// [`RenderError`](crate::http::error::RenderError).
+/// [`RenderError`](crate::http::error::RenderError). It may answer a path no page route matched,
+/// so it sets the pages' security headers itself.
 pub fn render(error: ApiError) -> Response {
-    match error {
+    let mut response = match error {
         ApiError::NotFound(_) | ApiError::UnknownRoute => WebError::NotFound,
         ApiError::Unavailable => WebError::Unavailable,
         ApiError::Internal(err) => WebError::Internal(format!("{err:#}")),
         other => WebError::Refused(other.status()),
     }
-    .into_response()
+    .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 impl From<crate::signing::SigningError> for WebError {

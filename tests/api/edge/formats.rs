@@ -9,8 +9,10 @@ use reqwest::{Method, Response};
 use serde_json::Value;
 use tokenmint::schemes;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use super::{ErrorLog, Format};
-use crate::helpers::{TestApp, ADMIN_TOKEN};
+use crate::helpers::{Backend, TestApp, ADMIN_TOKEN};
 
 /// `http.request_body_limit_bytes` of the test configuration.
 const BODY_LIMIT_BYTES: usize = 65_536;
@@ -91,6 +93,35 @@ async fn framework_refusals_on_every_token_route_come_in_its_schemes_format() {
 }
 
 #[tokio::test]
+async fn a_request_not_answered_in_time_is_503_in_the_routes_format() {
+    let app = TestApp::spawn_with(
+        Backend::Postgres,
+        &[("TOKENMINT__HTTP__REQUEST_TIMEOUT_SECONDS", "1")],
+    )
+    .await;
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    // A body announced but never sent: the request cannot finish before the time limit.
+    let head = "POST /v0/sign_in/token HTTP/1.1\r\nHost: tokenmint\r\n\
+        Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant";
+    stream.write_all(head.as_bytes()).await.unwrap();
+
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("answered within the time limit")
+        .unwrap();
+
+    let answer = String::from_utf8_lossy(&answer[..read]).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 5"), "{answer}");
+    assert!(
+        answer.contains(r#"{"errors":""#),
+        "section E's format: {answer}"
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_path_is_a_json_404_in_the_format_of_its_folder() {
     let app = TestApp::spawn().await;
 
@@ -152,5 +183,9 @@ async fn the_web_pages_answer_refusals_with_html_pages() {
             content_type.starts_with("text/html"),
             "{method} {path}: {content_type}"
         );
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap();
+        assert!(policy.contains("frame-ancestors 'none'"), "{method} {path}");
     }
 }
