@@ -74,7 +74,7 @@ fn nul_in_json(value: &Value, field: &str) -> Option<String> {
             }
             // Members at the top name themselves; deeper ones their top-level field.
             let named = if field == "body" {
-                name.as_str()
+                shown(name, "body")
             } else {
                 field
             };
@@ -84,19 +84,26 @@ fn nul_in_json(value: &Value, field: &str) -> Option<String> {
     }
 }
 
-/// The name of the first form pair holding a NUL (`form` when the name itself holds it).
+/// A field's name as the refusal names it (in its message and the log): a plain identifier of
+/// at most 64 characters, else `fallback`, so a caller cannot write what it likes there.
+fn shown<'a>(name: &'a str, fallback: &'a str) -> &'a str {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if plain && !name.is_empty() && name.len() <= 64 {
+        name
+    } else {
+        fallback
+    }
+}
+
+/// The name of the first form pair holding a NUL (`form` when it is not a plain name).
 fn nul_in_form(form: &[u8]) -> String {
     url::form_urlencoded::parse(form)
         .find(|(name, value)| name.contains('\0') || value.contains('\0'))
         .map_or_else(
             || "form".into(),
-            |(name, _)| {
-                if name.contains('\0') {
-                    "form".into()
-                } else {
-                    name.into_owned()
-                }
-            },
+            |(name, _)| shown(&name, "form").to_owned(),
         )
 }
 
@@ -138,6 +145,9 @@ mod tests {
             Some("assertion")
         );
         assert_eq!(nul_in_body(&form, b"a\0b").as_deref(), Some("body"));
+        let long = format!("{}=%00", "n".repeat(65));
+        assert_eq!(nul_in_body(&form, long.as_bytes()).as_deref(), Some("form"));
+        assert_eq!(nul_in_body(&form, b"a%20b=%00").as_deref(), Some("form"));
     }
 
     #[test]
