@@ -30,6 +30,7 @@
 //! - [`sync`]: following those announcements: caches and keys, failing closed when cut off.
 //! - [`db`]: the pool and migrations for PostgreSQL and SQLite.
 //! - [`config`]: `Settings`, the only reader of environment variables.
+//! - [`jws`]: the header rules every JWS from outside passes first (no `crit`, RFC 7515 §4.1.11).
 //! - [`domain`]: value types shared by registry and signing (`ClientId`, `ClientPolicy`, ...).
 //! - [`clock`]: the source of "now" (`SystemClock`, and `FixedClock` for tests).
 //! - `fuzzing` (hidden): entry points for the fuzz targets in `fuzz/`.
@@ -46,6 +47,7 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod jws;
 pub mod limits;
 pub mod mail;
 pub mod registry;

@@ -1,12 +1,16 @@
 //! The top floor: the application assembled from every scheme in `schemes::ALL`, the admin API,
 //! health and key publication, `/v1/me`, the metrics endpoint, the RFC 8414 metadata, OpenAPI and
-//! Swagger UI, the web pages (`web`: the landing page at `/`, the portal at `/portal`), under the layers every request passes (request id, observe, CORS, panic guard,
-//! timeout, body limit).
+//! Swagger UI, the web pages (`web`: the landing page at `/`, the portal at `/portal`), under the
+//! layers every request passes: request id, observe, CORS ([`cors`]: none on the admin API and
+//! the pages), the edge ([`edge`]: time and body limits, NUL refused in any text, framework
+//! rejections in the route's own error format), panic guard, body limit.
 //!
 //! Whatever the lower floors must know of the schemes comes from here, derived from the one
 //! list: the observe layer's token routes, the admin filters' scheme names, the metadata's
 //! token routes and the OpenAPI tags. Nothing below imports this module.
 
+pub mod cors;
+pub mod edge;
 pub mod health;
 pub mod me;
 pub mod metadata;
@@ -17,26 +21,25 @@ pub mod swagger_ui;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::admin::{self, KnownSchemes};
+use crate::admin::{self, AdminError, KnownSchemes};
 use crate::config::{Mode, Settings};
 use crate::http::error::ApiError;
 use crate::http::observe::{self, Observer};
+use crate::http::scheme::ErrorScope;
 use crate::http::REQUEST_ID;
 use crate::schemes;
 use crate::state::AppState;
 use crate::web;
+use edge::{Edge, Formats};
 
 /// Every documented route for a mode, with its OpenAPI description.
 pub fn api(mode: Mode) -> OpenApiRouter<AppState> {
@@ -48,6 +51,7 @@ pub fn api(mode: Mode) -> OpenApiRouter<AppState> {
         .merge(schemes::router(mode))
         .merge(admin::router(KnownSchemes::new(schemes::names())));
     openapi::describe_schemes(router.get_openapi_mut());
+    openapi::refusals::document(router.get_openapi_mut(), &error_formats());
     router
 }
 
@@ -91,46 +95,40 @@ pub fn router(state: AppState) -> Router {
                     observe::observe,
                 ))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(cors(&settings))
+                .layer(axum::middleware::from_fn_with_state(
+                    cors::layer(&settings),
+                    cors::cors,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    Arc::new(edge(&settings)),
+                    edge::edge,
+                ))
                 .layer(CatchPanicLayer::custom(|_| {
                     ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
                 }))
-                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                    tracing::warn!("request timed out");
-                    ApiError::Unavailable
-                }))
-                .timeout(Duration::from_secs(settings.http.request_timeout_seconds))
                 .layer(RequestBodyLimitLayer::new(
                     settings.http.request_body_limit_bytes,
                 )),
         )
 }
 
-/// CORS for browser callers (Swagger UI on another origin, front ends): the token travels back
-/// in `Authorization` on `/auth/jwt`, so that header is exposed.
-fn cors(settings: &Settings) -> CorsLayer {
-    let origins = &settings.http.cors_allowed_origins;
-    let allow_origin = if origins.iter().any(|o| o == "*") {
-        AllowOrigin::any()
-    } else {
-        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
-    };
-    CorsLayer::new()
-        .allow_origin(allow_origin)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PATCH,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            HeaderName::from_static("client-id"),
-            HeaderName::from_static("client-secret"),
-            REQUEST_ID,
-        ])
-        .expose_headers([header::AUTHORIZATION, header::RETRY_AFTER, REQUEST_ID])
-        .max_age(Duration::from_secs(600))
+/// The edge layer: the error formats, and the request limits.
+fn edge(settings: &Settings) -> Edge {
+    Edge {
+        formats: error_formats(),
+        body_limit_bytes: settings.http.request_body_limit_bytes,
+        timeout: Duration::from_secs(settings.http.request_timeout_seconds),
+    }
+}
+
+/// Every route family's error format: each scheme's, the admin API's, the web pages' (HTML).
+pub fn error_formats() -> Formats {
+    const ADMIN: &[ErrorScope] = &[ErrorScope::new("/admin", |error| {
+        AdminError(error).into_response()
+    })];
+    let scopes = schemes::ALL
+        .iter()
+        .flat_map(|scheme| scheme.error_formats)
+        .chain(ADMIN);
+    Formats::new(scopes, (web::is_page, web::render_error))
 }

@@ -200,6 +200,15 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether the database refused text it cannot store: PostgreSQL's 22021
+/// (`character_not_in_repertoire`, e.g. a NUL byte) or 22P05 (`untranslatable_character`). The
+/// text came from a client, so this is the client's error, not the service's.
+pub fn is_unrepresentable_text(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "22021" || code == "22P05")
+}
+
 /// Whether a database error is a unique-constraint violation.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()

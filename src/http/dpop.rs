@@ -5,7 +5,7 @@
 //!
 //! The checks of RFC 9449 §4.3, in order; the first failing one decides:
 //! 1. one `DPoP` header holding a compact JWS (at most [`MAX_PROOF_LEN`] bytes);
-//! 2. header `typ` `dpop+jwt`, an asymmetric `alg` ([`ALGORITHMS`]), a public `jwk` of that
+//! 2. no `crit` header (RFC 7515 §4.1.11), header `typ` `dpop+jwt`, an asymmetric `alg` ([`ALGORITHMS`]), a public `jwk` of that
 //!    algorithm's key type (no private part), and the signature verifies with it;
 //! 3. `htm` the request's method, `htu` the request's URL under the public URL (query and
 //!    fragment ignored);
@@ -49,6 +49,9 @@ pub enum ProofRefusal {
     /// Checks 1 and 2 (other than the signature).
     #[error("the DPoP proof is not a dpop+jwt signed with ES256, RS256 or EdDSA by a public jwk")]
     Malformed,
+    /// Check 2: the header lists critical extensions (RFC 7515 §4.1.11), none understood here.
+    #[error("the DPoP proof's header lists critical extensions (crit), which are not supported")]
+    Critical,
     /// Check 2.
     #[error("the DPoP proof's signature does not verify with its jwk")]
     BadSignature,
@@ -147,7 +150,10 @@ pub(crate) fn verify(
     if proof.len() > MAX_PROOF_LEN || proof.split('.').count() != 3 {
         return Err(ProofRefusal::Malformed);
     }
-    let header = jsonwebtoken::decode_header(proof).map_err(|_| ProofRefusal::Malformed)?;
+    let header = crate::jws::decode_header(proof).map_err(|refusal| match refusal {
+        crate::jws::HeaderRefusal::Critical => ProofRefusal::Critical,
+        crate::jws::HeaderRefusal::Malformed => ProofRefusal::Malformed,
+    })?;
     let jwk = header.jwk.as_ref().ok_or(ProofRefusal::Malformed)?;
     let fits = matches!(
         (&jwk.algorithm, header.alg),

@@ -1,13 +1,15 @@
 //! How a token scheme declares itself: one [`Scheme`] value beside its code, listed once in
 //! `schemes::ALL`. Everything else that must know the schemes (the observe layer's refusal
 //! counts, the RFC 8414 metadata, the admin issuance filters, the CLI, the OpenAPI tags) is
-//! derived from that list by the app, so adding a scheme is one folder and one line.
+//! derived from that list by the app, so adding a scheme is one folder and one line; so are
+//! the error formats the app's edge layer answers in for its routes.
 //!
 //! This module only defines the shape; it names no scheme.
 
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Mode;
+use crate::http::error::RenderError;
 use crate::state::AppState;
 
 /// A token scheme: its name, its routes and what it adds to the service's documents.
@@ -26,6 +28,42 @@ pub struct Scheme {
     pub description: &'static str,
     /// Its routes in a mode, with their OpenAPI description.
     pub router: fn(Mode) -> OpenApiRouter<AppState>,
+    /// The error formats of its routes, by path prefix: the app's edge layer answers what the
+    /// framework refuses before a handler runs (a wrong method, a body over the limit or of
+    /// the wrong type, a NUL character in any text) in the format of the longest prefix.
+    pub error_formats: &'static [ErrorScope],
+}
+
+/// The routes under one path prefix, answering failures in one format.
+pub struct ErrorScope {
+    /// A path prefix: a route's whole path, or a folder such as `/oauth/`.
+    pub prefix: &'static str,
+    /// The format (a scheme's `ErrorFormat::render`).
+    pub render: RenderError,
+    /// Whether the app's edge layer refuses a NUL character in these routes' text (the
+    /// default). Off only for routes whose documented checks already refuse one in their own
+    /// words, and which never store or look up the raw text.
+    pub screens_nul: bool,
+}
+
+impl ErrorScope {
+    /// The routes under `prefix`, answering in `render`'s format.
+    pub const fn new(prefix: &'static str, render: RenderError) -> Self {
+        Self {
+            prefix,
+            render,
+            screens_nul: true,
+        }
+    }
+
+    /// [`Self::new`], for routes that refuse a NUL themselves (see [`Self::screens_nul`]).
+    pub const fn refusing_nul_itself(prefix: &'static str, render: RenderError) -> Self {
+        Self {
+            prefix,
+            render,
+            screens_nul: false,
+        }
+    }
 }
 
 impl Scheme {

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use crate::config::Mode;
 use crate::http::error::{ApiError, ErrorBody, ErrorFormat, SchemeError};
 use crate::http::extract::CallerIp;
-use crate::http::scheme::{Scheme, TokenRoute};
+use crate::http::scheme::{ErrorScope, Scheme, TokenRoute};
 use crate::http::{guard, no_store};
 use crate::limits::Identifier;
 use crate::signing::Grant;
@@ -41,6 +41,7 @@ pub const SCHEME: Scheme = Scheme {
     description: "GET/POST /auth/jwt: a token for client-id and \
         client-secret headers, returned in the Authorization response header",
     router,
+    error_formats: &[ErrorScope::new("/auth/jwt", AuthJwtErrors::render)],
 };
 /// The documented token lifetime: one hour (less if the client's maximum is lower).
 pub const TOKEN_LIFETIME_SECONDS: i64 = 3600;

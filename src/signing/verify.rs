@@ -2,7 +2,7 @@
 //! algorithm, issuer, type and time checks are set.
 
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{decode, decode_header, Validation};
+use jsonwebtoken::{decode, Validation};
 use serde_json::{Map, Value};
 
 use super::error::TokenError;
@@ -18,6 +18,7 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// - the key is found by `kid` among *our published keys only* (`jku`, `x5u`, `jwk` headers are
 ///   ignored), and the header's `alg` must equal that key's algorithm, which rules out `none`
 ///   and HMAC-with-a-public-key confusion;
+/// - a header with `crit` is refused (RFC 7515 §4.1.11: no extension is understood here);
 /// - `typ` must be `at+jwt` (RFC 9068 §4), so an assertion or ID token cannot pass for one;
 /// - `iss` must be ours; `aud` is not checked because this verifies for the issuer itself, and
 ///   schemes issue tokens for several audiences;
@@ -47,7 +48,8 @@ pub fn verify_allowing_expiry(
     if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
         return Err(TokenError::Malformed);
     }
-    let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
+    // RFC 7515 §4.1.11: no `crit` (this service signs none, so one is not our token).
+    let header = crate::jws::decode_header(token).map_err(|_| TokenError::Malformed)?;
     if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
         return Err(TokenError::WrongType);
     }

@@ -1,9 +1,10 @@
 //! What can go wrong serving a page, and how a browser is told: a sign-in that is needed is a
 //! redirect to the sign-in page; a form from elsewhere (or stale) is 403; a store that does not
-//! answer is 503 with `Retry-After`; anything else is 500. Details go to the log, never the page.
+//! answer is 503 with `Retry-After`; a request that cannot be read is its 4xx (the app's edge
+//! layer renders those as pages here, [`render`]); anything else is 500. Details go to the log, never the page.
 
 use askama::Template;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::page::{render_with_status, Frame};
@@ -22,6 +23,10 @@ pub enum WebError {
     /// No such page (in this mode).
     #[error("not found")]
     NotFound,
+    /// A request that cannot be read (a NUL character in its text, a body over the limit, a
+    /// wrong method or content type): this status.
+    #[error("request refused")]
+    Refused(StatusCode),
     /// The database does not answer.
     #[error("temporarily unavailable")]
     Unavailable,
@@ -37,9 +42,38 @@ impl From<RegistryError> for WebError {
         }
         match ApiError::from(err) {
             ApiError::Unavailable => Self::Unavailable,
+            refused @ ApiError::InvalidRequest { .. } => Self::Refused(refused.status()),
             other => Self::Internal(other.to_string()),
         }
     }
+}
+
+/// A failure the app's edge layer found before any page handler ran, as a page: the web pages'
+/// [`RenderError`](crate::http::error::RenderError). It may answer a path no page route matched,
+/// so it sets the pages' security headers itself.
+pub fn render(error: ApiError) -> Response {
+    let mut response = match error {
+        ApiError::NotFound(_) | ApiError::UnknownRoute => WebError::NotFound,
+        ApiError::Unavailable => WebError::Unavailable,
+        ApiError::Internal(err) => WebError::Internal(format!("{err:#}")),
+        other => WebError::Refused(other.status()),
+    }
+    .into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(super::CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 impl From<crate::signing::SigningError> for WebError {
@@ -81,6 +115,12 @@ impl IntoResponse for WebError {
                 StatusCode::NOT_FOUND,
                 "Not found",
                 "There is no such page here.",
+            ),
+            Self::Refused(status) => (
+                *status,
+                "This request was refused",
+                "It could not be read: it may hold a character this service does not accept \
+                 (such as NUL), be too large or not be a form. Go back and try again.",
             ),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

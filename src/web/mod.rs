@@ -15,6 +15,7 @@
 mod assets;
 mod console;
 mod error;
+pub use error::render as render_error;
 mod form;
 mod landing;
 mod origin;
@@ -43,6 +44,16 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self';
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "tokenmint_session";
+
+/// Whether a path belongs to the web pages (the landing page, the portal, the console and their
+/// assets): the app answers them in HTML and without CORS (no other site may call them).
+pub fn is_page(path: &str) -> bool {
+    path == "/"
+        || ["/portal", "/console", "/assets"].iter().any(|folder| {
+            path.strip_prefix(folder)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+}
 
 /// The pages and their assets; `schemes` is the scheme list, whose token routes the landing
 /// page shows.

@@ -4,8 +4,10 @@
 use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
 use crate::config::Mode;
+use crate::http::error::Rendered;
 
 /// What the frame of every page shows: the service's mode and version.
 pub struct Frame {
@@ -43,7 +45,8 @@ pub fn render(page: &impl Template) -> Response {
 }
 
 /// [`render`] with another status (a form shown again with its errors, an error page). Pages
-/// may show what only this session should see, so no cache keeps them.
+/// may show what only this session should see, so no cache keeps them. The page is marked
+/// [`Rendered`]: the app's edge layer leaves an error page as it is.
 pub fn render_with_status(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (
@@ -52,6 +55,7 @@ pub fn render_with_status(status: StatusCode, page: &impl Template) -> Response 
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 (header::CACHE_CONTROL, "no-store"),
             ],
+            Extension(Rendered),
             html,
         )
             .into_response(),

@@ -18,6 +18,7 @@ mod authtoken;
 mod cache;
 mod cli;
 mod cli_changes;
+mod edge;
 mod faults;
 mod instances;
 mod issuances;

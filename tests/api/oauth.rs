@@ -5,7 +5,7 @@
 mod auth;
 mod exchange;
 mod introspect;
-mod issuer;
+pub mod issuer;
 mod metadata;
 mod revoke;
 mod token;

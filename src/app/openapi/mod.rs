@@ -3,7 +3,10 @@
 //!
 //! The tags come first from the scheme list (one a scheme, named by the scheme's name, in list
 //! order), then the service groups of `http::openapi`; the issuance record's `SchemeName`
-//! enumerates the list's names.
+//! enumerates the list's names. [`refusals`] documents the edge layer's NUL refusal on every
+//! operation that takes text.
+
+pub mod refusals;
 
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};

@@ -23,6 +23,10 @@ pub const INVALID_CREDENTIALS: &str = "the key or secret is invalid, or the cred
 pub const TOO_MANY_FAILURES: &str =
     "too many failed authentication attempts; retry after the number of seconds in Retry-After";
 
+/// The message of a request refused for a NUL character in any of its text (path, query, form
+/// or JSON body, credentials): no text this service stores may hold one (PostgreSQL refuses it).
+pub const NUL_REFUSED: &str = "text must not contain the NUL character (U+0000)";
+
 /// Seconds a client should wait before retrying when the store is down.
 pub const RETRY_AFTER_UNAVAILABLE_SECONDS: u64 = 5;
 
@@ -67,6 +71,15 @@ pub enum ApiError {
     /// The request body is larger than the configured limit.
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// No route has this path.
+    #[error("no route has this path")]
+    UnknownRoute,
+    /// The route exists, but not for this method.
+    #[error("this route does not accept this method")]
+    MethodNotAllowed,
+    /// The body's content type is not one the route reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Too many failed authentications of the identifier or from the address; retry after the
     /// given seconds.
     #[error("{}", TOO_MANY_FAILURES)]
@@ -115,8 +128,10 @@ impl ApiError {
             | Self::InvalidCredentials(_) => StatusCode::UNAUTHORIZED,
             Self::AdminUnauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::UnknownRoute => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -132,8 +147,10 @@ impl ApiError {
             Self::InvalidCredentials(_) => "invalid_credentials",
             Self::AdminUnauthorized => "unauthorized",
             Self::Forbidden { code, .. } => code,
-            Self::NotFound(_) => "not_found",
+            Self::NotFound(_) | Self::UnknownRoute => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "server_error",
@@ -153,13 +170,18 @@ impl ApiError {
     }
 
     /// Renders with a chosen status and body, adding the headers the outcome calls for
-    /// (`Retry-After`, `WWW-Authenticate`) and logging internal failures.
+    /// (`Retry-After`, `WWW-Authenticate`) and logging internal failures, and marks the response
+    /// [`Rendered`] so the app's edge layer leaves it as it is.
     pub fn respond_with(&self, status: StatusCode, body: impl IntoResponse) -> Response {
         facts::note_refusal(refusal_reason(self));
         if let Self::Internal(err) = self {
-            tracing::error!(error = ?err, "request failed");
+            // One line at ERROR (the cause chain: a bug stays visible); the backtrace, which
+            // would add dozens of lines per request, only at DEBUG.
+            tracing::error!(error = %format!("{err:#}"), "request failed");
+            tracing::debug!(backtrace = %err.backtrace(), "request failed: backtrace");
         }
         let mut response = (status, body).into_response();
+        response.extensions_mut().insert(Rendered);
         let headers = response.headers_mut();
         match self {
             Self::Unavailable => {
@@ -189,6 +211,21 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.respond_with(self.status(), Json(self.body()))
     }
+}
+
+/// A response extension: this error response was rendered in its route's format (by
+/// [`ApiError::respond_with`] or a web page), as opposed to a bare rejection of the framework
+/// (an unknown path, a wrong method, a body over the limit), which the app's edge layer renders
+/// in the route's format.
+#[derive(Clone, Copy, Debug)]
+pub struct Rendered;
+
+/// A route family's error format as a function: what the app's edge layer calls to answer in it.
+pub type RenderError = fn(ApiError) -> Response;
+
+/// tokenmint's own format, `{"error", "message"}` with [`ApiError::status`].
+pub fn render_default(error: ApiError) -> Response {
+    error.into_response()
 }
 
 /// How a scheme renders failures in its documented format (status and body per outcome).
@@ -223,7 +260,10 @@ impl<F: ErrorFormat> IntoResponse for SchemeError<F> {
 /// The refusal reason of an error: a small fixed set, never anything the client sent.
 pub fn refusal_reason(error: &ApiError) -> &'static str {
     match error {
-        ApiError::InvalidRequest { .. } | ApiError::PayloadTooLarge => "invalid_request",
+        ApiError::InvalidRequest { .. }
+        | ApiError::PayloadTooLarge
+        | ApiError::MethodNotAllowed
+        | ApiError::UnsupportedMediaType(_) => "invalid_request",
         ApiError::InvalidClient => "invalid_client",
         ApiError::ClientSuspended => "suspended",
         ApiError::InvalidCredentials(_) => "invalid_credentials",
@@ -234,7 +274,7 @@ pub fn refusal_reason(error: &ApiError) -> &'static str {
             _ => "forbidden",
         },
         ApiError::AdminUnauthorized => "unauthorized",
-        ApiError::NotFound(_) => "not_found",
+        ApiError::NotFound(_) | ApiError::UnknownRoute => "not_found",
         ApiError::TooManyRequests { .. } => "rate_limited",
         ApiError::Unavailable => "unavailable",
         ApiError::Internal(_) => "internal",

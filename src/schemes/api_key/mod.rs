@@ -28,9 +28,9 @@ use utoipa_axum::routes;
 
 use crate::audit::Actor;
 use crate::config::Mode;
-use crate::http::error::{ApiError, SchemeError};
+use crate::http::error::{ApiError, ErrorFormat, SchemeError};
 use crate::http::extract::CallerIp;
-use crate::http::scheme::{Issues, Scheme, TokenRoute};
+use crate::http::scheme::{ErrorScope, Issues, Scheme, TokenRoute};
 use crate::http::{guard, no_store};
 use crate::limits::Identifier;
 use crate::registry::api_keys::Environment;
@@ -59,6 +59,11 @@ pub const SCHEME: Scheme = Scheme {
     description: "GET /clients/authorization: a temporary JWT for \
         an API key; POST /test-api-keys: a sandbox API key for a registered phone",
     router,
+    error_formats: &[
+        // A key is only ever hashed: one with a NUL is an unknown key, 401 (CONTRACT.md C).
+        ErrorScope::refusing_nul_itself("/clients/authorization", ApiKeyErrors::render),
+        ErrorScope::new("/test-api-keys", ApiKeyErrors::render),
+    ],
 };
 /// The documented token lifetime ("valid for ~1 hour"), capped by the client's maximum.
 pub const TOKEN_TTL_SECONDS: i64 = 3600;

@@ -117,7 +117,11 @@ fn status_field_message(error: &ApiError) -> (StatusCode, &str, String) {
             "No active client has this phone number registered.".to_owned(),
         ),
         ApiError::NotFound(what) => (StatusCode::NOT_FOUND, what, error.to_string()),
-        ApiError::PayloadTooLarge => (error.status(), "body", error.to_string()),
+        ApiError::PayloadTooLarge | ApiError::UnsupportedMediaType(_) => {
+            (error.status(), "body", error.to_string())
+        }
+        ApiError::MethodNotAllowed => (error.status(), "method", error.to_string()),
+        ApiError::UnknownRoute => (error.status(), "path", error.to_string()),
         ApiError::TooManyRequests { .. } => {
             (error.status(), "apiKey", TOO_MANY_FAILED_KEYS.to_owned())
         }

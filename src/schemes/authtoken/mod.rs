@@ -24,8 +24,8 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Mode;
-use crate::http::error::{ApiError, ErrorFormat, INVALID_CREDENTIALS};
-use crate::http::scheme::{Scheme, TokenRoute};
+use crate::http::error::{render_default, ApiError, ErrorFormat, INVALID_CREDENTIALS};
+use crate::http::scheme::{ErrorScope, Scheme, TokenRoute};
 use crate::state::AppState;
 
 pub use basic::PortalErrors;
@@ -50,6 +50,13 @@ pub const SCHEME: Scheme = Scheme {
         (HTTP Basic `client_id:client_secret`): access requests to API groups, notifications of \
         decisions, the credentials themselves",
     router,
+    error_formats: &[
+        ErrorScope::new("/auth/authtoken", AuthTokenErrors::render),
+        ErrorScope::new("/v1/access-requests", PortalErrors::render),
+        ErrorScope::new("/v1/notifications", PortalErrors::render),
+        ErrorScope::new("/v1/credentials", PortalErrors::render),
+        ErrorScope::new("/sdk/", render_default),
+    ],
 };
 
 /// The error format of `generate` and `refresh`: `{"error", "message"}`; every refusal of a

@@ -4,7 +4,8 @@
 //! The checks, in order; the first failing one decides, and each is `invalid_client` with its own
 //! description (the caller holds, or claims to hold, the client's private key, so naming the
 //! failed check tells an attacker nothing a signature does not):
-//! 1. a compact JWS with `alg` RS256, ES256 or EdDSA (never `none` or HS*);
+//! 1. a compact JWS with `alg` RS256, ES256 or EdDSA (never `none` or HS*), without `crit`
+//!    (RFC 7515 §4.1.11);
 //! 2. `iss` = `sub` = the client id (and = the `client_id` parameter when one is sent);
 //! 3. the client exists, is active and has keys, and a key of its set (by `kid`, else its only key
 //!    of that `alg`) verifies the signature;
@@ -46,6 +47,8 @@ const CLOCK_SKEW_SECONDS: i64 = 60;
 pub enum AssertionRefusal {
     /// Check 1.
     Malformed,
+    /// Check 1: the header lists critical extensions (RFC 7515 §4.1.11), none understood here.
+    Critical,
     /// Check 2.
     WrongIssuer,
     /// Check 3: a key that does not verify it, or no such client (told alike, so client ids
@@ -109,6 +112,10 @@ impl AssertionRefusal {
         match self {
             Self::Malformed => {
                 "the client assertion is not a JWT signed with RS256, ES256 or EdDSA"
+            }
+            Self::Critical => {
+                "the client assertion's header lists critical extensions (crit), which are not \
+                 supported"
             }
             Self::WrongIssuer => "the client assertion's iss and sub must both be the client id",
             Self::BadSignature => {
@@ -184,7 +191,10 @@ pub(crate) fn read(assertion: &str) -> Result<(Header, Claims), AssertionRefusal
     if assertion.len() > MAX_ASSERTION_LEN || assertion.split('.').count() != 3 {
         return Err(AssertionRefusal::Malformed);
     }
-    let header = jsonwebtoken::decode_header(assertion).map_err(|_| AssertionRefusal::Malformed)?;
+    let header = crate::jws::decode_header(assertion).map_err(|refusal| match refusal {
+        crate::jws::HeaderRefusal::Critical => AssertionRefusal::Critical,
+        crate::jws::HeaderRefusal::Malformed => AssertionRefusal::Malformed,
+    })?;
     if !matches!(
         header.alg,
         JwsAlgorithm::RS256 | JwsAlgorithm::ES256 | JwsAlgorithm::EdDSA

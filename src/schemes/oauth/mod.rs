@@ -78,7 +78,11 @@ pub fn render(error: ApiError) -> Response {
         ApiError::InvalidRequest { field, .. } if field.as_deref() == Some("scope") => {
             (StatusCode::BAD_REQUEST, "invalid_scope")
         }
-        ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+        // What the framework refuses keeps its HTTP status, in this format.
+        ApiError::PayloadTooLarge
+        | ApiError::MethodNotAllowed
+        | ApiError::UnsupportedMediaType(_)
+        | ApiError::UnknownRoute => (error.status(), "invalid_request"),
         // RFC 7009 §2.2.1: 503 tells the client to retry; the code is RFC 6749's.
         ApiError::Unavailable | ApiError::TooManyRequests { .. } => {
             (error.status(), "temporarily_unavailable")

@@ -31,12 +31,12 @@ use utoipa_axum::routes;
 
 use crate::config::Mode;
 use crate::domain::Algorithm;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorFormat};
 use crate::http::extract::CallerIp;
 use crate::http::grant_types::JWT_BEARER;
 use crate::http::guard::{self, Authenticated, Refusal, Refused};
 use crate::http::no_store;
-use crate::http::scheme::{Scheme, TokenRoute};
+use crate::http::scheme::{ErrorScope, Scheme, TokenRoute};
 use crate::limits::Identifier;
 use crate::registry::service_accounts::{AssertionClaim, ServiceAccount};
 use crate::registry::{Client, ClientStatus, RegistryError};
@@ -67,6 +67,12 @@ pub const SCHEME: Scheme = Scheme {
     description: "POST /v0/sign_in/token: a service-account access token \
         for a signed JWT assertion (RFC 7523 jwt-bearer grant)",
     router,
+    // The numbered checks decide every refusal (CONTRACT.md E): a NUL fails check 1 or 3 (it is
+    // in no grant type and no base64url), and the account id is checked before any lookup.
+    error_formats: &[ErrorScope::refusing_nul_itself(
+        TOKEN_PATH,
+        SignInFormat::render,
+    )],
 };
 
 /// Issues a service-account access token for a signed JWT assertion (RFC 7523 jwt-bearer).

@@ -161,7 +161,7 @@ fn anything_but_a_compact_rs256_jws_within_the_size_limit_is_malformed() {
 }
 
 #[test]
-fn the_config_is_named_by_service_account_id_else_by_iss() {
+fn the_config_is_named_by_service_account_id_when_present_else_by_iss() {
     let key = key();
     let lookup = |claims: &Value| {
         let assertion = grant(
@@ -172,11 +172,22 @@ fn the_config_is_named_by_service_account_id_else_by_iss() {
         account_id(&assertion).map(str::to_owned)
     };
     assert_eq!(lookup(&claims()).unwrap(), ACCOUNT_ID);
-    let by_iss = with("service_account_id", json!(""));
+    let by_iss = without("service_account_id");
     assert_eq!(lookup(&by_iss).unwrap(), ACCOUNT_ID);
+    // CONTRACT.md E.4: a present but empty service_account_id is not replaced by iss.
+    let empty = with("service_account_id", json!(""));
+    assert_eq!(lookup(&empty).unwrap_err(), Rejection::NoClientIdentifier);
     let mut neither = without("service_account_id");
     neither["iss"] = json!(null);
     assert_eq!(lookup(&neither).unwrap_err(), Rejection::NoClientIdentifier);
+}
+
+#[test]
+fn an_assertion_with_a_critical_header_extension_is_malformed() {
+    let key = key();
+    let header = json!({"alg": "RS256", "crit": ["exp"], "exp": 1});
+    let refused = grant(&params(&sign(&key, &header, &claims())), MAX_BYTES).unwrap_err();
+    assert_eq!(refused, Rejection::Malformed);
 }
 
 #[test]

@@ -162,6 +162,8 @@ fn parse(raw: &str, max_bytes: usize) -> Option<Assertion> {
         _ => None,
     };
     let header = object(header)?;
+    // RFC 7515 §4.1.11: a `crit` extension is not understood here, so the assertion is refused.
+    crate::jws::check_members(&header).ok()?;
     if header.get("alg").and_then(Value::as_str) != Some("RS256") {
         return None;
     }
@@ -175,17 +177,17 @@ fn parse(raw: &str, max_bytes: usize) -> Option<Assertion> {
     })
 }
 
-/// Check 4, first half: the id to look the config up by, `service_account_id` else `iss`.
+/// Check 4, first half: the id to look the config up by, `service_account_id` when the claim is
+/// present, else `iss`. A present but empty (or non-string) `service_account_id` is not replaced
+/// by `iss`, as in the original service: the identifier so chosen is missing.
 pub fn account_id(assertion: &Assertion) -> Result<&str, Rejection> {
-    let named = |claim: &str| {
-        assertion
-            .claims
-            .get(claim)
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
+    let claim = match assertion.claims.get("service_account_id") {
+        Some(Value::Null) | None => assertion.claims.get("iss"),
+        present => present,
     };
-    named("service_account_id")
-        .or_else(|| named("iss"))
+    claim
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
         .ok_or(Rejection::NoClientIdentifier)
 }
 

@@ -21,9 +21,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::Mode;
-use crate::http::error::{ApiError, ErrorBody, TOO_MANY_FAILURES};
+use crate::http::error::{render_default, ApiError, ErrorBody, TOO_MANY_FAILURES};
 use crate::http::extract::CallerIp;
-use crate::http::scheme::{Scheme, TokenRoute};
+use crate::http::scheme::{ErrorScope, Scheme, TokenRoute};
 use crate::http::{guard, no_store};
 use crate::limits::Identifier;
 use crate::signing::{Grant, PolicyError, ScopeRequest, SigningError, StateRequest, TtlRequest};
@@ -47,6 +47,7 @@ pub const SCHEME: Scheme = Scheme {
     description: "POST /auth/token/create: a token for client credentials \
         in a JSON body, with scopes, state, lifetime and user",
     router,
+    error_formats: &[ErrorScope::new("/auth/token/create", render_default)],
 };
 /// `tokenTime` when the request names none, minutes (capped by the client's maximum).
 pub const DEFAULT_TOKEN_TIME_MINUTES: i64 = 60;

@@ -10,6 +10,7 @@
 
 mod assertion;
 mod confusion;
+mod crit;
 mod forgery;
 pub mod jws;
 mod lifetime;

@@ -112,6 +112,19 @@ impl TestIssuer {
         jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
     }
 
+    /// [`Self::sign`], with a critical header extension (`crit`) no recipient here understands.
+    pub fn sign_with_crit(&self, claims: &Value) -> String {
+        let keys = self.0.keys.lock().unwrap();
+        let key = &keys[0];
+        let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+        header.kid = Some(key.kid.clone());
+        header.crit = Some(vec!["exp".to_owned()]);
+        header
+            .extras
+            .insert("exp".to_owned(), "4102444800".to_owned());
+        jsonwebtoken::encode(&header, claims, &key.encoding).unwrap()
+    }
+
     /// The claims of a GitHub Actions OIDC token of `repository`'s `git_ref` at `now`, for
     /// `audience` (five minutes long, as GitHub's are).
     pub fn github(&self, repository: &str, git_ref: &str, audience: &str, now: i64) -> Value {

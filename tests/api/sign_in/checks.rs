@@ -92,6 +92,22 @@ async fn check_4_needs_a_service_account_id_or_issuer_naming_a_registered_config
 }
 
 #[tokio::test]
+async fn check_4_does_not_replace_a_present_but_empty_service_account_id_by_the_issuer() {
+    let f = Fixture::arrange(TestApp::spawn().await).await;
+    let empty = f.claims_with("service_account_id", json!(""));
+    assert_eq!(
+        empty["iss"],
+        f.account_id.as_str(),
+        "iss alone would name the config"
+    );
+
+    let refused = f.exchange(&empty).await;
+
+    assert_refused(refused, "Invalid client identifier").await;
+    assert_eq!(f.issuance_count().await, 0);
+}
+
+#[tokio::test]
 async fn check_5_refuses_when_every_certificate_of_the_config_has_expired() {
     let app = TestApp::spawn().await;
     let client = app.standard_client("ES256").await;

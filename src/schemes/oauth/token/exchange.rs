@@ -6,7 +6,8 @@
 //! The checks, in order; the first failing one decides, as 400 `invalid_request` (the request's
 //! shape) or `invalid_grant` (the subject token):
 //! 1. `subject_token` present, `subject_token_type` a JWT or an ID token;
-//! 2. a compact JWS with `alg` RS256, ES256 or EdDSA (never `none` or HS*), its claims a JSON
+//! 2. a compact JWS with `alg` RS256, ES256 or EdDSA (never `none` or HS*) and no `crit` header
+//!    (RFC 7515 §4.1.11), its claims a JSON
 //!    object with an `iss`;
 //! 3. a trust policy for exactly that issuer (only the authenticated client's, when one
 //!    authenticated);
@@ -185,7 +186,12 @@ pub(crate) fn read(token: &str) -> Result<(Header, String), ApiError> {
     if token.len() > MAX_SUBJECT_TOKEN_LEN || token.split('.').count() != 3 {
         return Err(malformed());
     }
-    let header = jsonwebtoken::decode_header(token).map_err(|_| malformed())?;
+    let header = crate::jws::decode_header(token).map_err(|refusal| match refusal {
+        crate::jws::HeaderRefusal::Critical => invalid_grant(
+            "the subject token's header lists critical extensions (crit), which are not supported",
+        ),
+        crate::jws::HeaderRefusal::Malformed => malformed(),
+    })?;
     if !matches!(
         header.alg,
         Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA

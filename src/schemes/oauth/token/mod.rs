@@ -30,13 +30,13 @@ pub(crate) mod exchange;
 
 use super::client_auth::{self, ClientAuth};
 use super::form::OAuthForm;
-use super::OAuthErrorBody;
+use super::{OAuthErrorBody, OAuthErrors};
 use crate::config::Mode;
 use crate::http::dpop::{self, ProofFailure, ProofRefusal, ProofRequest};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ErrorFormat};
 use crate::http::extract::CallerIp;
 use crate::http::no_store;
-use crate::http::scheme::{Scheme, TokenRoute};
+use crate::http::scheme::{ErrorScope, Scheme, TokenRoute};
 use crate::signing::{Exchange, Grant, Provenance, ScopeRequest};
 use crate::state::AppState;
 use exchange::TOKEN_EXCHANGE;
@@ -60,6 +60,8 @@ pub const SCHEME: Scheme = Scheme {
         (client_credentials) for stock client libraries, with client_secret_basic, \
         client_secret_post or private_key_jwt",
     router,
+    // Introspection and revocation (`schemes::oauth`) answer in the same RFC 6749 format.
+    error_formats: &[ErrorScope::new("/oauth/", OAuthErrors::render)],
 };
 
 /// The form body (`application/x-www-form-urlencoded`; each parameter at most once).
