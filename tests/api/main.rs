@@ -21,6 +21,7 @@ mod cli_changes;
 mod faults;
 mod instances;
 mod issuances;
+mod live_tokens;
 mod logs;
 mod master_key;
 mod me;
