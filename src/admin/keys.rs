@@ -1,14 +1,15 @@
 //! Admin routes for signing keys.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
 
 use super::auth::AdminCaller;
 use super::views::{KeyView, RotateKeysRequest, RotatedKey};
 use super::{optional_json, AdminError};
-use crate::http::error::ErrorBody;
+use crate::http::error::{ApiError, ErrorBody};
 use crate::http::openapi;
 use crate::state::AppState;
 
@@ -41,4 +42,29 @@ pub async fn rotate_keys(
         .rotate_some(request.algorithm, &caller.actor, state.clock.now())
         .await?;
     Ok(Json(rotated.into_iter().map(RotatedKey::from).collect()))
+}
+
+/// Revokes a signing key at once, for a key that may have leaked: it leaves the JWKS and its
+/// tokens stop verifying (introspection inactive, `/v1/me` 401) on every instance within a
+/// second. Revoking the active key makes the pre-published next key sign at once; revoking the
+/// next key replaces it. Revoking a revoked key changes nothing.
+#[utoipa::path(post, path = "/admin/keys/{kid}/revoke", tag = openapi::ADMIN.name,
+    security(("admin_token" = [])), params(("kid" = String, Path)),
+    responses((status = 204, description = "Revoked"),
+        (status = 401, description = "No valid admin token", body = ErrorBody),
+        (status = 404, description = "No such key", body = ErrorBody)))]
+#[tracing::instrument(skip_all, fields(kid = %kid))]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    Extension(caller): Extension<AdminCaller>,
+    Path(kid): Path<String>,
+) -> Result<StatusCode, AdminError> {
+    match state
+        .signer
+        .revoke_key(&kid, &caller.actor, state.clock.now())
+        .await?
+    {
+        Some(_) => Ok(StatusCode::NO_CONTENT),
+        None => Err(AdminError(ApiError::NotFound("signing key"))),
+    }
 }

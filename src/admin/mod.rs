@@ -82,6 +82,7 @@ pub fn router(known: KnownSchemes) -> OpenApiRouter<AppState> {
         .routes(routes!(clients::revoke_secret))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
+        .routes(routes!(keys::revoke_key))
         .routes(routes!(issuances::list_issuances))
         .merge(administrators::router())
         .merge(audit::router())

@@ -330,6 +330,9 @@ pub struct KeyView {
     pub retired_at: Option<DateTime<Utc>>,
     /// Until when a retired key stays published.
     pub publish_until: Option<DateTime<Utc>>,
+    /// When it was revoked (`POST /admin/keys/{kid}/revoke`): unpublished at once, its tokens
+    /// refused.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl From<&KeyInfo> for KeyView {
@@ -342,6 +345,7 @@ impl From<&KeyInfo> for KeyView {
             activated_at: k.activated_at,
             retired_at: k.retired_at,
             publish_until: k.publish_until,
+            revoked_at: k.revoked_at,
         }
     }
 }

@@ -38,9 +38,7 @@ pub async fn me(
     headers: HeaderMap,
     token: PresentedToken,
 ) -> Result<Json<Map<String, Value>>, Response> {
-    let claims = state
-        .signer
-        .verify_active(&token.0, state.clock.now())
+    let claims = crate::http::active::active_claims(&state, &token.0)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
     let bound_to = claims

@@ -215,6 +215,12 @@ pub enum KeysCommand {
         #[arg(long)]
         algorithm: Option<Algorithm>,
     },
+    /// Revoke a signing key at once (it may have leaked): unpublished, its tokens refused; an
+    /// active key's next key signs from now on.
+    Revoke {
+        /// The key's kid.
+        kid: String,
+    },
 }
 
 /// Runs a command with loaded settings.
@@ -380,6 +386,12 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
                 .revoke_secret(&client_id, &secret_id, &actor, now)
                 .await?;
             say(format_args!("secret {secret_id} revoked"))
+        }
+        Command::Keys(KeysCommand::Revoke { kid }) => {
+            match state.signer.revoke_key(&kid, &actor, now).await? {
+                Some(_) => say(format_args!("signing key {kid} revoked")),
+                None => anyhow::bail!("signing key not found"),
+            }
         }
         Command::Keys(KeysCommand::List) => {
             let keys = state.signer.keys().await?;

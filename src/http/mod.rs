@@ -1,4 +1,5 @@
-//! The HTTP toolkit every adapter (schemes, admin, web pages) builds on: errors and the scheme
+//! The HTTP toolkit every adapter (schemes, admin, web pages) builds on: whether a presented
+//! access token is active ([`active`]), errors and the scheme
 //! error formats ([`error`]), extractors ([`extract`]), the observe layer ([`observe`]), the one
 //! guarded authentication path ([`guard`]) with its failure budgets (`crate::limits`), the one
 //! HTTP Basic parser ([`basic`]), grant-type URIs ([`grant_types`]), the shape a scheme
@@ -8,6 +9,7 @@
 //! It imports nothing from `schemes`, `admin`, `web` or `app`: the app assembles the router on
 //! top and hands this toolkit whatever it must know of the schemes.
 
+pub mod active;
 pub mod basic;
 pub mod dpop;
 pub mod error;

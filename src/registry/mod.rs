@@ -229,6 +229,17 @@ impl ClientRegistry {
         client::from_row(&row)
     }
 
+    /// Whether a client is suspended, read from the database (not a cache), so a suspension
+    /// made on any instance applies to the next check everywhere. An unknown client counts as
+    /// suspended: its tokens are nobody's.
+    pub async fn client_suspended(&self, id: &str) -> Result<bool, RegistryError> {
+        let status: Option<(String,)> = sqlx::query_as("select status from clients where id = $1")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(status.is_none_or(|(status,)| status != ClientStatus::Active.as_str()))
+    }
+
     /// Every client, oldest first.
     pub async fn clients(&self) -> Result<Vec<Client>, RegistryError> {
         let sql = format!(

@@ -93,6 +93,9 @@ pub enum TokenError {
     /// The token was revoked.
     #[error("token revoked")]
     Revoked,
+    /// The token's client is suspended: its live tokens are inactive while it is.
+    #[error("the token's client is suspended")]
+    ClientSuspended,
     /// Revocation could not be checked (the database is down); fail closed.
     #[error("revocation status unavailable")]
     Unavailable,

@@ -39,6 +39,8 @@ pub struct KeyInfo {
     pub retired_at: Option<DateTime<Utc>>,
     /// Until when it is published (retired keys).
     pub publish_until: Option<DateTime<Utc>>,
+    /// When it was revoked (an emergency: unpublished at once), if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// Makes sure every algorithm has an active and a next key; safe to run on several instances at
@@ -72,7 +74,7 @@ pub async fn ensure_keys(
     Ok(())
 }
 
-async fn generate(algorithm: Algorithm) -> Result<KeyMaterial, SigningError> {
+pub(super) async fn generate(algorithm: Algorithm) -> Result<KeyMaterial, SigningError> {
     tokio::task::spawn_blocking(move || KeyMaterial::generate(algorithm))
         .await
         .map_err(|e| anyhow::anyhow!("key generation task failed: {e}"))?
@@ -80,7 +82,7 @@ async fn generate(algorithm: Algorithm) -> Result<KeyMaterial, SigningError> {
 }
 
 /// Stores a key in a slot; `false` when another instance filled that slot first.
-async fn insert<'e, E>(
+pub(super) async fn insert<'e, E>(
     executor: E,
     master: &MasterKeys,
     key: &KeyMaterial,
@@ -234,7 +236,7 @@ async fn rotate_all(
 
 /// One algorithm's rotation inside the caller's transaction; `None` when a concurrent rotation
 /// holds the slots (the caller rolls back).
-async fn rotate_one(
+pub(super) async fn rotate_one(
     tx: &mut AnyConnection,
     master: &MasterKeys,
     algorithm: Algorithm,
@@ -301,7 +303,7 @@ async fn rotate_one(
 
 /// Whether a rotation failed only because a concurrent one got in its way (PostgreSQL's deadlock
 /// or serialization failure), so that retrying it is right.
-fn lost_race(err: &SigningError) -> bool {
+pub(super) fn lost_race(err: &SigningError) -> bool {
     let SigningError::Internal(err) = err else {
         return false;
     };
@@ -314,8 +316,8 @@ fn lost_race(err: &SigningError) -> bool {
 /// Every stored key that is still published, plus retired ones, newest first.
 pub async fn list(pool: &AnyPool) -> Result<Vec<KeyInfo>, SigningError> {
     let rows = sqlx::query(
-        "select kid, algorithm, status, created_at, activated_at, retired_at, publish_until \
-         from signing_keys order by created_at desc, kid",
+        "select kid, algorithm, status, created_at, activated_at, retired_at, publish_until, \
+         revoked_at from signing_keys order by created_at desc, kid",
     )
     .fetch_all(pool)
     .await?;
@@ -333,6 +335,7 @@ pub async fn list(pool: &AnyPool) -> Result<Vec<KeyInfo>, SigningError> {
                 activated_at: time(row.try_get("activated_at")?),
                 retired_at: time(row.try_get("retired_at")?),
                 publish_until: time(row.try_get("publish_until")?),
+                revoked_at: time(row.try_get("revoked_at")?),
             })
         })
         .collect()

@@ -11,6 +11,7 @@
 mod consuming;
 pub mod error;
 pub mod grant;
+pub mod key_revocation;
 pub mod keys;
 pub mod keystore;
 pub mod master_key;
@@ -407,6 +408,19 @@ impl Signer {
         .await?;
         self.reload(now).await?;
         Ok(rotated)
+    }
+
+    /// Revokes a signing key at once (see [`key_revocation`]) and reloads this instance's key
+    /// set; `None` when no stored key has that kid.
+    pub async fn revoke_key(
+        &self,
+        kid: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<key_revocation::Revoked>, SigningError> {
+        let revoked = key_revocation::revoke(&self.pool, &self.master, kid, actor, now).await?;
+        self.reload(now).await?;
+        Ok(revoked)
     }
 
     /// Every stored key, newest first.

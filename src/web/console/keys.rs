@@ -3,7 +3,7 @@
 //! `GET /admin/keys` and `POST /admin/keys/rotate`.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
@@ -36,6 +36,7 @@ struct KeyRow {
     activated: String,
     retired: String,
     published_until: String,
+    revoked: bool,
 }
 
 fn maybe(at: Option<DateTime<Utc>>) -> String {
@@ -56,6 +57,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
             activated: maybe(k.activated_at),
             retired: maybe(k.retired_at),
             published_until: maybe(k.publish_until),
+            revoked: k.revoked_at.is_some(),
             status: k.status,
             kid: k.kid,
         })
@@ -95,4 +97,23 @@ pub async fn rotate(
         "signing keys rotated from the console"
     );
     Ok(Redirect::to(KEYS_PATH).into_response())
+}
+
+/// Revokes one key at once (it may have leaked).
+#[tracing::instrument(skip_all, fields(kid = %kid))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    session: Session,
+    Path(kid): Path<String>,
+    CheckedForm(_): CheckedForm,
+) -> Result<Response, WebError> {
+    let admin = Administrator::require(&state, &session).await?;
+    match state
+        .signer
+        .revoke_key(&kid, admin.changer()?, state.clock.now())
+        .await?
+    {
+        Some(_) => Ok(Redirect::to(KEYS_PATH).into_response()),
+        None => Err(WebError::NotFound),
+    }
 }

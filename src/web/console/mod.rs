@@ -100,6 +100,7 @@ pub fn router(schemes: &'static [Scheme]) -> Router<AppState> {
         .route(administrators::AUDIT_PATH, get(administrators::audit))
         .route(KEYS_PATH, get(keys::show))
         .route("/console/keys/rotate", post(keys::rotate))
+        .route("/console/keys/{kid}/revoke", post(keys::revoke))
 }
 
 /// An administrator signed in to this session, with the session's CSRF token for the forms.

@@ -191,6 +191,31 @@ async fn every_state_changing_admin_route_writes_exactly_one_event_without_secre
         3,
         "{event}"
     );
+    let listed: Value = app
+        .admin(Method::GET, "/admin/keys", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let retired = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["status"] == "retired")
+        .unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let revoke = step(
+        Method::POST,
+        "/admin/keys/{kid}/revoke",
+        format!("/admin/keys/{retired}/revoke"),
+        None,
+        "key.revoke",
+    );
+    walk(&revoke);
+    let (_, event) = run(&app, &revoke, &mut secrets).await;
+    assert_eq!(event["target"], retired.as_str());
 
     let [first, second] = keys();
     let create_account = step(
