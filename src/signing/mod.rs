@@ -11,6 +11,7 @@
 mod consuming;
 pub mod error;
 pub mod grant;
+mod key_management;
 pub mod key_revocation;
 pub mod keys;
 pub mod keystore;
@@ -37,9 +38,7 @@ pub use grant::{Exchange, Grant, Provenance, ScopeRequest, StateRequest, TtlRequ
 pub use keystore::{KeyInfo, MasterKey};
 pub use master_keys::MasterKeys;
 
-use crate::audit::Actor;
 use crate::config::SigningSettings;
-use crate::domain::Algorithm;
 use keys::KeySet;
 use record::{Issuance, IssuanceLog};
 
@@ -365,66 +364,5 @@ impl Signer {
     /// The configured issuer.
     pub fn issuer(&self) -> &str {
         &self.issuer
-    }
-
-    /// Re-reads the key set (other instances may have rotated).
-    pub async fn reload(&self, now: DateTime<Utc>) -> Result<(), SigningError> {
-        // One reload at a time, each reading the database after the one before and never at an
-        // earlier time: otherwise a reload that read the keys before a rotation (or with an older
-        // `now`) could finish after a newer one and put the retired key back to signing, or an
-        // unpublished key back in the JWKS, until the next reload.
-        let mut latest = self.reloading.lock().await;
-        let now = now.max(*latest);
-        *latest = now;
-        let previous = self.keys.load_full();
-        let keys = keystore::load(&self.pool, &self.master, now, Some(&previous)).await?;
-        self.keys.store(Arc::new(keys));
-        Ok(())
-    }
-
-    /// Rotates one algorithm's keys, or every algorithm's when `None`, in one transaction
-    /// recorded as one audit event by `actor`; each retired key stays published as long as any
-    /// token it signed can live. Returns the new active kid of each.
-    pub async fn rotate_some(
-        &self,
-        algorithm: Option<Algorithm>,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<(Algorithm, String)>, SigningError> {
-        let algorithms = algorithm.map_or(Algorithm::ALL.to_vec(), |a| vec![a]);
-        // Its last token can live the TTL cap, and be presented for a refresh that long again.
-        let publish_until = now
-            + Duration::minutes(self.max_ttl_cap_minutes)
-            + Duration::seconds(self.verify_after_expiry_seconds)
-            + Duration::seconds(self.leeway_seconds);
-        let rotated = keystore::rotate(
-            &self.pool,
-            &self.master,
-            &algorithms,
-            publish_until,
-            actor,
-            now,
-        )
-        .await?;
-        self.reload(now).await?;
-        Ok(rotated)
-    }
-
-    /// Revokes a signing key at once (see [`key_revocation`]) and reloads this instance's key
-    /// set; `None` when no stored key has that kid.
-    pub async fn revoke_key(
-        &self,
-        kid: &str,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Result<Option<key_revocation::Revoked>, SigningError> {
-        let revoked = key_revocation::revoke(&self.pool, &self.master, kid, actor, now).await?;
-        self.reload(now).await?;
-        Ok(revoked)
-    }
-
-    /// Every stored key, newest first.
-    pub async fn keys(&self) -> Result<Vec<KeyInfo>, SigningError> {
-        keystore::list(&self.pool).await
     }
 }
