@@ -10,13 +10,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::issuances::parse_time;
+use super::paging::{self, present, Window};
 use super::AdminError;
 use crate::audit::{self, AuditFilter, RecordedEvent};
-use crate::db::keyset::Cursor;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::openapi;
-use crate::signing::report::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::state::AppState;
 
 /// The query parameters of `GET /admin/audit-events` (empty values count as absent).
@@ -47,64 +45,38 @@ impl AuditParams {
     /// The parameters of a raw query string (the first of repeated names counts).
     pub fn from_query(query: &str) -> Self {
         let mut params = Self::default();
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            let slot = match name.as_ref() {
-                "actor" => &mut params.actor,
-                "action" => &mut params.action,
-                "target" => &mut params.target,
-                "since" => &mut params.since,
-                "until" => &mut params.until,
-                "cursor" => &mut params.cursor,
-                "limit" => &mut params.limit,
-                _ => continue,
-            };
-            if slot.is_none() {
-                *slot = Some(value.into_owned());
-            }
-        }
+        paging::fill(
+            query,
+            &mut [
+                ("actor", &mut params.actor),
+                ("action", &mut params.action),
+                ("target", &mut params.target),
+                ("since", &mut params.since),
+                ("until", &mut params.until),
+                ("cursor", &mut params.cursor),
+                ("limit", &mut params.limit),
+            ],
+        );
         params
     }
 
     /// The trail filter, or an invalid-request error naming the parameter at fault.
     pub fn into_filter(self) -> Result<AuditFilter, ApiError> {
-        let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
-        let since = present(self.since)
-            .map(|raw| parse_time("since", &raw))
-            .transpose()?;
-        let until = present(self.until)
-            .map(|raw| parse_time("until", &raw))
-            .transpose()?;
-        if let (Some(since), Some(until)) = (since, until) {
-            if since > until {
-                return Err(ApiError::invalid("until", "until must not be before since"));
-            }
-        }
-        let after = present(self.cursor)
-            .map(|raw| {
-                Cursor::decode(&raw).ok_or_else(|| {
-                    ApiError::invalid("cursor", "cursor is not a next_cursor of this trail")
-                })
-            })
-            .transpose()?;
-        let limit = match present(self.limit) {
-            None => DEFAULT_LIMIT,
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| {
-                    ApiError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}"))
-                })?,
-        };
+        let window = Window::parse(
+            self.since,
+            self.until,
+            self.cursor,
+            self.limit,
+            "this trail",
+        )?;
         Ok(AuditFilter {
             actor: present(self.actor),
             action: present(self.action),
             target: present(self.target),
-            since,
-            until,
-            after,
-            limit,
+            since: window.since,
+            until: window.until,
+            after: window.after,
+            limit: window.limit,
         })
     }
 }

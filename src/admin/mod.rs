@@ -13,6 +13,7 @@ pub mod auth;
 mod clients;
 pub mod issuances;
 mod keys;
+mod paging;
 pub mod service_accounts;
 pub mod trust_policies;
 pub mod views;

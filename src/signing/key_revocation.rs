@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{AnyPool, Row};
 
 use super::error::SigningError;
-use super::keystore::{generate, insert, lost_race, rotate_one};
+use super::keystore::{generate, insert, retrying, rotate_one};
 use super::master_keys::MasterKeys;
 use crate::audit::{self, Actor, Event};
 use crate::changes::{announce, Change};
@@ -37,21 +37,13 @@ pub async fn revoke(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Option<Revoked>, SigningError> {
-    /// A revocation racing a rotation retries, as rotations do.
-    const ATTEMPTS: usize = 5;
     let Some(algorithm) = algorithm_of(pool, kid).await? else {
         return Ok(None);
     };
     let fresh_next = generate(algorithm).await?;
-    for _ in 0..ATTEMPTS {
-        match revoke_once(pool, master, kid, algorithm, &fresh_next, actor, now).await {
-            Ok(Some(done)) => return Ok(Some(done)),
-            Ok(None) => {}
-            Err(err) if lost_race(&err) => {}
-            Err(err) => return Err(err),
-        }
-    }
-    Err(anyhow::anyhow!("concurrent key rotations kept winning; try again").into())
+    // A revocation racing a rotation retries, as rotations do.
+    let done = retrying(|| revoke_once(pool, master, kid, algorithm, &fresh_next, actor, now));
+    Ok(Some(done.await?))
 }
 
 async fn algorithm_of(pool: &AnyPool, kid: &str) -> Result<Option<Algorithm>, SigningError> {

@@ -184,15 +184,24 @@ pub async fn rotate(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Vec<(Algorithm, String)>, SigningError> {
-    /// A rotation racing others retries; each attempt that loses means another one committed.
-    const ATTEMPTS: usize = 5;
     let mut fresh = Vec::with_capacity(algorithms.len());
     for algorithm in algorithms {
         fresh.push((*algorithm, generate(*algorithm).await?));
     }
+    retrying(|| rotate_all(pool, master, &fresh, publish_until, actor, now)).await
+}
+
+/// Runs a change of the key slots until it commits: an attempt answers `None`, or fails with a
+/// lost race, when a concurrent rotation committed first; each loss means another one won.
+pub(super) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, SigningError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, SigningError>>,
+{
+    const ATTEMPTS: usize = 5;
     for _ in 0..ATTEMPTS {
-        match rotate_all(pool, master, &fresh, publish_until, actor, now).await {
-            Ok(Some(kids)) => return Ok(kids),
+        match attempt().await {
+            Ok(Some(done)) => return Ok(done),
             Ok(None) => {}
             Err(err) if lost_race(&err) => {}
             Err(err) => return Err(err),
@@ -303,7 +312,7 @@ pub(super) async fn rotate_one(
 
 /// Whether a rotation failed only because a concurrent one got in its way (PostgreSQL's deadlock
 /// or serialization failure), so that retrying it is right.
-pub(super) fn lost_race(err: &SigningError) -> bool {
+fn lost_race(err: &SigningError) -> bool {
     let SigningError::Internal(err) = err else {
         return false;
     };

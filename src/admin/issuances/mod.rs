@@ -7,16 +7,16 @@ mod views;
 
 use axum::extract::{RawQuery, State};
 use axum::{Extension, Json};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 pub use views::{IssuancePageView, IssuanceView, SchemeName};
 
+use super::paging::{self, present, Window};
 use super::{AdminError, KnownSchemes};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::openapi;
-use crate::signing::report::{self, Cursor, IssuanceFilter, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::signing::report::{self, IssuanceFilter};
 use crate::state::AppState;
 
 /// The query parameters of `GET /admin/issuances`, as given (empty values count as absent).
@@ -46,27 +46,23 @@ impl IssuanceParams {
     /// The parameters of a raw query string (the first of repeated names counts).
     pub fn from_query(query: &str) -> Self {
         let mut params = Self::default();
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            let slot = match name.as_ref() {
-                "client_id" => &mut params.client_id,
-                "scheme" => &mut params.scheme,
-                "since" => &mut params.since,
-                "until" => &mut params.until,
-                "cursor" => &mut params.cursor,
-                "limit" => &mut params.limit,
-                _ => continue,
-            };
-            if slot.is_none() {
-                *slot = Some(value.into_owned());
-            }
-        }
+        paging::fill(
+            query,
+            &mut [
+                ("client_id", &mut params.client_id),
+                ("scheme", &mut params.scheme),
+                ("since", &mut params.since),
+                ("until", &mut params.until),
+                ("cursor", &mut params.cursor),
+                ("limit", &mut params.limit),
+            ],
+        );
         params
     }
 
     /// The report filter, or an invalid-request error naming the parameter at fault; `known`
     /// is every scheme name the record may hold.
     pub fn into_filter(self, known: &[&str]) -> Result<IssuanceFilter, ApiError> {
-        let present = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
         let scheme = present(self.scheme)
             .map(|raw| {
                 let raw = raw.trim();
@@ -79,62 +75,22 @@ impl IssuanceParams {
                     })
             })
             .transpose()?;
-        let since = present(self.since)
-            .map(|raw| parse_time("since", &raw))
-            .transpose()?;
-        let until = present(self.until)
-            .map(|raw| parse_time("until", &raw))
-            .transpose()?;
-        if let (Some(since), Some(until)) = (since, until) {
-            if since > until {
-                return Err(ApiError::invalid("until", "until must not be before since"));
-            }
-        }
-        let after = present(self.cursor)
-            .map(|raw| {
-                Cursor::decode(&raw).ok_or_else(|| {
-                    ApiError::invalid("cursor", "cursor is not a next_cursor of this report")
-                })
-            })
-            .transpose()?;
-        let limit = match present(self.limit) {
-            None => DEFAULT_LIMIT,
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| {
-                    ApiError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}"))
-                })?,
-        };
+        let window = Window::parse(
+            self.since,
+            self.until,
+            self.cursor,
+            self.limit,
+            "this report",
+        )?;
         Ok(IssuanceFilter {
             client_id: present(self.client_id),
             scheme,
-            since,
-            until,
-            after,
-            limit,
+            since: window.since,
+            until: window.until,
+            after: window.after,
+            limit: window.limit,
         })
     }
-}
-
-/// An RFC 3339 time; a `+` offset that arrived unencoded (read as a space) is accepted too.
-pub(crate) fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
-    let raw = raw.trim();
-    let repaired = match raw.get(..19).zip(raw.get(19..)) {
-        Some((date_time, rest)) => format!("{date_time}{}", rest.replace(' ', "+")),
-        None => raw.to_owned(),
-    };
-    DateTime::parse_from_rfc3339(raw)
-        .or_else(|_| DateTime::parse_from_rfc3339(&repaired))
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| {
-            ApiError::invalid(
-                field,
-                format!("{field} must be an RFC 3339 time, e.g. 2026-11-22T09:00:00Z"),
-            )
-        })
 }
 
 /// Reads one page of the issuance record (never a token).
@@ -170,6 +126,7 @@ pub async fn list_issuances(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signing::report::DEFAULT_LIMIT;
 
     const KNOWN: &[&str] = &["token_create", "auth_jwt"];
 
