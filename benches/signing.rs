@@ -119,6 +119,7 @@ fn policy(c: &mut Criterion) {
         default_state: Some("IC".into()),
         max_ttl_minutes: 60,
         algorithm: Algorithm::ES256,
+        quota: Default::default(),
     };
     let client_id = ClientId::parse(CLIENT_ID).expect("a client id");
     let defaults = Grant::for_client("auth_jwt", &client_id, &policy, 3600);

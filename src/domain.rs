@@ -105,6 +105,46 @@ pub struct ClientPolicy {
     pub max_ttl_minutes: i64,
     /// The algorithm the client's tokens are signed with.
     pub algorithm: Algorithm,
+    /// How many tokens it may take per minute and per day, over every scheme and instance.
+    pub quota: Quota,
+}
+
+/// How many tokens a client may take per UTC minute and per UTC calendar day, counted over every
+/// scheme and instance; an absent limit is no limit (CONTRACT.md, Admin API, "Quotas").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// Tokens per minute (the UTC clock's minute, from :00 to :59).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 600, minimum = 1, maximum = 1_000_000_000)]
+    pub per_minute: Option<i64>,
+    /// Tokens per day (the UTC calendar day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 100_000, minimum = 1, maximum = 1_000_000_000)]
+    pub per_day: Option<i64>,
+}
+
+impl Quota {
+    /// The largest limit a quota may set.
+    pub const MAX: i64 = 1_000_000_000;
+
+    /// No limit at all.
+    pub fn is_unlimited(&self) -> bool {
+        self.per_minute.is_none() && self.per_day.is_none()
+    }
+
+    /// Checks each limit lies between 1 and [`Self::MAX`]; returns the field at fault.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        for (field, limit) in [
+            ("quota.per_minute", self.per_minute),
+            ("quota.per_day", self.per_day),
+        ] {
+            if limit.is_some_and(|n| !(1..=Self::MAX).contains(&n)) {
+                return Err((field, format!("must be between 1 and {}", Self::MAX)));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ClientPolicy {
@@ -144,7 +184,7 @@ impl ClientPolicy {
                 format!("must be between 1 and {max_ttl_cap_minutes}"),
             ));
         }
-        Ok(())
+        self.quota.validate()
     }
 }
 
@@ -191,6 +231,7 @@ mod tests {
             default_state: Some("IC".into()),
             max_ttl_minutes: 60,
             algorithm: Algorithm::ES256,
+            quota: Quota::default(),
         }
     }
 
@@ -210,6 +251,20 @@ mod tests {
         let mut p = policy();
         p.max_ttl_minutes = 0;
         assert_eq!(p.validate(1440).unwrap_err().0, "max_ttl_minutes");
+    }
+
+    #[test]
+    fn quota_limits_are_positive_and_bounded() {
+        let mut p = policy();
+        p.quota.per_minute = Some(0);
+        assert_eq!(p.validate(1440).unwrap_err().0, "quota.per_minute");
+        p.quota.per_minute = Some(10);
+        p.quota.per_day = Some(Quota::MAX + 1);
+        assert_eq!(p.validate(1440).unwrap_err().0, "quota.per_day");
+        p.quota.per_day = Some(Quota::MAX);
+        assert_eq!(p.validate(1440), Ok(()));
+        assert!(Quota::default().is_unlimited());
+        assert!(!p.quota.is_unlimited());
     }
 
     #[test]

@@ -23,6 +23,8 @@
 //! - [`single_use`]: a record an issuance consumes (an assertion's `jti`, a refreshed AuthToken),
 //!   claimed by the registry and kept or released by the signing core.
 //! - [`mail`]: outgoing e-mail through the configured SMTP relay.
+//! - [`usage`]: refused token requests per client, day, scheme and reason (the usage report's
+//!   refusals), counted in memory and flushed every few seconds.
 //! - [`retention`]: the job that prunes rows long past expiry (through `signing` and `registry`).
 //! - [`audit`]: the audit trail: who changed what, written in the transaction of the change.
 //! - [`changes`]: announcing committed changes to the other processes (PostgreSQL NOTIFY, or
@@ -60,6 +62,7 @@ pub mod single_use;
 pub mod state;
 pub mod sync;
 pub mod telemetry;
+pub mod usage;
 pub mod web;
 
 use std::future::Future;
@@ -95,7 +98,7 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
-    let signer = state.signer.clone();
+    let (signer, refusals) = (state.signer.clone(), state.refusals.clone());
     let app = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -111,6 +114,9 @@ pub async fn serve(
     if let Err(err) = signer.flush_hours().await {
         tracing::warn!(error = %err, "could not flush the hourly issuance figures at shutdown");
     }
+    if let Err(err) = refusals.flush().await {
+        tracing::warn!(error = %err, "could not flush the refusal counts at shutdown");
+    }
     served
 }
 
@@ -118,7 +124,8 @@ pub async fn serve(
 const FLUSH_HOURS_SECONDS: u64 = 5;
 
 /// Adds, every few seconds, the tokens this instance issued to the hourly figures the console's
-/// chart reads (see `signing::record`); a failed flush keeps its counts for the next.
+/// chart and the usage report read (see `signing::record`), and the refusals it counted to the
+/// usage report's (see [`usage`]); a failed flush keeps its counts for the next.
 async fn flush_hourly_figures(state: AppState) {
     let mut ticker = tokio::time::interval(Duration::from_secs(FLUSH_HOURS_SECONDS));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -127,6 +134,9 @@ async fn flush_hourly_figures(state: AppState) {
         ticker.tick().await;
         if let Err(err) = state.signer.flush_hours().await {
             tracing::warn!(error = %err, "could not flush the hourly issuance figures");
+        }
+        if let Err(err) = state.refusals.flush().await {
+            tracing::warn!(error = %err, "could not flush the refusal counts");
         }
     }
 }

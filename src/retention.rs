@@ -13,8 +13,9 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::registry::RegistryError;
-use crate::signing::{report, SigningError};
+use crate::signing::{quota, report, SigningError};
 use crate::state::AppState;
+use crate::usage;
 
 /// The longest wait before the first pass after start-up, so instances restarted more often than
 /// the interval still prune.
@@ -29,6 +30,9 @@ pub enum RetentionError {
     /// Pruning registry rows failed.
     #[error("pruning registry rows: {0}")]
     Registry(#[from] RegistryError),
+    /// Pruning the usage report's refusal counts failed.
+    #[error("pruning refusal counts: {0}")]
+    Usage(#[from] sqlx::Error),
 }
 
 /// Rows deleted by one pass, per table.
@@ -44,6 +48,10 @@ pub struct Deleted {
     pub issuance_hours: u64,
     /// DPoP proofs' `jti`s past their 60 s window (`used_assertions`, issuer `dpop:…`).
     pub dpop_proofs: u64,
+    /// Quota counters of minutes and days that have ended (`quota_windows`).
+    pub quota_windows: u64,
+    /// Refusal counts per client and day older than the usage report's reach (`refusal_days`).
+    pub refusal_days: u64,
 }
 
 /// What one pass did: its cut-offs and the rows it deleted (what `tokenmint retention run` prints).
@@ -74,6 +82,7 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
         .saturating_mul(60);
     let lineage_expired_before = keep_back(expired_before, cap_seconds);
     let batch = settings.batch_size;
+    let usage_kept = keep_back(now, usage::KEPT_DAYS * 24 * 3600);
     let pool = state.db.pool();
     let deleted = Deleted {
         issuances: report::prune_expired(pool, expired_before, batch).await?,
@@ -88,9 +97,16 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
         // Every token issued in an hour that ended before this cut-off expired at most the TTL
         // cap later, before `expired_before`, so its record is gone too: the figures outlive
         // the records they count, never the other way round.
-        issuance_hours: report::prune_hours(pool, lineage_expired_before, batch).await?,
+        // The usage report reads them too, so they also stay as long as it reaches back.
+        issuance_hours: report::prune_hours(pool, lineage_expired_before.min(usage_kept), batch)
+            .await?,
         // A proof's jti matters only within its window, so these go without the margin.
         dpop_proofs: state.registry.prune_dpop_proofs(now, batch).await?,
+        // A counter matters only until its window ends.
+        quota_windows: quota::prune_windows(pool, now, batch)
+            .await
+            .map_err(SigningError::from)?,
+        refusal_days: state.refusals.prune(usage_kept, batch).await?,
     };
     tracing::info!(
         issuances = deleted.issuances,
@@ -98,6 +114,8 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
         authtoken_lineage = deleted.authtoken_lineage,
         issuance_hours = deleted.issuance_hours,
         dpop_proofs = deleted.dpop_proofs,
+        quota_windows = deleted.quota_windows,
+        refusal_days = deleted.refusal_days,
         "retention pass done"
     );
     Ok(RetentionReport {

@@ -17,6 +17,7 @@ use crate::registry::{AdminCredential, ClientRegistry};
 use crate::remote_keys::{Policy, RemoteKeySettings, RemoteKeys};
 use crate::signing::{sealed_secrets, MasterKeys, Signer, SigningError};
 use crate::telemetry::metrics::Metrics;
+use crate::usage::Refusals;
 
 /// Shared application state: one pointer, so the clone every extractor and middleware layer
 /// makes costs one reference count, whatever the state holds.
@@ -53,6 +54,8 @@ pub struct Shared {
     pub limits: Arc<FailureLimits>,
     /// Outsiders' public keys (clients' `jwks_uri`s, trust policies' issuers), fetched and cached.
     pub remote_keys: RemoteKeys,
+    /// This instance's counts of refused token requests per client (the usage report's).
+    pub refusals: Arc<Refusals>,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
         let admin = AdminCredential::from_settings(&settings.admin)?;
         let mailer = Mailer::from_settings(&settings.smtp).context("[smtp] settings")?;
         let limits = FailureLimits::new(&settings.rate_limit, clock.clone());
+        let refusals = Arc::new(Refusals::new(db.pool().clone(), clock.clone()));
         Ok(Self(Arc::new(Shared {
             db,
             registry,
@@ -105,6 +109,7 @@ impl AppState {
             metrics,
             limits: Arc::new(limits),
             remote_keys,
+            refusals,
         })))
     }
 }

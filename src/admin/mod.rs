@@ -1,5 +1,5 @@
 //! The admin API under `/admin/`: clients, secrets, signing keys, API groups, access requests,
-//! trust policies, administrators, the audit trail and the issuance record, over the registry and
+//! trust policies, administrators, the audit trail, the issuance record and each client's usage, over the registry and
 //! the signing core like a scheme. Guarded as a whole by [`auth`] (an administrator's token; a
 //! viewer only reads); each handler passes the caller's actor to the registry, which records the
 //! change in the audit trail. JSON in snake_case; invalid input is 422 `{"error":
@@ -16,6 +16,7 @@ mod keys;
 mod paging;
 pub mod service_accounts;
 pub mod trust_policies;
+pub mod usage;
 pub mod views;
 
 use std::sync::Arc;
@@ -81,6 +82,7 @@ pub fn router(known: KnownSchemes) -> OpenApiRouter<AppState> {
         .routes(routes!(clients::show_client, clients::update_client))
         .routes(routes!(clients::add_secret, clients::list_secrets))
         .routes(routes!(clients::revoke_secret))
+        .routes(routes!(usage::client_usage))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .routes(routes!(keys::revoke_key))

@@ -5,7 +5,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::{normalize_phone, Algorithm, ClientPolicy};
+use crate::domain::{normalize_phone, Algorithm, ClientPolicy, Quota};
 use crate::registry::{
     Client, ClientKeys, ClientStatus, ClientUpdate, IssuedSecret, NewClient, RegistryError,
     SecretInfo,
@@ -61,6 +61,10 @@ pub struct CreateClientRequest {
     /// Refuse it a token without a DPoP proof (RFC 9449); default false.
     #[serde(default)]
     pub require_dpop: bool,
+    /// Most tokens per UTC minute and per UTC day over every scheme and instance; absent:
+    /// unlimited. Past it, token requests get 429 with `Retry-After`.
+    #[schema(example = json!({"per_minute": 600, "per_day": 100000}))]
+    pub quota: Option<Quota>,
 }
 
 impl CreateClientRequest {
@@ -76,6 +80,7 @@ impl CreateClientRequest {
                 default_state: self.default_state,
                 max_ttl_minutes: self.max_ttl_minutes.unwrap_or(DEFAULT_MAX_TTL_MINUTES),
                 algorithm: self.algorithm.unwrap_or_default(),
+                quota: self.quota.unwrap_or_default(),
             },
             phones: normalize_phones(self.phones)?,
             email: self.email,
@@ -127,6 +132,10 @@ pub struct UpdateClientRequest {
     pub jwks_uri: Option<Option<String>>,
     /// Whether a DPoP proof is required from now on.
     pub require_dpop: Option<bool>,
+    /// New quota, replacing the old one whole; `null` (or `{}`) removes every limit.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Quota>)]
+    pub quota: Option<Option<Quota>>,
 }
 
 impl UpdateClientRequest {
@@ -153,6 +162,7 @@ impl UpdateClientRequest {
             jwks: self.jwks,
             jwks_uri: self.jwks_uri,
             require_dpop: self.require_dpop,
+            quota: self.quota.map(Option::unwrap_or_default),
         })
     }
 }
@@ -208,6 +218,8 @@ pub struct ClientView {
     pub jwks_uri: Option<String>,
     /// Whether its tokens require a DPoP proof.
     pub require_dpop: bool,
+    /// Its token quota; `null`: unlimited.
+    pub quota: Option<Quota>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -231,6 +243,7 @@ impl From<&Client> for ClientView {
             jwks: c.keys.jwks.clone(),
             jwks_uri: c.keys.jwks_uri.clone(),
             require_dpop: c.keys.require_dpop,
+            quota: (!c.policy.quota.is_unlimited()).then_some(c.policy.quota),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -75,6 +75,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, document) = api(settings.mode).split_for_parts();
     let observer = Arc::new(Observer::new(
         state.metrics.clone(),
+        state.refusals.clone(),
         schemes::token_routes(),
     ));
     routes

@@ -12,7 +12,7 @@ use crate::admin::views::{
     UpdateClientRequest,
 };
 use crate::audit::Actor;
-use crate::domain::Algorithm;
+use crate::domain::{Algorithm, Quota};
 use crate::state::AppState;
 
 /// Client subcommands.
@@ -40,6 +40,21 @@ pub enum ClientCommand {
     /// Set how a client authenticates at /oauth/token without a secret (private_key_jwt), and
     /// whether it must use DPoP.
     Keys(ClientKeysArgs),
+    /// Set a client's token quota (a limit left out is no limit; neither removes the quota).
+    Quota(ClientQuotaArgs),
+}
+
+/// Options of `client quota`.
+#[derive(Debug, Args)]
+pub struct ClientQuotaArgs {
+    /// The client id.
+    client_id: String,
+    /// Most tokens per UTC minute, over every scheme and instance.
+    #[arg(long)]
+    per_minute: Option<i64>,
+    /// Most tokens per UTC day.
+    #[arg(long)]
+    per_day: Option<i64>,
 }
 
 /// Options of `client keys`.
@@ -100,6 +115,12 @@ pub struct CreateClient {
     /// Refuse it tokens without a DPoP proof.
     #[arg(long)]
     require_dpop: bool,
+    /// Most tokens per UTC minute, over every scheme and instance (default: no limit).
+    #[arg(long)]
+    quota_per_minute: Option<i64>,
+    /// Most tokens per UTC day (default: no limit).
+    #[arg(long)]
+    quota_per_day: Option<i64>,
 }
 
 /// Secret subcommands.
@@ -164,6 +185,10 @@ pub async fn run_client(
                 jwks: c.jwks_file.as_deref().map(read_jwks).transpose()?,
                 jwks_uri: c.jwks_uri,
                 require_dpop: c.require_dpop,
+                quota: Some(Quota {
+                    per_minute: c.quota_per_minute,
+                    per_day: c.quota_per_day,
+                }),
             };
             let (client, secret) = registry
                 .create_client(request.into_new_client()?, actor, now)
@@ -200,6 +225,20 @@ pub async fn run_client(
             .into_update()?;
             let client = registry
                 .update_client(&keys.client_id, change, actor, now)
+                .await?;
+            print_json(&ClientView::from(&client))
+        }
+        ClientCommand::Quota(quota) => {
+            let change = UpdateClientRequest {
+                quota: Some(Some(Quota {
+                    per_minute: quota.per_minute,
+                    per_day: quota.per_day,
+                })),
+                ..Default::default()
+            }
+            .into_update()?;
+            let client = registry
+                .update_client(&quota.client_id, change, actor, now)
                 .await?;
             print_json(&ClientView::from(&client))
         }

@@ -45,11 +45,21 @@ pub trait Refusal {
     /// Whether the presented credential was wrong (a guess, which spends budget), as opposed to
     /// a right credential that cannot be used, or a failure of the service.
     fn is_guess(&self) -> bool;
+
+    /// Whether the refusal proves the client named by the identifier exists (its secret was
+    /// wrong, or it is suspended): the refusal then counts in that client's usage report.
+    fn names_existing_client(&self) -> bool {
+        false
+    }
 }
 
 impl Refusal for RegistryError {
     fn is_guess(&self) -> bool {
         limits::is_guess(self)
+    }
+
+    fn names_existing_client(&self) -> bool {
+        matches!(self, RegistryError::WrongSecret | RegistryError::Suspended)
     }
 }
 
@@ -100,6 +110,11 @@ where
         Err(err) => {
             if err.is_guess() {
                 state.limits.failed(identifier, caller_ip);
+            }
+            if let Identifier::Client(client_id) = identifier {
+                if err.names_existing_client() {
+                    facts::note_named_client(client_id);
+                }
             }
             Err(Refused::Credential(err))
         }

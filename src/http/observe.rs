@@ -25,19 +25,27 @@ use super::REQUEST_ID;
 use crate::telemetry::facts;
 pub use crate::telemetry::facts::{note_client, note_refusal};
 use crate::telemetry::metrics::{Metrics, RequestLabels, Route};
+use crate::usage::Refusals;
 
-/// What the layer needs: this instance's metrics and the token routes, each with the scheme
-/// its outcomes are counted under.
+/// What the layer needs: this instance's metrics, its per-client refusal counts, and the token
+/// routes, each with the scheme its outcomes are counted under.
 pub struct Observer {
     metrics: Arc<Metrics>,
+    refusals: Arc<Refusals>,
     token_routes: Vec<(&'static str, &'static str)>,
 }
 
 impl Observer {
-    /// Observes into `metrics`, counting refusals on `token_routes` (template, scheme).
-    pub fn new(metrics: Arc<Metrics>, token_routes: Vec<(&'static str, &'static str)>) -> Self {
+    /// Observes into `metrics` and `refusals`, counting refusals on `token_routes` (template,
+    /// scheme).
+    pub fn new(
+        metrics: Arc<Metrics>,
+        refusals: Arc<Refusals>,
+        token_routes: Vec<(&'static str, &'static str)>,
+    ) -> Self {
         Self {
             metrics,
+            refusals,
             token_routes,
         }
     }
@@ -95,7 +103,11 @@ pub async fn observe(
             } else {
                 "invalid_request"
             };
-            metrics.refused(scheme, facts.refusal.unwrap_or(fallback));
+            let reason = facts.refusal.unwrap_or(fallback);
+            metrics.refused(scheme, reason);
+            if let Some(client_id) = facts.client_id.as_ref().or(facts.named_client.as_ref()) {
+                observer.refusals.refused(client_id, scheme, reason);
+            }
         }
     }
     let latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;

@@ -9,7 +9,7 @@ use sqlx::query::Query;
 use sqlx::{Any, Row, Transaction};
 
 use super::RegistryError;
-use crate::domain::{Algorithm, ClientId, ClientPolicy};
+use crate::domain::{Algorithm, ClientId, ClientPolicy, Quota};
 use crate::remote_keys::{self, Policy, RemoteKeySettings};
 
 /// Whether a client's credentials work.
@@ -136,6 +136,9 @@ pub struct ClientUpdate {
     /// New signing algorithm.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<Algorithm>,
+    /// New quota (unlimited when both limits are absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Quota>,
     /// Suspend or reactivate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ClientStatus>,
@@ -174,6 +177,7 @@ impl ClientUpdate {
         set!(p.default_state, self.default_state);
         set!(p.max_ttl_minutes, self.max_ttl_minutes);
         set!(p.algorithm, self.algorithm);
+        set!(p.quota, self.quota);
         set!(client.status, self.status);
         set!(client.phones, self.phones);
         set!(client.email, self.email);
@@ -187,7 +191,8 @@ impl ClientUpdate {
 
 pub(super) const CLIENT_COLUMNS: &str = "c.id, c.name, c.allowed_scopes, c.default_scopes, \
      c.allowed_states, c.default_state, c.max_ttl_minutes, c.algorithm, c.status, c.phones, \
-     c.email, c.jwks, c.jwks_uri, c.require_dpop, c.created_at, c.updated_at";
+     c.email, c.jwks, c.jwks_uri, c.require_dpop, c.created_at, c.updated_at, \
+     c.quota_per_minute, c.quota_per_day";
 
 /// Decodes a row selected with [`CLIENT_COLUMNS`].
 pub(super) fn from_row(row: &AnyRow) -> Result<Client, RegistryError> {
@@ -209,6 +214,10 @@ pub(super) fn from_row(row: &AnyRow) -> Result<Client, RegistryError> {
             default_state: row.try_get("default_state")?,
             max_ttl_minutes: row.try_get("max_ttl_minutes")?,
             algorithm: algorithm.parse().map_err(anyhow::Error::msg)?,
+            quota: Quota {
+                per_minute: row.try_get("quota_per_minute")?,
+                per_day: row.try_get("quota_per_day")?,
+            },
         },
         status: ClientStatus::parse(&status)
             .ok_or_else(|| anyhow::anyhow!("stored client status {status:?} is unknown"))?,
@@ -239,7 +248,8 @@ fn to_json(list: &[String]) -> String {
     serde_json::Value::from(list.to_vec()).to_string()
 }
 
-/// The client's columns as `$1..$16` (id, name, policy, status, phones, email, times, keys).
+/// The client's columns as `$1..$18` (id, name, policy, status, phones, email, times, keys,
+/// quota).
 fn bind_client<'q>(sql: &'q str, c: &'q Client) -> Query<'q, Any, AnyArguments<'q>> {
     sqlx::query(sql)
         .bind(c.id.as_str())
@@ -258,14 +268,16 @@ fn bind_client<'q>(sql: &'q str, c: &'q Client) -> Query<'q, Any, AnyArguments<'
         .bind(c.keys.jwks.as_ref().map(serde_json::Value::to_string))
         .bind(c.keys.jwks_uri.as_deref())
         .bind(i64::from(c.keys.require_dpop))
+        .bind(c.policy.quota.per_minute)
+        .bind(c.policy.quota.per_day)
 }
 
 /// Inserts a new client row and its phones.
 pub(super) async fn insert(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<(), RegistryError> {
     const SQL: &str = "insert into clients (id, name, allowed_scopes, default_scopes, \
         allowed_states, default_state, max_ttl_minutes, algorithm, status, phones, email, \
-        created_at, updated_at, jwks, jwks_uri, require_dpop) \
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+        created_at, updated_at, jwks, jwks_uri, require_dpop, quota_per_minute, quota_per_day) \
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
     bind_client(SQL, c).execute(&mut **tx).await.map_err(|e| {
         if crate::db::is_unique_violation(&e) {
             RegistryError::invalid("client_id", "a client with this id exists")
@@ -281,7 +293,8 @@ pub(super) async fn update(tx: &mut Transaction<'_, Any>, c: &Client) -> Result<
     const SQL: &str = "update clients set name = $2, allowed_scopes = $3, default_scopes = $4, \
         allowed_states = $5, default_state = $6, max_ttl_minutes = $7, algorithm = $8, \
         status = $9, phones = $10, email = $11, created_at = $12, updated_at = $13, jwks = $14, \
-        jwks_uri = $15, require_dpop = $16 where id = $1";
+        jwks_uri = $15, require_dpop = $16, quota_per_minute = $17, quota_per_day = $18 \
+        where id = $1";
     bind_client(SQL, c).execute(&mut **tx).await?;
     replace_phones(tx, c).await
 }

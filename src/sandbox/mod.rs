@@ -130,6 +130,7 @@ fn demo_client() -> NewClient {
             default_state: Some("IC".into()),
             max_ttl_minutes: 120,
             algorithm: Algorithm::ES256,
+            quota: Default::default(),
         },
         phones: vec![DEMO_PHONE.into()],
         email: Some("demo@example.com".into()),

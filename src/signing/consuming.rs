@@ -152,6 +152,7 @@ mod tests {
             default_state: None,
             max_ttl_minutes: MAX_TTL_MINUTES,
             algorithm: Algorithm::ES256,
+            quota: Default::default(),
         };
         let client_id = ClientId::parse("consuming-test-client").unwrap();
         Grant::for_client(SCHEME, &client_id, &policy, MAX_TTL_MINUTES * 60)

@@ -29,6 +29,9 @@ pub enum SigningError {
     /// The grant breaks the client's policy.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// The client has used up its quota; no token was issued.
+    #[error(transparent)]
+    OverQuota(#[from] super::quota::OverQuota),
     /// The database (keys or issuance record) cannot be reached.
     #[error("database unavailable")]
     Unavailable(#[source] std::sync::Arc<sqlx::Error>),

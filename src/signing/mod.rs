@@ -18,6 +18,7 @@ pub mod keystore;
 pub mod master_key;
 pub mod master_keys;
 pub mod policy;
+pub mod quota;
 pub mod record;
 pub mod report;
 pub mod reseal;
@@ -37,6 +38,7 @@ pub use error::{PolicyError, SigningError, TokenError};
 pub use grant::{Exchange, Grant, Provenance, ScopeRequest, StateRequest, TtlRequest};
 pub use keystore::{KeyInfo, MasterKey};
 pub use master_keys::MasterKeys;
+pub use quota::OverQuota;
 
 use crate::config::SigningSettings;
 use keys::KeySet;
@@ -233,6 +235,7 @@ impl Signer {
                 expires_at,
                 revocable_by_subject: grant.revocable_by_subject,
                 provenance: grant.provenance.clone(),
+                quota: grant.policy.quota,
             })
             .await?;
         // Let the writer take the record (it may be waiting on this task's worker) before the
@@ -333,6 +336,16 @@ impl Signer {
         until: DateTime<Utc>,
     ) -> Result<Vec<report::HourlyCount>, SigningError> {
         self.log.hourly_counts(filter, since, until).await
+    }
+
+    /// Tokens a client with a quota has taken in the current minute and the current day, over
+    /// every instance (see [`quota`]).
+    pub async fn quota_used(
+        &self,
+        client_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(i64, i64), SigningError> {
+        Ok(quota::used(&self.pool, client_id, now).await?)
     }
 
     /// Revokes tokens by `jti`; every protected endpoint refuses them from now on. Returns how

@@ -102,6 +102,7 @@ mod tests {
             default_state: Some("IC".into()),
             max_ttl_minutes: 30,
             algorithm: Algorithm::ES256,
+            quota: Default::default(),
         };
         Grant::for_client("test", &ClientId::parse("c1").unwrap(), &policy, 3600)
     }

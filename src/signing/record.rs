@@ -9,15 +9,17 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool, Connection as _};
 
 use super::error::SigningError;
 use super::grant::Provenance;
+use super::quota::{self, OverQuota};
 use super::report::{self, HourlyCount, IssuanceFilter, HOUR_MILLIS};
 use crate::db;
 use crate::db::group_commit::{
     values_placeholders, BatchError, BatchWrite, GroupCommit, SizedStatements,
 };
+use crate::domain::Quota;
 
 /// What is recorded about an issued token (never the token itself).
 #[derive(Clone, Debug)]
@@ -48,6 +50,8 @@ pub struct Issuance {
     pub revocable_by_subject: bool,
     /// For an exchanged token: its trust policy and the outside token's issuer and subject.
     pub provenance: Option<Provenance>,
+    /// The client's quota, counted in the batch that writes the record (see [`quota`]).
+    pub quota: Quota,
 }
 
 /// Most records written by one statement.
@@ -70,7 +74,7 @@ impl Tally {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn add(&self, batch: &[Issuance]) {
+    fn add<'a>(&self, batch: impl IntoIterator<Item = &'a Issuance>) {
         let mut counts = self.lock();
         for record in batch {
             let hour = record.issued_at.timestamp_millis().div_euclid(HOUR_MILLIS);
@@ -109,18 +113,16 @@ impl IssuanceWriter {
     }
 }
 
-impl BatchWrite for IssuanceWriter {
-    type Item = Issuance;
-    type Outcome = ();
-
-    async fn write(
+impl IssuanceWriter {
+    /// Inserts `records` (at least one) in one statement.
+    async fn insert(
         &self,
         connection: &mut AnyConnection,
-        batch: &[Issuance],
-    ) -> Result<Vec<()>, sqlx::Error> {
-        let sql = self.statements.get(batch.len());
+        records: &[&Issuance],
+    ) -> Result<(), sqlx::Error> {
+        let sql = self.statements.get(records.len());
         let mut query = sqlx::query(&sql);
-        for record in batch {
+        for record in records {
             query = query
                 .bind(record.jti.as_str())
                 .bind(record.client_id.as_str())
@@ -141,8 +143,48 @@ impl BatchWrite for IssuanceWriter {
                 .bind(provenance.map(|p| p.subject.as_str()));
         }
         query.execute(connection).await?;
+        Ok(())
+    }
+
+    /// A batch with tokens under a quota: counted, and the records of those that fit written,
+    /// in one transaction.
+    async fn write_counted(
+        &self,
+        connection: &mut AnyConnection,
+        batch: &[Issuance],
+    ) -> Result<Vec<Result<(), OverQuota>>, sqlx::Error> {
+        let mut transaction = connection.begin().await?;
+        let outcomes = quota::admit(&mut transaction, batch).await?;
+        let admitted: Vec<&Issuance> = batch
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(record, outcome)| outcome.is_ok().then_some(record))
+            .collect();
+        if !admitted.is_empty() {
+            self.insert(&mut transaction, &admitted).await?;
+        }
+        transaction.commit().await?;
+        self.tally.add(admitted);
+        Ok(outcomes)
+    }
+}
+
+impl BatchWrite for IssuanceWriter {
+    type Item = Issuance;
+    type Outcome = Result<(), OverQuota>;
+
+    async fn write(
+        &self,
+        connection: &mut AnyConnection,
+        batch: &[Issuance],
+    ) -> Result<Vec<Self::Outcome>, sqlx::Error> {
+        if quota::applies(batch) {
+            return self.write_counted(connection, batch).await;
+        }
+        let records: Vec<&Issuance> = batch.iter().collect();
+        self.insert(connection, &records).await?;
         self.tally.add(batch);
-        Ok(vec![(); batch.len()])
+        Ok(vec![Ok(()); batch.len()])
     }
 }
 
@@ -282,7 +324,12 @@ impl IssuanceLog {
         record: Issuance,
     ) -> Result<impl Future<Output = Result<(), SigningError>> + use<>, SigningError> {
         let committed = self.batches.enqueue(record).await.map_err(batch_failed)?;
-        Ok(async move { committed.await.map_err(batch_failed) })
+        Ok(async move {
+            committed
+                .await
+                .map_err(batch_failed)?
+                .map_err(SigningError::OverQuota)
+        })
     }
 
     /// Marks tokens revoked; returns how many were newly revoked.

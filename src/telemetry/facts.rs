@@ -18,6 +18,9 @@ pub struct Facts {
     pub client_id: Option<String>,
     /// Why the request was refused (the first reason noted), one of a fixed set.
     pub refusal: Option<&'static str>,
+    /// An existing client named by a request that failed to authenticate as it (a wrong secret),
+    /// for its usage report; never logged as the request's client.
+    pub named_client: Option<String>,
 }
 
 /// Records the authenticated client of the current request (the first one noted counts).
@@ -26,6 +29,16 @@ pub fn note_client(client_id: &str) {
         let mut facts = facts.borrow_mut();
         if facts.client_id.is_none() {
             facts.client_id = Some(client_id.to_owned());
+        }
+    });
+}
+
+/// Records an existing client that the current request named but failed to authenticate as.
+pub fn note_named_client(client_id: &str) {
+    let _ = FACTS.try_with(|facts| {
+        let mut facts = facts.borrow_mut();
+        if facts.named_client.is_none() {
+            facts.named_client = Some(client_id.to_owned());
         }
     });
 }

@@ -67,7 +67,15 @@ impl FieldErrors {
     pub fn from_refusal(err: RegistryError) -> Result<Self, WebError> {
         let mut errors = Self::default();
         match err {
-            RegistryError::Invalid { field, message } => errors.add(field, message),
+            // A nested API field (`quota.per_minute`) is one form field (`quota_per_minute`).
+            RegistryError::Invalid { field, message } => {
+                let field = match field {
+                    "quota.per_minute" => "quota_per_minute",
+                    "quota.per_day" => "quota_per_day",
+                    other => other,
+                };
+                errors.add(field, message);
+            }
             RegistryError::NotApproved(groups) => errors.add(
                 "api_groups",
                 format!("Not approved for this client: {}", groups.join(", ")),

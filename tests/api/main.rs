@@ -29,6 +29,7 @@ mod me;
 mod metrics;
 mod oauth;
 mod plumbing;
+mod quotas;
 mod rate_limit;
 mod readme;
 mod registry;

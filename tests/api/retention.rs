@@ -105,6 +105,8 @@ async fn prunes_exactly_the_rows_past_expiry_and_margin(app: TestApp) {
         // The chart's figures for the old tokens' hour outlive their records by the TTL cap.
         issuance_hours: 0,
         dpop_proofs: 0,
+        quota_windows: 0,
+        refusal_days: 0,
     };
     assert_eq!(pass.deleted, expected);
     for (token, jti, _) in &old {
@@ -131,9 +133,12 @@ async fn prunes_exactly_the_rows_past_expiry_and_margin(app: TestApp) {
         Deleted::default()
     );
 
-    // Once the TTL cap has passed too, the old hour's figures go; the recent token's stay.
+    // Once the TTL cap and the usage report's reach have passed too, the old hour's figures go;
+    // the recent token's stay.
     let cap_seconds = app.state.settings.signing.max_ttl_cap_minutes * 60;
-    app.clock.advance_seconds(cap_seconds + 3600);
+    let usage_seconds = tokenmint::usage::KEPT_DAYS * 24 * 3600;
+    assert!(margin_seconds(&app) + cap_seconds < usage_seconds);
+    move_clock_to(&app, expiry + usage_seconds + 3600);
     let later = run_pass(&app.state).await.unwrap();
     let hours_of_client = app
         .count_rows("issuance_hours", "client_id = $1", &client.id)

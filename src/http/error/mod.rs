@@ -11,6 +11,7 @@ use axum::Json;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::signing::OverQuota;
 use crate::telemetry::facts;
 
 mod sorting;
@@ -87,6 +88,10 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after_seconds: u64,
     },
+    /// The client has used up its token quota (per minute or per day); retry after the given
+    /// seconds, when the window that refused it ends.
+    #[error("{0}")]
+    QuotaExceeded(OverQuota),
     /// The database is down or overloaded.
     #[error("the service is temporarily unavailable, retry later")]
     Unavailable,
@@ -132,7 +137,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::QuotaExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -151,7 +156,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::TooManyRequests { .. } | Self::QuotaExceeded(_) => "too_many_requests",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "server_error",
         }
@@ -189,7 +194,11 @@ impl ApiError {
             }
             Self::TooManyRequests {
                 retry_after_seconds,
-            } => {
+            }
+            | Self::QuotaExceeded(OverQuota {
+                retry_after_seconds,
+                ..
+            }) => {
                 headers.insert(header::RETRY_AFTER, (*retry_after_seconds).into());
             }
             Self::InvalidToken => {
@@ -276,6 +285,7 @@ pub fn refusal_reason(error: &ApiError) -> &'static str {
         ApiError::AdminUnauthorized => "unauthorized",
         ApiError::NotFound(_) | ApiError::UnknownRoute => "not_found",
         ApiError::TooManyRequests { .. } => "rate_limited",
+        ApiError::QuotaExceeded(_) => "quota_exceeded",
         ApiError::Unavailable => "unavailable",
         ApiError::Internal(_) => "internal",
     }

@@ -87,6 +87,7 @@ impl From<SigningError> for ApiError {
     fn from(err: SigningError) -> Self {
         match err {
             SigningError::Policy(e) => e.into(),
+            SigningError::OverQuota(over) => Self::QuotaExceeded(over),
             SigningError::Unavailable(e) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::Unavailable

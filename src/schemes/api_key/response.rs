@@ -125,6 +125,7 @@ fn status_field_message(error: &ApiError) -> (StatusCode, &str, String) {
         ApiError::TooManyRequests { .. } => {
             (error.status(), "apiKey", TOO_MANY_FAILED_KEYS.to_owned())
         }
+        ApiError::QuotaExceeded(_) => (error.status(), "quota", error.to_string()),
         ApiError::Unavailable => (error.status(), "service", error.to_string()),
         ApiError::Internal(_) => (error.status(), "service", error.to_string()),
     }

@@ -84,7 +84,7 @@ pub fn render(error: ApiError) -> Response {
         | ApiError::UnsupportedMediaType(_)
         | ApiError::UnknownRoute => (error.status(), "invalid_request"),
         // RFC 7009 §2.2.1: 503 tells the client to retry; the code is RFC 6749's.
-        ApiError::Unavailable | ApiError::TooManyRequests { .. } => {
+        ApiError::Unavailable | ApiError::TooManyRequests { .. } | ApiError::QuotaExceeded(_) => {
             (error.status(), "temporarily_unavailable")
         }
         ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),

@@ -28,6 +28,7 @@ fn issuance(n: usize, client_id: &str, scheme: &'static str, issued: i64) -> Iss
         expires_at: at(issued + 300),
         revocable_by_subject: false,
         provenance: None,
+        quota: Default::default(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! separated by spaces) and their typed values for the admin API's request bodies, or the
 //! messages beside the fields that are not even of the right type.
 
-use crate::domain::Algorithm;
+use crate::domain::{Algorithm, Quota};
 use crate::registry::Client;
 use crate::web::form::{FieldErrors, Posted};
 
@@ -33,6 +33,10 @@ pub struct PolicyFields {
     pub jwks_uri: String,
     /// Ticked.
     pub require_dpop: bool,
+    /// As typed (empty: no limit).
+    pub quota_per_minute: String,
+    /// As typed (empty: no limit).
+    pub quota_per_day: String,
 }
 
 impl PolicyFields {
@@ -57,6 +61,16 @@ impl PolicyFields {
                 .unwrap_or_default(),
             jwks_uri: client.keys.jwks_uri.clone().unwrap_or_default(),
             require_dpop: client.keys.require_dpop,
+            quota_per_minute: policy
+                .quota
+                .per_minute
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            quota_per_day: policy
+                .quota
+                .per_day
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -75,6 +89,8 @@ impl PolicyFields {
             jwks: posted.text("jwks"),
             jwks_uri: posted.text("jwks_uri"),
             require_dpop: posted.text("require_dpop") == "on",
+            quota_per_minute: posted.text("quota_per_minute"),
+            quota_per_day: posted.text("quota_per_day"),
         }
     }
 
@@ -94,6 +110,20 @@ impl PolicyFields {
                 errors.add("algorithm", "Choose ES256, RS256 or EdDSA.");
                 None
             }),
+        };
+        let mut limit = |field: &'static str, raw: &str| match raw.trim() {
+            "" => None,
+            raw => raw.parse::<i64>().map(Some).unwrap_or_else(|_| {
+                errors.add(
+                    field,
+                    "Enter a whole number of tokens, or leave it empty for no limit.",
+                );
+                None
+            }),
+        };
+        let quota = Quota {
+            per_minute: limit("quota_per_minute", &self.quota_per_minute),
+            per_day: limit("quota_per_day", &self.quota_per_day),
         };
         let jwks = match self.jwks.trim() {
             "" => None,
@@ -126,6 +156,7 @@ impl PolicyFields {
             jwks,
             jwks_uri: optional(self.jwks_uri.trim()),
             require_dpop: self.require_dpop,
+            quota,
         })
     }
 }
@@ -154,4 +185,6 @@ pub struct Parsed {
     pub jwks_uri: Option<String>,
     /// Typed.
     pub require_dpop: bool,
+    /// Typed; both limits absent when both fields were empty.
+    pub quota: Quota,
 }

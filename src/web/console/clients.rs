@@ -167,6 +167,7 @@ pub async fn create(
                 jwks: p.jwks,
                 jwks_uri: p.jwks_uri,
                 require_dpop: p.require_dpop,
+                quota: Some(p.quota),
             };
             let created = match request.into_new_client() {
                 Ok(new) => {
@@ -244,6 +245,7 @@ pub async fn update(
                 jwks: Some(p.jwks),
                 jwks_uri: Some(p.jwks_uri),
                 require_dpop: Some(p.require_dpop),
+                quota: Some(Some(p.quota)),
             };
             let updated = match request.into_update() {
                 Ok(change) => {

@@ -639,3 +639,70 @@ async fn administrators_are_managed_in_the_console_and_a_viewer_changes_nothing_
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&after), "/console");
 }
+
+#[tokio::test]
+async fn a_clients_quota_is_set_and_removed_on_its_page_with_the_apis_checks() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let mut browser = admin_browser(&app).await;
+    let csrf = browser.csrf("/console/clients").await;
+    let page = format!("/console/clients/{}", client.id);
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut form = new_client_form(&csrf, "Test client", "60");
+        form.retain(|(name, _)| !matches!(*name, "phones" | "email"));
+        form.extend_from_slice(extra);
+        form
+    };
+    let admin_path = page.replace("/console", "/admin");
+    let not_a_number = browser
+        .post(&page, &with(&[("quota_per_minute", "lots")]), None)
+        .await;
+    let zero = browser
+        .post(&page, &with(&[("quota_per_day", "0")]), None)
+        .await;
+    assert_eq!(not_a_number.status(), StatusCode::BAD_REQUEST);
+    assert!(not_a_number
+        .text()
+        .await
+        .unwrap()
+        .contains("Enter a whole number of tokens"));
+    assert_eq!(zero.status(), StatusCode::BAD_REQUEST);
+    let zero_page = zero.text().await.unwrap();
+    assert!(zero_page.contains(r#"id="quota_per_day-error""#) && zero_page.contains("between 1"));
+    assert_eq!(quota_of(&app, &admin_path).await, serde_json::Value::Null);
+
+    let saved = browser
+        .post(
+            &page,
+            &with(&[("quota_per_minute", "600"), ("quota_per_day", " 100000 ")]),
+            None,
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        quota_of(&app, &admin_path).await,
+        serde_json::json!({"per_minute": 600, "per_day": 100000})
+    );
+    let shown_page = browser.get(&page).await.text().await.unwrap();
+    assert!(shown_page.contains(r#"value="600""#) && shown_page.contains(r#"value="100000""#));
+
+    let cleared = browser
+        .post(
+            &page,
+            &with(&[("quota_per_minute", ""), ("quota_per_day", "")]),
+            None,
+        )
+        .await;
+    assert_eq!(cleared.status(), StatusCode::SEE_OTHER);
+    assert_eq!(quota_of(&app, &admin_path).await, serde_json::Value::Null);
+}
+
+async fn quota_of(app: &TestApp, admin_path: &str) -> serde_json::Value {
+    let shown: serde_json::Value = app
+        .admin(reqwest::Method::GET, admin_path, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    shown["quota"].clone()
+}

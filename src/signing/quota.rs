@@ -1,0 +1,292 @@
+//! Per-client token quotas: at most so many tokens per UTC minute and per UTC day, over every
+//! scheme and every instance (CONTRACT.md, Admin API, "Quotas").
+//!
+//! Counting rides on the issuance record's group commit instead of adding a round trip per
+//! token: a batch holding tokens of clients with a quota adds them to their windows' counters
+//! (`quota_windows`) in the transaction that writes their records, in one upsert for the whole
+//! batch, and writes records only for the tokens that fit. The counters' rows stay locked until
+//! that transaction commits, so batches of one client written at once by several writers (of
+//! this instance or another) are counted one after the other and the count is exact; the rows
+//! are upserted in key order, so two batches never wait on each other in a circle. A batch
+//! without such tokens is written as before, in one statement. Windows are fixed: a minute from
+//! :00 to :59 on the UTC clock, a day from UTC midnight; a refused request is told to retry when
+//! the window that refused it ends.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::{AnyConnection, Row};
+
+use super::record::Issuance;
+use crate::db::group_commit::values_placeholders;
+use crate::domain::Quota;
+
+const MINUTE_MILLIS: i64 = 60_000;
+const DAY_MILLIS: i64 = 86_400_000;
+
+/// A quota's window length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Period {
+    /// A UTC clock minute.
+    Minute,
+    /// A UTC calendar day.
+    Day,
+}
+
+impl Period {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Minute => "minute",
+            Self::Day => "day",
+        }
+    }
+
+    fn millis(self) -> i64 {
+        match self {
+            Self::Minute => MINUTE_MILLIS,
+            Self::Day => DAY_MILLIS,
+        }
+    }
+
+    fn parse(stored: &str) -> Option<Self> {
+        match stored {
+            "minute" => Some(Self::Minute),
+            "day" => Some(Self::Day),
+            _ => None,
+        }
+    }
+
+    /// The start (epoch milliseconds) of the window holding `at`.
+    pub fn window_start(self, at: DateTime<Utc>) -> i64 {
+        let millis = at.timestamp_millis();
+        millis - millis.rem_euclid(self.millis())
+    }
+
+    /// Whole seconds (at least 1) from `at` until the window holding it ends.
+    pub fn seconds_left(self, at: DateTime<Utc>) -> u64 {
+        let end = self.window_start(at) + self.millis();
+        let millis = (end - at.timestamp_millis()).max(1);
+        u64::try_from((millis + 999) / 1000).unwrap_or(1).max(1)
+    }
+}
+
+/// A token refused because its client has used up one of its quotas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the client's token quota ({limit} per {}) is used up; retry after the number of seconds in \
+     Retry-After",
+    period.as_str()
+)]
+pub struct OverQuota {
+    /// The window that is full.
+    pub period: Period,
+    /// Its limit.
+    pub limit: i64,
+    /// Whole seconds until it ends.
+    pub retry_after_seconds: u64,
+}
+
+/// The limits of a quota, each with its period.
+fn limits(quota: &Quota) -> impl Iterator<Item = (Period, i64)> {
+    [
+        quota.per_minute.map(|n| (Period::Minute, n)),
+        quota.per_day.map(|n| (Period::Day, n)),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// One counter: a client's window.
+type Window<'a> = (&'a str, Period, i64);
+
+/// What a batch asks of one counter.
+struct Demand {
+    limit: i64,
+    /// Tokens of the batch in this window.
+    asked: i64,
+    /// How many more fit, known once the counter was read.
+    room: i64,
+    /// How many were admitted.
+    admitted: i64,
+}
+
+/// Whether any record of the batch is under a quota (otherwise nothing here runs).
+pub(super) fn applies(batch: &[Issuance]) -> bool {
+    batch.iter().any(|record| !record.quota.is_unlimited())
+}
+
+/// Counts the batch's tokens against their clients' quotas on `connection`, inside the caller's
+/// transaction, and says for each record, in order, whether it fits. Counters end up holding
+/// exactly the tokens admitted.
+pub(super) async fn admit(
+    connection: &mut AnyConnection,
+    batch: &[Issuance],
+) -> Result<Vec<Result<(), OverQuota>>, sqlx::Error> {
+    let mut demands: BTreeMap<Window<'_>, Demand> = BTreeMap::new();
+    for record in batch {
+        for (period, limit) in limits(&record.quota) {
+            let window = (
+                record.client_id.as_str(),
+                period,
+                period.window_start(record.issued_at),
+            );
+            let demand = demands.entry(window).or_insert(Demand {
+                limit,
+                asked: 0,
+                room: 0,
+                admitted: 0,
+            });
+            demand.asked += 1;
+        }
+    }
+    if demands.is_empty() {
+        return Ok(vec![Ok(()); batch.len()]);
+    }
+    add_to_counters(connection, &mut demands).await?;
+    let outcomes = batch
+        .iter()
+        .map(|record| {
+            let windows: Vec<Window<'_>> = limits(&record.quota)
+                .map(|(period, _)| {
+                    (
+                        record.client_id.as_str(),
+                        period,
+                        period.window_start(record.issued_at),
+                    )
+                })
+                .collect();
+            let full = windows.iter().find_map(|window| {
+                let demand = demands.get(window)?;
+                (demand.admitted >= demand.room).then_some((window.1, demand.limit))
+            });
+            match full {
+                Some((period, limit)) => Err(OverQuota {
+                    period,
+                    limit,
+                    retry_after_seconds: period.seconds_left(record.issued_at),
+                }),
+                None => {
+                    for window in &windows {
+                        if let Some(demand) = demands.get_mut(window) {
+                            demand.admitted += 1;
+                        }
+                    }
+                    Ok(())
+                }
+            }
+        })
+        .collect();
+    take_back_refused(connection, &demands).await?;
+    Ok(outcomes)
+}
+
+/// Adds every demand's tokens to its counter in one upsert (rows in key order), locking the rows
+/// until the transaction ends, and notes how many fitted before them.
+async fn add_to_counters(
+    connection: &mut AnyConnection,
+    demands: &mut BTreeMap<Window<'_>, Demand>,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "insert into quota_windows (client_id, period, window_start, tokens) values {} \
+         on conflict (client_id, period, window_start) \
+         do update set tokens = quota_windows.tokens + excluded.tokens \
+         returning client_id, period, window_start, tokens",
+        values_placeholders(demands.len(), 4, 1)
+    );
+    let mut query = sqlx::query(&sql);
+    for ((client_id, period, start), demand) in demands.iter() {
+        query = query
+            .bind(*client_id)
+            .bind(period.as_str())
+            .bind(*start)
+            .bind(demand.asked);
+    }
+    for row in query.fetch_all(&mut *connection).await? {
+        let client_id: String = row.try_get("client_id")?;
+        let period: String = row.try_get("period")?;
+        let start: i64 = row.try_get("window_start")?;
+        let tokens: i64 = row.try_get("tokens")?;
+        let Some(period) = Period::parse(&period) else {
+            continue;
+        };
+        let found = demands
+            .iter_mut()
+            .find(|((id, p, s), _)| *id == client_id && *p == period && *s == start);
+        if let Some((_, demand)) = found {
+            let before = tokens - demand.asked;
+            demand.room = (demand.limit - before).clamp(0, demand.asked);
+        }
+    }
+    Ok(())
+}
+
+/// Takes the tokens that did not fit back off their counters.
+async fn take_back_refused(
+    connection: &mut AnyConnection,
+    demands: &BTreeMap<Window<'_>, Demand>,
+) -> Result<(), sqlx::Error> {
+    for ((client_id, period, start), demand) in demands {
+        let refused = demand.asked - demand.admitted;
+        if refused > 0 {
+            sqlx::query(
+                "update quota_windows set tokens = tokens - $4 \
+                 where client_id = $1 and period = $2 and window_start = $3",
+            )
+            .bind(*client_id)
+            .bind(period.as_str())
+            .bind(*start)
+            .bind(refused)
+            .execute(&mut *connection)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Tokens counted so far in the minute and the day holding `now` for a client with a quota.
+pub async fn used(
+    pool: &sqlx::AnyPool,
+    client_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(i64, i64), sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "select period, tokens from quota_windows where client_id = $1 \
+         and ((period = 'minute' and window_start = $2) or (period = 'day' and window_start = $3))",
+    )
+    .bind(client_id)
+    .bind(Period::Minute.window_start(now))
+    .bind(Period::Day.window_start(now))
+    .fetch_all(pool)
+    .await?;
+    let of = |period: Period| {
+        rows.iter()
+            .find(|(p, _)| p == period.as_str())
+            .map_or(0, |(_, tokens)| *tokens)
+    };
+    Ok((of(Period::Minute), of(Period::Day)))
+}
+
+/// Removes the counters of windows that ended by `now`, at most `batch` rows per statement;
+/// returns how many it removed.
+pub async fn prune_windows(
+    pool: &sqlx::AnyPool,
+    now: DateTime<Utc>,
+    batch: u32,
+) -> Result<u64, sqlx::Error> {
+    const ENDED: &str = "window_start + case when period = 'minute' then 60000 \
+         else 86400000 end <= $1";
+    crate::db::delete_in_batches(
+        pool,
+        &format!(
+            "delete from quota_windows where {ENDED} and (client_id, period, window_start) in \
+             (select client_id, period, window_start from quota_windows where {ENDED} limit $2)"
+        ),
+        now,
+        batch,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests;
