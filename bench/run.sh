@@ -23,7 +23,9 @@
 #   BENCH_CONCURRENCY="32 128"  connections, one round of runs each
 #   BENCH_THREADS=2             load-generator threads
 #   BENCH_ROUTES="auth_jwt token_create clients_authorization authtoken sign_in oauth_token"
-#                               (healthz always runs first; auth_jwt_rs256 is also available)
+#                               (healthz always runs first; auth_jwt_rs256 and auth_jwt_quota,
+#                               a client whose every token is counted against a quota, are also
+#                               available)
 #   BENCH_ASSERTION_RATE=3000   sign_in: assertions signed per second of run, times 1.5
 #   BENCH_LOADGEN=wrk|oha       force a load generator (default: wrk if it can be had)
 #   BENCH_WRAPPER               a command prefix for `tokenmint serve`, for profiling, e.g.
@@ -303,6 +305,12 @@ seed_with_cli() {
     --state IC --default-state IC --max-ttl-minutes 60 --email bench-rs@example.com)"
   RS_ID="$(jq -r .client_id <<<"$client")"
   RS_SECRET="$(jq -r .client_secret <<<"$client")"
+  # Under a quota it never reaches: every one of its tokens is counted (auth_jwt_quota).
+  client="$(tm client create --name bench-quota --algorithm ES256 \
+    --scope programs:read --default-scope programs:read --max-ttl-minutes 60 \
+    --quota-per-minute 1000000000 --quota-per-day 1000000000)"
+  QUOTA_ID="$(jq -r .client_id <<<"$client")"
+  QUOTA_SECRET="$(jq -r .client_secret <<<"$client")"
   API_KEY="$(tm api-key create "$ES_ID" --environment production | jq -r .api_key)"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/service-account.key" \
     -out "$WORK/service-account.pem" -days 2 -subj "/CN=tokenmint-bench" 2>/dev/null
@@ -423,7 +431,7 @@ SQL
 vacuum_postgres() {
   "$PG_BIN_DIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" >/dev/null <<'SQL' \
     || die "could not vacuum the PostgreSQL tables"
-vacuum (truncate false) issuances, authtokens, used_assertions;
+vacuum (truncate false) issuances, authtokens, used_assertions, quota_windows;
 checkpoint;
 SQL
   sync
@@ -442,6 +450,9 @@ describe_route() {
     auth_jwt_rs256)
       LABEL="POST /auth/jwt (RS256)" METHOD=POST URL_PATH=/auth/jwt
       HEADERS=(-H "client-id: $RS_ID" -H "client-secret: $RS_SECRET") ;;
+    auth_jwt_quota)
+      LABEL="POST /auth/jwt (client with a quota)" METHOD=POST URL_PATH=/auth/jwt
+      HEADERS=(-H "client-id: $QUOTA_ID" -H "client-secret: $QUOTA_SECRET") ;;
     token_create)
       LABEL="POST /auth/token/create" METHOD=POST URL_PATH=/auth/token/create
       BODY_FILE="$WORK/token_create.json" CONTENT_TYPE=application/json ;;

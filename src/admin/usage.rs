@@ -18,7 +18,9 @@ use super::AdminError;
 use crate::domain::Quota;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::openapi;
+use crate::registry::Client;
 use crate::signing::report::IssuanceFilter;
+use crate::signing::SigningError;
 use crate::state::AppState;
 use crate::usage::{date_of, day_number};
 
@@ -124,6 +126,15 @@ pub async fn client_usage(
 ) -> Result<Json<UsageReport>, AdminError> {
     let days = days(query.as_deref())?;
     let client = state.registry.client(&client_id).await?;
+    Ok(Json(report(&state, &client, days).await?))
+}
+
+/// A client's usage over its last `days` UTC days, today included (also the console's).
+pub async fn report(
+    state: &AppState,
+    client: &Client,
+    days: i64,
+) -> Result<UsageReport, SigningError> {
     let now = state.clock.now();
     let last = day_number(now);
     let first = last - (days - 1);
@@ -136,9 +147,7 @@ pub async fn client_usage(
     let refusals = state
         .refusals
         .per_day(client.id.as_str(), first, last)
-        .await
-        .map_err(|e| ApiError::from(crate::signing::SigningError::from(e)))?;
-
+        .await?;
     let mut per_day: BTreeMap<(NaiveDate, String), UsageDay> = BTreeMap::new();
     let mut totals = UsageTotals::default();
     for hour in hours {
@@ -168,7 +177,7 @@ pub async fn client_usage(
             day: quota.per_day.map(|_| day),
         })
     };
-    Ok(Json(UsageReport {
+    Ok(UsageReport {
         client_id: client.id.to_string(),
         days,
         from: date_of(first).unwrap_or_default(),
@@ -177,7 +186,7 @@ pub async fn client_usage(
         quota_used,
         totals,
         per_day: per_day.into_values().collect(),
-    }))
+    })
 }
 
 impl UsageDay {

@@ -7,7 +7,9 @@
 //! batch, and writes records only for the tokens that fit. The counters' rows stay locked until
 //! that transaction commits, so batches of one client written at once by several writers (of
 //! this instance or another) are counted one after the other and the count is exact; the rows
-//! are upserted in key order, so two batches never wait on each other in a circle. A batch
+//! are upserted in key order, so two batches never wait on each other in a circle. Such records
+//! have a lane of their own with one writer per instance (`record::IssuanceLog`), whose batches
+//! grow with the load instead of queueing on each other's locks. A batch
 //! without such tokens is written as before, in one statement. Windows are fixed: a minute from
 //! :00 to :59 on the UTC clock, a day from UTC midnight; a refused request is told to retry when
 //! the window that refused it ends.

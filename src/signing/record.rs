@@ -200,10 +200,18 @@ fn batch_failed(failure: BatchError) -> SigningError {
 /// together, one multi-row insert per flush (at most `MAX_BATCH` rows), and each caller is
 /// answered only after its batch has committed. A failed batch fails every caller in it, so no
 /// token leaves without its row.
+///
+/// Records of clients with a quota go through a lane of their own with one writer (on
+/// PostgreSQL; SQLite has one writer for everything): their batches lock the clients' quota
+/// counters until they commit (see [`quota`]), so several writers would mostly wait on each
+/// other's locks with small batches, where one writer takes whatever queued during its last
+/// commit in one batch.
 #[derive(Clone, Debug)]
 pub struct IssuanceLog {
     pool: AnyPool,
     batches: GroupCommit<IssuanceWriter>,
+    /// The lane of records under a quota; `None` on SQLite, where `batches` takes them.
+    counted: Option<GroupCommit<IssuanceWriter>>,
     tally: Arc<Tally>,
     /// This instance's `writer` in `issuance_hours` (random; 0 is the migration's backfill), so
     /// instances never add to one row at once.
@@ -222,9 +230,19 @@ impl IssuanceLog {
             MAX_BATCH,
             IssuanceWriter::new(Arc::clone(&tally)),
         );
+        let counted = (backend == db::Backend::Postgres).then(|| {
+            GroupCommit::start(
+                pool.clone(),
+                backend,
+                1,
+                MAX_BATCH,
+                IssuanceWriter::new(Arc::clone(&tally)),
+            )
+        });
         Self {
             pool,
             batches,
+            counted,
             tally,
             writer: i64::from(rand::random::<u32>()) + 1,
         }
@@ -314,7 +332,7 @@ impl IssuanceLog {
 
     /// Records waiting for their batch to be written (read-only, for metrics).
     pub fn queued(&self) -> usize {
-        self.batches.queued()
+        self.batches.queued() + self.counted.as_ref().map_or(0, GroupCommit::queued)
     }
 
     /// Queues one issuance for the next batch; the returned future resolves once its row has
@@ -323,7 +341,11 @@ impl IssuanceLog {
         &self,
         record: Issuance,
     ) -> Result<impl Future<Output = Result<(), SigningError>> + use<>, SigningError> {
-        let committed = self.batches.enqueue(record).await.map_err(batch_failed)?;
+        let lane = match &self.counted {
+            Some(counted) if !record.quota.is_unlimited() => counted,
+            _ => &self.batches,
+        };
+        let committed = lane.enqueue(record).await.map_err(batch_failed)?;
         Ok(async move {
             committed
                 .await

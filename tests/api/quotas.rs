@@ -332,3 +332,36 @@ async fn the_usage_report_refuses_bad_days_and_unknown_clients() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test]
+async fn concurrent_requests_on_two_instances_get_exactly_the_quota() {
+    let app = TestApp::spawn().await;
+    let other = app.spawn_beside().await;
+    let client = app.standard_client("ES256").await;
+    set_quota(&app, &client.id, json!({"per_minute": 15})).await;
+    move_into_next_minute(&app, 1);
+
+    let requests = (0..40).map(|n| {
+        let (instance, client) = (if n % 2 == 0 { &app } else { &other }, &client);
+        async move {
+            if n % 3 == 0 {
+                oauth_token(instance, client).await.status().as_u16()
+            } else {
+                auth_jwt(instance, client, &client.secret)
+                    .await
+                    .status()
+                    .as_u16()
+            }
+        }
+    });
+    let statuses = futures::future::join_all(requests).await;
+
+    let issued = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((issued, refused), (15, 25), "{statuses:?}");
+    assert_eq!(
+        app.count_rows("issuances", "client_id = $1", &client.id)
+            .await,
+        15
+    );
+}

@@ -1,6 +1,6 @@
 //! **Clients**: the list (with a search by name or id), creating one (its secret shown once),
 //! and each client's page: edit its policy, suspend or reactivate it, add a secret, add an API
-//! key (each shown once). Forms are read into the admin API's own request bodies and go through
+//! key (each shown once), and see its usage over the last week. Forms are read into the admin API's own request bodies and go through
 //! the same conversions (`into_new_client`, `into_update`) and registry functions, so the rules
 //! and the messages beside the fields are the admin API's.
 
@@ -15,6 +15,7 @@ use tower_sessions::Session;
 use super::client_form::PolicyFields;
 use super::credentials::ShownOncePage;
 use super::Administrator;
+use crate::admin::usage::{self, UsageReport};
 use crate::admin::views::{CreateClientRequest, UpdateClientRequest};
 use crate::domain::Algorithm;
 use crate::registry::{Client, ClientStatus, RegistryError};
@@ -61,6 +62,66 @@ struct ClientSummary {
     id: String,
     active: bool,
     created: String,
+    /// Its usage over the last [`USAGE_DAYS`] days (on the page as shown, not after a refused
+    /// form).
+    usage: Option<UsageView>,
+}
+
+/// Days of usage a client's page shows.
+const USAGE_DAYS: i64 = 7;
+
+/// A client's usage report, as its page shows it.
+struct UsageView {
+    /// One sentence: totals, and the quota's current use.
+    summary: String,
+    rows: Vec<UsageRow>,
+}
+
+/// One day and scheme.
+struct UsageRow {
+    date: String,
+    scheme: String,
+    tokens: i64,
+    /// `reason: count` pairs, or empty.
+    refusals: String,
+}
+
+impl From<UsageReport> for UsageView {
+    fn from(report: UsageReport) -> Self {
+        let mut summary = format!(
+            "Tokens issued: {}; requests refused: {}.",
+            report.totals.tokens, report.totals.refusals
+        );
+        if let (Some(quota), Some(used)) = (report.quota, report.quota_used) {
+            let mut parts = Vec::new();
+            if let (Some(limit), Some(n)) = (quota.per_minute, used.minute) {
+                parts.push(format!("{n} of {limit} this minute"));
+            }
+            if let (Some(limit), Some(n)) = (quota.per_day, used.day) {
+                parts.push(format!("{n} of {limit} today"));
+            }
+            summary.push_str(&format!(" Quota: {}.", parts.join(", ")));
+        }
+        Self {
+            summary,
+            rows: report
+                .per_day
+                .into_iter()
+                .rev()
+                .map(|day| UsageRow {
+                    date: day.date.to_string(),
+                    scheme: day.scheme,
+                    tokens: day.tokens,
+                    refusals: day
+                        .refusals
+                        .iter()
+                        .map(|(reason, n)| format!("{reason}: {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+                .collect(),
+        }
+    }
 }
 
 fn client_page(
@@ -77,6 +138,7 @@ fn client_page(
             id: c.id.to_string(),
             active: c.status == ClientStatus::Active,
             created: when(c.created_at),
+            usage: None,
         }),
         fields,
         errors,
@@ -209,13 +271,12 @@ pub async fn show(
     let admin = Administrator::require(&state, &session).await?;
     let client = state.registry.client(&id).await?;
     let fields = PolicyFields::of(&client);
-    Ok(render(&client_page(
-        &state,
-        admin,
-        Some(&client),
-        fields,
-        FieldErrors::default(),
-    )))
+    let usage = usage::report(&state, &client, USAGE_DAYS).await?;
+    let mut page = client_page(&state, admin, Some(&client), fields, FieldErrors::default());
+    if let Some(summary) = page.client.as_mut() {
+        summary.usage = Some(usage.into());
+    }
+    Ok(render(&page))
 }
 
 /// Saves a client's policy, or shows the form again with messages.

@@ -683,8 +683,22 @@ async fn a_clients_quota_is_set_and_removed_on_its_page_with_the_apis_checks() {
         quota_of(&app, &admin_path).await,
         serde_json::json!({"per_minute": 600, "per_day": 100000})
     );
+    let issued = app
+        .http
+        .post(app.url("/auth/token/create"))
+        .json(&serde_json::json!({"client_id": client.id, "client_secret": client.secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), StatusCode::OK);
     let shown_page = browser.get(&page).await.text().await.unwrap();
     assert!(shown_page.contains(r#"value="600""#) && shown_page.contains(r#"value="100000""#));
+    assert!(
+        shown_page.contains("Tokens issued: 1; requests refused: 0.")
+            && shown_page.contains("Quota: 1 of 600 this minute, 1 of 100000 today."),
+        "{shown_page}"
+    );
+    assert!(shown_page.contains("<code>token_create</code></td><td>1</td>"));
 
     let cleared = browser
         .post(
