@@ -42,7 +42,7 @@ pub use jwt_credentials::{
 };
 pub use last_use::CredentialKind;
 pub use notifications::{decision_text, Notification};
-pub use secrets::{IssuedSecret, SecretInfo};
+pub use secrets::{AuthenticatedSecret, IssuedSecret, SecretInfo};
 pub use web_sessions::StoredWebSession;
 
 use crate::audit::{self, Actor, Event};
@@ -60,7 +60,7 @@ pub struct ClientRegistry {
     max_ttl_cap_minutes: i64,
     pepper: Arc<[u8; 32]>,
     generations: Arc<cache::Generations>,
-    verified_secrets: Arc<cache::VerifiedCache<Arc<Client>>>,
+    verified_secrets: Arc<cache::VerifiedCache<AuthenticatedSecret>>,
     verified_api_keys: Arc<cache::VerifiedCache<api_keys::AuthenticatedKey>>,
     verified_jwt_credentials: Arc<cache::VerifiedCache<AuthenticatedCredential>>,
     service_account_lookups: Arc<cache::VerifiedCache<(service_accounts::ServiceAccount, Client)>>,
