@@ -75,8 +75,9 @@ pub use state::AppState;
 
 /// Serves the application on `listener` until `shutdown` completes, then finishes in-flight
 /// requests. Also keeps this instance's key set fresh, follows the changes other instances make
-/// (other instances, or management commands on SQLite), prunes its failure budgets, adds its issued tokens to the hourly figures
-/// and, when enabled, runs the retention job; the background tasks stop with the service.
+/// (other instances, or management commands on SQLite), prunes its failure budgets, adds its
+/// issued tokens to the hourly figures, writes its credentials' uses (`last_used_at`) and, when
+/// enabled, runs the retention job; the background tasks stop with the service.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -85,7 +86,7 @@ pub async fn serve(
     let reload = tokio::spawn(reload_keys(state.clone()));
     let follow = tokio::spawn(sync::follow_changes(state.clone()));
     let prune = tokio::spawn(prune_failure_budgets(state.clone()));
-    let flush = tokio::spawn(flush_hourly_figures(state.clone()));
+    let flush = tokio::spawn(flush_periodically(state.clone()));
     // The retention job starts no pass once shutdown begins; one still running is cut short
     // below, between or inside its bounded delete statements, each of which is atomic.
     let (stopping, stop) = tokio::sync::watch::channel(false);
@@ -98,7 +99,7 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     };
-    let (signer, refusals) = (state.signer.clone(), state.refusals.clone());
+    let tallies = state.clone();
     let app = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -110,34 +111,38 @@ pub async fn serve(
         retention.abort();
     }
     flush.abort();
-    // The tokens counted since the last flush join the hourly figures before the process ends.
-    if let Err(err) = signer.flush_hours().await {
-        tracing::warn!(error = %err, "could not flush the hourly issuance figures at shutdown");
-    }
-    if let Err(err) = refusals.flush().await {
-        tracing::warn!(error = %err, "could not flush the refusal counts at shutdown");
-    }
+    // What was counted since the last flush is written before the process ends.
+    flush_tallies(&tallies, true).await;
     served
 }
 
-/// Seconds between two flushes of this instance's hourly issuance figures.
-const FLUSH_HOURS_SECONDS: u64 = 5;
+/// Seconds between two flushes of this instance's in-memory tallies.
+const FLUSH_SECONDS: u64 = 5;
 
-/// Adds, every few seconds, the tokens this instance issued to the hourly figures the console's
-/// chart and the usage report read (see `signing::record`), and the refusals it counted to the
-/// usage report's (see [`usage`]); a failed flush keeps its counts for the next.
-async fn flush_hourly_figures(state: AppState) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(FLUSH_HOURS_SECONDS));
+/// Flushes this instance's tallies every few seconds (see [`flush_tallies`]).
+async fn flush_periodically(state: AppState) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(FLUSH_SECONDS));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     loop {
         ticker.tick().await;
-        if let Err(err) = state.signer.flush_hours().await {
-            tracing::warn!(error = %err, "could not flush the hourly issuance figures");
-        }
-        if let Err(err) = state.refusals.flush().await {
-            tracing::warn!(error = %err, "could not flush the refusal counts");
-        }
+        flush_tallies(&state, false).await;
+    }
+}
+
+/// Adds the tokens this instance issued to the hourly figures the console's chart and the usage
+/// report read (see `signing::record`), the refusals it counted to the usage report's (see
+/// [`usage`]), and writes the uses of credentials it noted into their `last_used_at` (see
+/// `registry::last_use`); a failed flush keeps its tally for the next.
+async fn flush_tallies(state: &AppState, at_shutdown: bool) {
+    if let Err(err) = state.signer.flush_hours().await {
+        tracing::warn!(error = %err, at_shutdown, "could not flush the hourly issuance figures");
+    }
+    if let Err(err) = state.refusals.flush().await {
+        tracing::warn!(error = %err, at_shutdown, "could not flush the refusal counts");
+    }
+    if let Err(err) = state.registry.flush_credential_uses().await {
+        tracing::warn!(error = %err, at_shutdown, "could not write the credentials' last uses");
     }
 }
 

@@ -111,6 +111,9 @@ pub struct ApiKeyView {
     pub expires_at: Option<DateTime<Utc>>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last authenticated a request; `null` if never. Written in batches, so it may
+    /// lag a use by a few seconds.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<&ApiKeyInfo> for ApiKeyView {
@@ -122,6 +125,7 @@ impl From<&ApiKeyInfo> for ApiKeyView {
             created_at: k.created_at,
             expires_at: k.expires_at,
             revoked_at: k.revoked_at,
+            last_used_at: k.last_used_at,
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::http::error::ApiError;
 use crate::http::guard::{self, Authenticated, Refusal, Refused};
 use crate::limits::Identifier;
 use crate::registry::administrators::Role;
-use crate::registry::RegistryError;
+use crate::registry::{CredentialKind, RegistryError};
 use crate::state::AppState;
 
 /// An authenticated administrator: the actor its changes are recorded under, and its role.
@@ -55,6 +55,11 @@ impl AdminCaller {
 
 impl Authenticated for AdminCaller {
     fn client_id(&self) -> Option<&str> {
+        None
+    }
+
+    /// Administrators' tokens are not credentials of a client: no `last_used_at`.
+    fn credential(&self) -> Option<(CredentialKind, &str)> {
         None
     }
 }

@@ -313,6 +313,9 @@ pub struct SecretView {
     pub expires_at: Option<DateTime<Utc>>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last authenticated a request; `null` if never. Written in batches, so it may
+    /// lag a use by a few seconds.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<&SecretInfo> for SecretView {
@@ -322,6 +325,7 @@ impl From<&SecretInfo> for SecretView {
             created_at: s.created_at,
             expires_at: s.expires_at,
             revoked_at: s.revoked_at,
+            last_used_at: s.last_used_at,
         }
     }
 }

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use super::{print_json, say};
 use crate::admin::views::{
     ClientView, CreateClientRequest, CreatedClientView, IssuedSecretView, KeyView, RotatedKey,
-    UpdateClientRequest,
+    SecretView, UpdateClientRequest,
 };
 use crate::audit::Actor;
 use crate::domain::{Algorithm, Quota};
@@ -141,6 +141,11 @@ pub enum SecretCommand {
         /// The secret id.
         secret_id: String,
     },
+    /// List a client's secrets (never their values), with when each was last used.
+    List {
+        /// The client id.
+        client_id: String,
+    },
 }
 
 /// Key subcommands.
@@ -271,6 +276,10 @@ pub async fn run_secret(
                 .revoke_secret(&client_id, &secret_id, actor, now)
                 .await?;
             say(format_args!("secret {secret_id} revoked"))
+        }
+        SecretCommand::List { client_id } => {
+            let secrets = registry.secrets(&client_id).await?;
+            print_json(&secrets.iter().map(SecretView::from).collect::<Vec<_>>())
         }
     }
 }

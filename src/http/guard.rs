@@ -1,17 +1,19 @@
 //! The one guarded authentication path every credential kind goes through: check the failure
 //! budgets of the presented identifier and of the caller's address, run the registry's
-//! authentication, spend budget when the credential was a guess, and name the authenticated
-//! client in the request's span (`client_id`, where the handler declares it) and log line. A new
-//! credential kind gets every step by calling [`authenticate`]; none can be forgotten.
+//! authentication, spend budget when the credential was a guess, name the authenticated client in
+//! the request's span (`client_id`, where the handler declares it) and log line, and note the
+//! credential's use for its `last_used_at` (in memory; the registry writes them in batches). A
+//! new credential kind gets every step by calling [`authenticate`]; none can be forgotten.
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use crate::http::error::ApiError;
 use crate::limits::{self, Identifier, Limited};
 use crate::registry::api_keys::AuthenticatedKey;
-use crate::registry::{AuthenticatedCredential, Client, RegistryError};
+use crate::registry::{
+    AuthenticatedCredential, AuthenticatedSecret, CredentialKind, RegistryError,
+};
 use crate::state::AppState;
 use crate::telemetry::facts;
 
@@ -20,11 +22,18 @@ use crate::telemetry::facts;
 pub trait Authenticated {
     /// The client the credential belongs to, if any.
     fn client_id(&self) -> Option<&str>;
+
+    /// The stored credential that was used and its id, if its uses are noted (`last_used_at`).
+    fn credential(&self) -> Option<(CredentialKind, &str)>;
 }
 
-impl Authenticated for Arc<Client> {
+impl Authenticated for AuthenticatedSecret {
     fn client_id(&self) -> Option<&str> {
-        Some(self.id.as_str())
+        Some(self.client.id.as_str())
+    }
+
+    fn credential(&self) -> Option<(CredentialKind, &str)> {
+        Some((CredentialKind::ClientSecret, &self.secret_id))
     }
 }
 
@@ -32,11 +41,19 @@ impl Authenticated for AuthenticatedKey {
     fn client_id(&self) -> Option<&str> {
         Some(self.client.id.as_str())
     }
+
+    fn credential(&self) -> Option<(CredentialKind, &str)> {
+        Some((CredentialKind::ApiKey, &self.api_key_id))
+    }
 }
 
 impl Authenticated for AuthenticatedCredential {
     fn client_id(&self) -> Option<&str> {
         Some(self.client.id.as_str())
+    }
+
+    fn credential(&self) -> Option<(CredentialKind, &str)> {
+        Some((CredentialKind::JwtCredential, &self.credential.key))
     }
 }
 
@@ -84,7 +101,7 @@ impl<E: Into<ApiError>> From<Refused<E>> for ApiError {
 /// Authenticates `identifier` from `caller_ip` by running `attempt` within the failure
 /// budgets: refused at once when over budget (no argon2, no database work), budget spent when
 /// the attempt says the credential was a guess, and on success the client named in the span
-/// and the request's log line.
+/// and the request's log line and the credential's use noted (no I/O: see `registry::last_use`).
 pub async fn authenticate<T, E>(
     state: &AppState,
     identifier: Identifier<'_>,
@@ -104,6 +121,11 @@ where
             if let Some(client_id) = found.client_id() {
                 tracing::Span::current().record("client_id", client_id);
                 facts::note_client(client_id);
+            }
+            if let Some((kind, id)) = found.credential() {
+                state
+                    .registry
+                    .note_credential_use(kind, id, state.clock.now());
             }
             Ok(found)
         }

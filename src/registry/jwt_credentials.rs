@@ -37,6 +37,8 @@ pub struct JwtCredential {
     pub created_at: DateTime<Utc>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last got an AuthToken, if ever (written a few seconds late, in batches).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// What a client supplies to create a credential.
@@ -72,7 +74,8 @@ pub struct AuthenticatedCredential {
 
 const SELECT: &str = "select k.key as cred_key, k.username as cred_username, \
      k.notes as cred_notes, k.api_groups as cred_api_groups, k.locator as cred_locator, \
-     k.hash as cred_hash, k.created_at as cred_created_at, k.revoked_at as cred_revoked_at, ";
+     k.hash as cred_hash, k.created_at as cred_created_at, k.revoked_at as cred_revoked_at, \
+     k.last_used_at as cred_last_used_at, ";
 
 impl ClientRegistry {
     /// Creates a credential for API groups approved for `client`; `NotApproved` lists the others.
@@ -118,6 +121,7 @@ impl ClientRegistry {
             api_groups: groups,
             created_at: now,
             revoked_at: None,
+            last_used_at: None,
         };
         sqlx::query(
             "insert into jwt_credentials (key, client_id, username, notes, api_groups, locator, \
@@ -208,7 +212,7 @@ impl ClientRegistry {
         let hash = found
             .as_ref()
             .and_then(|(_, _, candidate)| secret::select_candidate(&locator, candidate))
-            .map_or_else(|| self.decoy_hash.to_string(), str::to_owned);
+            .map_or_else(|| self.decoy_hash.to_string(), String::clone);
         let matches = self.verify_secret(presented, hash).await?;
         match found {
             None => Err(RegistryError::UnknownCredential),
@@ -298,6 +302,9 @@ fn credential_from_row(row: &AnyRow) -> Result<JwtCredential, RegistryError> {
         created_at: millis_to_time(row.try_get("cred_created_at")?),
         revoked_at: row
             .try_get::<Option<i64>, _>("cred_revoked_at")?
+            .map(millis_to_time),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("cred_last_used_at")?
             .map(millis_to_time),
     })
 }

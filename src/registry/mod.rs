@@ -18,6 +18,7 @@ mod decisions;
 mod error;
 mod hashing;
 mod jwt_credentials;
+mod last_use;
 mod notifications;
 pub mod secret;
 mod secrets;
@@ -39,8 +40,9 @@ pub use error::RegistryError;
 pub use jwt_credentials::{
     AuthenticatedCredential, IssuedJwtCredential, JwtCredential, NewJwtCredential,
 };
+pub use last_use::CredentialKind;
 pub use notifications::{decision_text, Notification};
-pub use secrets::{IssuedSecret, SecretInfo};
+pub use secrets::{AuthenticatedSecret, IssuedSecret, SecretInfo};
 pub use web_sessions::StoredWebSession;
 
 use crate::audit::{self, Actor, Event};
@@ -58,7 +60,7 @@ pub struct ClientRegistry {
     max_ttl_cap_minutes: i64,
     pepper: Arc<[u8; 32]>,
     generations: Arc<cache::Generations>,
-    verified_secrets: Arc<cache::VerifiedCache<Arc<Client>>>,
+    verified_secrets: Arc<cache::VerifiedCache<AuthenticatedSecret>>,
     verified_api_keys: Arc<cache::VerifiedCache<api_keys::AuthenticatedKey>>,
     verified_jwt_credentials: Arc<cache::VerifiedCache<AuthenticatedCredential>>,
     service_account_lookups: Arc<cache::VerifiedCache<(service_accounts::ServiceAccount, Client)>>,
@@ -66,6 +68,7 @@ pub struct ClientRegistry {
     assertion_uses: service_accounts::AssertionUses,
     url_policy: Policy,
     exchange_cache: Arc<trust_policies::ExchangeCache>,
+    uses: Arc<last_use::Uses>,
 }
 
 impl std::fmt::Debug for ClientRegistry {
@@ -120,6 +123,7 @@ impl ClientRegistry {
             hasher: Arc::new(hashing::Hasher::new(argon2_parallelism())),
             url_policy,
             exchange_cache: Arc::new(trust_policies::ExchangeCache::new(capacity, ttl)),
+            uses: Arc::default(),
         })
     }
 

@@ -129,12 +129,13 @@ fn fill(
     argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
 }
 
-/// Picks, in constant time over all candidates, the hash whose locator matches; `None` if none.
-pub fn select_candidate<'a>(locator: &str, candidates: &'a [(String, String)]) -> Option<&'a str> {
+/// Picks, in constant time over all candidates, the one (a hash, with what goes with it) whose
+/// locator matches; `None` if none.
+pub fn select_candidate<'a, T>(locator: &str, candidates: &'a [(String, T)]) -> Option<&'a T> {
     let mut chosen = None;
-    for (candidate_locator, hash) in candidates {
+    for (candidate_locator, candidate) in candidates {
         if bool::from(candidate_locator.as_bytes().ct_eq(locator.as_bytes())) {
-            chosen = Some(hash.as_str());
+            chosen = Some(candidate);
         }
     }
     chosen
@@ -201,7 +202,7 @@ mod tests {
             (locator("two"), "hash-two".to_owned()),
         ];
         assert_eq!(
-            select_candidate(&locator("two"), &candidates),
+            select_candidate(&locator("two"), &candidates).map(String::as_str),
             Some("hash-two")
         );
         assert_eq!(select_candidate(&locator("three"), &candidates), None);

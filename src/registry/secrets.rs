@@ -38,7 +38,28 @@ pub struct SecretInfo {
     pub expires_at: Option<DateTime<Utc>>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last authenticated a request, if ever (written a few seconds late, in batches).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
+
+/// A client authenticated by one of its secrets: the client, and which secret it presented (to
+/// note its use, `last_used_at`).
+#[derive(Clone, Debug)]
+pub struct AuthenticatedSecret {
+    /// The secret's id (not secret).
+    pub secret_id: Arc<str>,
+    /// Its client (active).
+    pub client: Arc<Client>,
+}
+
+/// A live secret as authentication picks it: its id and argon2id hash.
+struct Candidate {
+    secret_id: String,
+    hash: String,
+}
+
+/// A client, its live secrets by locator, and the first of their expiries.
+type ClientWithSecrets = (Client, Vec<(String, Candidate)>, Option<DateTime<Utc>>);
 
 /// A generated secret with its hash, computed off the async threads before any transaction opens.
 pub(super) struct Prepared {
@@ -119,7 +140,7 @@ pub(super) async fn list(
     client: &ClientId,
 ) -> Result<Vec<SecretInfo>, RegistryError> {
     let rows = sqlx::query(
-        "select id, created_at, expires_at, revoked_at from client_secrets \
+        "select id, created_at, expires_at, revoked_at, last_used_at from client_secrets \
          where client_id = $1 order by created_at, id",
     )
     .bind(client.as_str())
@@ -136,6 +157,9 @@ pub(super) async fn list(
                 revoked_at: row
                     .try_get::<Option<i64>, _>("revoked_at")?
                     .map(millis_to_time),
+                last_used_at: row
+                    .try_get::<Option<i64>, _>("last_used_at")?
+                    .map(millis_to_time),
             })
         })
         .collect()
@@ -143,7 +167,7 @@ pub(super) async fn list(
 
 /// Authentication by secret, and each client's secrets.
 impl ClientRegistry {
-    /// Authenticates a client by id and secret.
+    /// Authenticates a client by id and secret; says which secret matched.
     ///
     /// Exactly one argon2 verification runs whatever the outcome, so an unknown client, a client
     /// without live secrets and a wrong secret take the same time. A suspended client is reported
@@ -154,10 +178,10 @@ impl ClientRegistry {
         raw_id: &str,
         presented: &str,
         now: DateTime<Utc>,
-    ) -> Result<Arc<Client>, RegistryError> {
+    ) -> Result<AuthenticatedSecret, RegistryError> {
         let cache_key = self.verified_secrets.key(raw_id, presented);
         let fill = match self.verified_secrets.lookup(&cache_key, now).await {
-            Lookup::Hit(client) => return Ok(client),
+            Lookup::Hit(authenticated) => return Ok(authenticated),
             Lookup::Miss(fill) => fill,
         };
         let found = match ClientId::parse(raw_id) {
@@ -165,41 +189,47 @@ impl ClientRegistry {
             _ => None,
         };
         let locator = secret::locator(presented);
-        let hash = found
+        let chosen = found
             .as_ref()
-            .and_then(|(_, candidates, _)| secret::select_candidate(&locator, candidates))
-            .map_or_else(|| self.decoy_hash.to_string(), str::to_owned);
+            .and_then(|(_, candidates, _)| secret::select_candidate(&locator, candidates));
+        let hash = chosen.map_or_else(|| self.decoy_hash.to_string(), |c| c.hash.clone());
+        let secret_id: Option<Arc<str>> = chosen.map(|c| c.secret_id.as_str().into());
         let matches = self.verify_secret(presented, hash).await?;
-        match found {
-            None => Err(RegistryError::UnknownClient),
-            Some(_) if !matches => Err(RegistryError::WrongSecret),
-            Some((client, _, _)) if client.status == ClientStatus::Suspended => {
+        match (found, secret_id) {
+            (None, _) => Err(RegistryError::UnknownClient),
+            (Some(_), None) => Err(RegistryError::WrongSecret),
+            (Some(_), Some(_)) if !matches => Err(RegistryError::WrongSecret),
+            (Some((client, _, _)), Some(_)) if client.status == ClientStatus::Suspended => {
                 Err(RegistryError::Suspended)
             }
-            Some((client, _, first_expiry)) => {
+            (Some((client, _, first_expiry)), Some(secret_id)) => {
                 // Valid until the first of the client's live secrets expires: conservative.
                 let valid_until = first_expiry;
-                let client = Arc::new(client);
+                let authenticated = AuthenticatedSecret {
+                    secret_id,
+                    client: Arc::new(client),
+                };
                 self.verified_secrets.insert(
                     cache_key,
                     raw_id,
                     fill,
                     valid_until,
-                    Arc::clone(&client),
+                    authenticated.clone(),
                 );
-                Ok(client)
+                Ok(authenticated)
             }
         }
     }
 
-    /// The client and its live secrets' (locator, hash) pairs, in one query.
+    /// The client and its live secrets by locator, with the first of their expiries, in one query.
     async fn client_with_secrets(
         &self,
         id: &ClientId,
         now: DateTime<Utc>,
-    ) -> Result<Option<(Client, Vec<(String, String)>, Option<DateTime<Utc>>)>, RegistryError> {
+    ) -> Result<Option<ClientWithSecrets>, RegistryError> {
         let sql = format!(
-            "select {}, s.locator, s.hash, s.expires_at as secret_expires_at \
+            "select {}, s.id as secret_id, s.locator, s.hash, \
+             s.expires_at as secret_expires_at \
              from clients c left join client_secrets s \
              on s.client_id = c.id and s.revoked_at is null \
              and (s.expires_at is null or s.expires_at > $2) where c.id = $1",
@@ -217,11 +247,12 @@ impl ClientRegistry {
         let mut candidates = Vec::with_capacity(rows.len());
         let mut first_expiry: Option<DateTime<Utc>> = None;
         for row in &rows {
+            let secret_id: Option<String> = row.try_get("secret_id")?;
             let locator: Option<String> = row.try_get("locator")?;
             let hash: Option<String> = row.try_get("hash")?;
             let expires_at: Option<i64> = row.try_get("secret_expires_at")?;
-            if let (Some(locator), Some(hash)) = (locator, hash) {
-                candidates.push((locator, hash));
+            if let (Some(secret_id), Some(locator), Some(hash)) = (secret_id, locator, hash) {
+                candidates.push((locator, Candidate { secret_id, hash }));
                 let expires_at = expires_at.and_then(DateTime::from_timestamp_millis);
                 first_expiry = match (first_expiry, expires_at) {
                     (Some(a), Some(b)) => Some(a.min(b)),

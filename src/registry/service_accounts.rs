@@ -57,6 +57,9 @@ pub struct ServiceAccount {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// When an assertion of it last got a token, if ever (written a few seconds late, in
+    /// batches; never written by a change to the config).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// What an administrator supplies to register a service account.
@@ -159,6 +162,7 @@ impl ClientRegistry {
             certificates: certificates.iter().map(|c| c.certificate.clone()).collect(),
             created_at: now,
             updated_at: now,
+            last_used_at: None,
         };
         check(&mut account, &client)?;
         let mut tx = self.db.pool().begin().await?;

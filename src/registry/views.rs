@@ -130,6 +130,9 @@ pub struct CredentialView {
     pub created_at: DateTime<Utc>,
     /// Revocation time; `null` while it works.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last got an AuthToken; `null` if never. Written in batches, so it may lag a use
+    /// by a few seconds.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<&JwtCredential> for CredentialView {
@@ -141,6 +144,7 @@ impl From<&JwtCredential> for CredentialView {
             api_groups: c.api_groups.clone(),
             created_at: c.created_at,
             revoked_at: c.revoked_at,
+            last_used_at: c.last_used_at,
         }
     }
 }

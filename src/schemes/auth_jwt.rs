@@ -137,7 +137,8 @@ async fn issue(
     let attempt = state.registry.authenticate(client_id, client_secret, now);
     let client = guard::authenticate(&state, Identifier::Client(client_id), caller_ip, attempt)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(ApiError::from)?
+        .client;
     let mut grant = Grant::for_client(NAME, &client.id, &client.policy, TOKEN_LIFETIME_SECONDS);
     grant.caller_ip = caller_ip;
     let issued = state.signer.issue(&grant, now).await?;

@@ -22,6 +22,7 @@ mod edge;
 mod faults;
 mod instances;
 mod issuances;
+mod last_used;
 mod live_tokens;
 mod logs;
 mod master_key;

@@ -12,7 +12,7 @@ async fn authenticate(app: &TestApp, id: &str, secret: &str) -> Result<String, R
         .registry
         .authenticate(id, secret, app.clock.now_utc())
         .await
-        .map(|c| c.id.to_string())
+        .map(|authenticated| authenticated.client.id.to_string())
 }
 
 async fn a_client_authenticates_with_its_secret_and_nothing_else(app: TestApp) {

@@ -156,6 +156,9 @@ pub struct ServiceAccountView {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// When an assertion of it last got a token; `null` if never. Written in batches, so it may
+    /// lag a use by a few seconds.
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<&ServiceAccount> for ServiceAccountView {
@@ -171,6 +174,7 @@ impl From<&ServiceAccount> for ServiceAccountView {
             certificates: a.certificates.iter().map(CertificateView::from).collect(),
             created_at: a.created_at,
             updated_at: a.updated_at,
+            last_used_at: a.last_used_at,
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct ApiKeyInfo {
     pub expires_at: Option<DateTime<Utc>>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last got a token, if ever (written a few seconds late, in batches).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// A presented key that is live, of the right environment, and whose client is active.
@@ -204,7 +206,7 @@ impl ClientRegistry {
     pub async fn api_keys(&self, client_id: &str) -> Result<Vec<ApiKeyInfo>, RegistryError> {
         let client = self.client(client_id).await?;
         let rows = sqlx::query(
-            "select id, client_id, environment, created_at, expires_at, revoked_at \
+            "select id, client_id, environment, created_at, expires_at, revoked_at, last_used_at \
              from api_keys where client_id = $1 order by created_at, id",
         )
         .bind(client.id.as_str())
@@ -260,6 +262,9 @@ fn info_from_row(row: &AnyRow) -> Result<ApiKeyInfo, RegistryError> {
             .map(millis_to_time),
         revoked_at: row
             .try_get::<Option<i64>, _>("revoked_at")?
+            .map(millis_to_time),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")?
             .map(millis_to_time),
     })
 }

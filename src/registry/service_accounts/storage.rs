@@ -12,6 +12,8 @@ use crate::registry::RegistryError;
 
 const ACCOUNT_COLUMNS: &str = "id, client_id, description, scopes, access_token_audience, \
      access_token_duration_seconds, access_token_user_attributes, created_at, updated_at";
+/// What is read of a config besides [`ACCOUNT_COLUMNS`]: written by the service alone.
+const USE_COLUMNS: &str = "last_used_at";
 
 const CERTIFICATE_COLUMNS: &str =
     "id, service_account_id, pem, fingerprint, subject, not_before, not_after, created_at";
@@ -47,6 +49,9 @@ fn account_from_row(row: &AnyRow) -> Result<ServiceAccount, RegistryError> {
         certificates: Vec::new(),
         created_at: millis_to_time(row.try_get("created_at")?),
         updated_at: millis_to_time(row.try_get("updated_at")?),
+        last_used_at: row
+            .try_get::<Option<i64>, _>("last_used_at")?
+            .map(millis_to_time),
     })
 }
 
@@ -72,7 +77,8 @@ pub(super) async fn find(
     pool: &AnyPool,
     id: &str,
 ) -> Result<Option<ServiceAccount>, RegistryError> {
-    let sql = format!("select {ACCOUNT_COLUMNS} from service_accounts where id = $1");
+    let sql =
+        format!("select {ACCOUNT_COLUMNS}, {USE_COLUMNS} from service_accounts where id = $1");
     let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(pool).await? else {
         return Ok(None);
     };
@@ -89,7 +95,9 @@ pub(super) async fn find(
 
 /// Every config with its certificates, oldest first.
 pub(super) async fn list(pool: &AnyPool) -> Result<Vec<ServiceAccount>, RegistryError> {
-    let sql = format!("select {ACCOUNT_COLUMNS} from service_accounts order by created_at, id");
+    let sql = format!(
+        "select {ACCOUNT_COLUMNS}, {USE_COLUMNS} from service_accounts order by created_at, id"
+    );
     let mut accounts = sqlx::query(&sql)
         .fetch_all(pool)
         .await?

@@ -55,9 +55,10 @@ impl FromRequestParts<AppState> for PortalClient {
         let attempt = state
             .registry
             .authenticate(&client_id, &secret, state.clock.now());
-        let client = guard::authenticate(state, Identifier::Client(&client_id), caller_ip, attempt)
-            .await
-            .map_err(ApiError::from)?;
-        Ok(Self(client))
+        let authenticated =
+            guard::authenticate(state, Identifier::Client(&client_id), caller_ip, attempt)
+                .await
+                .map_err(ApiError::from)?;
+        Ok(Self(authenticated.client))
     }
 }

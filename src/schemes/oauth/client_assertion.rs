@@ -26,7 +26,7 @@ use serde::Deserialize;
 use crate::http::error::ApiError;
 use crate::http::guard::{self, Authenticated, Refusal};
 use crate::limits::Identifier;
-use crate::registry::{Client, ClientStatus, RegistryError};
+use crate::registry::{Client, ClientStatus, CredentialKind, RegistryError};
 use crate::remote_keys::{self, KeySource, PublishedKey, RemoteKeySettings};
 use crate::state::AppState;
 
@@ -162,6 +162,12 @@ struct Verified(Arc<Client>);
 impl Authenticated for Verified {
     fn client_id(&self) -> Option<&str> {
         Some(self.0.id.as_str())
+    }
+
+    /// A client's registered keys (`private_key_jwt`) are part of its policy, not a stored
+    /// credential with a `last_used_at`.
+    fn credential(&self) -> Option<(CredentialKind, &str)> {
+        None
     }
 }
 

@@ -144,7 +144,9 @@ impl ClientAuth {
                     .registry
                     .authenticate(client_id, secret, state.clock.now());
                 let identifier = Identifier::Client(client_id);
-                Ok(guard::authenticate(state, identifier, caller_ip, attempt).await?)
+                let authenticated =
+                    guard::authenticate(state, identifier, caller_ip, attempt).await?;
+                Ok(authenticated.client)
             }
             Presented::Assertion {
                 client_id,

@@ -39,7 +39,7 @@ use crate::http::no_store;
 use crate::http::scheme::{ErrorScope, Scheme, TokenRoute};
 use crate::limits::Identifier;
 use crate::registry::service_accounts::{AssertionClaim, ServiceAccount};
-use crate::registry::{Client, ClientStatus, RegistryError};
+use crate::registry::{Client, ClientStatus, CredentialKind, RegistryError};
 use crate::signing::{
     Grant, IssuedToken, PolicyError, ScopeRequest, SigningError, StateRequest, TtlRequest,
 };
@@ -137,9 +137,6 @@ pub async fn issue_token(
             Refused::Credential(AssertionFailure::Rejected(rejection)) => refuse(rejection),
             Refused::Credential(AssertionFailure::Store(err)) => err.into(),
         })?;
-    if client.status != ClientStatus::Active {
-        return Err(refuse(Rejection::Disabled));
-    }
     let issued = issue(&state, &account, &client, accepted, caller_ip, now).await?;
     let body = SignInTokenResponse {
         data: SignInTokenData {
@@ -166,6 +163,10 @@ struct Verified {
 impl Authenticated for Verified {
     fn client_id(&self) -> Option<&str> {
         Some(self.client.id.as_str())
+    }
+
+    fn credential(&self) -> Option<(CredentialKind, &str)> {
+        Some((CredentialKind::ServiceAccount, &self.account.id))
     }
 }
 
@@ -209,6 +210,11 @@ async fn verify(
     let audience = state.settings.public_url_for(TOKEN_PATH);
     let accepted =
         validate::check(assertion, &account, now, &audience).map_err(AssertionFailure::Rejected)?;
+    // Checked last, so the numbered checks decide first; a suspended client's assertion is no
+    // use of its service account (`last_used_at`), as a suspended client's secret is none.
+    if client.status != ClientStatus::Active {
+        return Err(AssertionFailure::Rejected(Rejection::Disabled));
+    }
     Ok(Verified {
         account,
         client,

@@ -47,6 +47,7 @@ fn account(key: &RsaKeyPair) -> ServiceAccount {
         }],
         created_at: now(),
         updated_at: now(),
+        last_used_at: None,
     }
 }
 

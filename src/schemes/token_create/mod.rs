@@ -107,7 +107,9 @@ pub async fn create_token(
     let attempt = state
         .registry
         .authenticate(&request.client_id, &request.client_secret, now);
-    let client = guard::authenticate(&state, identifier, caller_ip, attempt).await?;
+    let client = guard::authenticate(&state, identifier, caller_ip, attempt)
+        .await?
+        .client;
     let mut grant = Grant::for_client(
         NAME,
         &client.id,

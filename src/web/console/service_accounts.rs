@@ -17,7 +17,7 @@ use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::form::{CheckedForm, FieldErrors};
 use crate::web::page::{render_with_status, Frame};
-use crate::web::portal::when;
+use crate::web::portal::{last_used, when};
 
 /// The page: the accounts, the new-account form (as given, with its errors), and the
 /// certificate form's error, by account.
@@ -40,6 +40,7 @@ struct AccountRow {
     scopes: String,
     audience: String,
     duration: i64,
+    last_used: String,
     certificates: Vec<CertificateRow>,
 }
 
@@ -71,6 +72,7 @@ impl From<&ServiceAccount> for AccountRow {
             scopes: a.scopes.join(" "),
             audience: a.access_token_audience.clone(),
             duration: a.access_token_duration_seconds,
+            last_used: last_used(a.last_used_at),
             certificates: a
                 .certificates
                 .iter()

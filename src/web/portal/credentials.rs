@@ -1,6 +1,6 @@
-//! The **API credentials** page: the client's JWT credentials (username, API groups, created;
-//! never a secret), its API keys (prefix, environment, expiry; never the key) and its registered
-//! phones, read through the same registry functions as the `/v1` and admin routes.
+//! The **API credentials** page: the client's JWT credentials (username, API groups, created,
+//! last used; never a secret), its API keys (prefix, environment, expiry, last used; never the
+//! key) and its registered phones, read through the same registry functions as the `/v1` and admin routes.
 
 use askama::Template;
 use axum::extract::State;
@@ -30,6 +30,7 @@ struct CredentialRow {
     key: String,
     api_groups: String,
     created: String,
+    last_used: String,
     revoked: bool,
 }
 
@@ -39,12 +40,18 @@ struct ApiKeyRow {
     id: String,
     environment: &'static str,
     expires: String,
+    last_used: String,
     revoked: bool,
 }
 
 /// A time as the pages show it (UTC, to the minute).
 pub fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// When a credential was last used, as the pages show it (written a few seconds late).
+pub fn last_used(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(|| "never".to_owned(), when)
 }
 
 /// Shows the client's credentials.
@@ -61,6 +68,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
             key: c.key,
             api_groups: c.api_groups.join(", "),
             created: when(c.created_at),
+            last_used: last_used(c.last_used_at),
             revoked: c.revoked_at.is_some(),
         })
         .collect();
@@ -74,6 +82,7 @@ pub async fn show(State(state): State<AppState>, session: Session) -> Result<Res
             id: k.api_key_id,
             environment: k.environment.as_str(),
             expires: k.expires_at.map_or_else(|| "never".to_owned(), when),
+            last_used: last_used(k.last_used_at),
             revoked: k.revoked_at.is_some(),
         })
         .collect();

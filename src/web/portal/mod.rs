@@ -7,7 +7,7 @@
 mod access;
 mod api_key;
 mod credentials;
-pub use credentials::when;
+pub use credentials::{last_used, when};
 mod generate;
 mod notifications;
 mod revoke;

@@ -94,8 +94,8 @@ pub async fn sign_in(
     )
     .await
     {
-        Ok(client) => {
-            session::sign_in_portal(&session, client.id.as_str()).await?;
+        Ok(authenticated) => {
+            session::sign_in_portal(&session, authenticated.client.id.as_str()).await?;
             tracing::info!("portal sign-in");
             return Ok(Redirect::to(CREDENTIALS_PATH).into_response());
         }

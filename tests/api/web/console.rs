@@ -467,6 +467,10 @@ async fn an_administrator_creates_a_service_account_and_adds_a_certificate_with_
         page.contains("Nightly sync") && page.contains("/console/trust-policies"),
         "{page}"
     );
+    assert!(
+        page.contains("last used never"),
+        "no assertion got a token yet: {page}"
+    );
     let id_start = page.find("<h2 id=\"account-").unwrap() + "<h2 id=\"account-".len();
     let id = page[id_start..].split('"').next().unwrap().to_owned();
     let certificates = format!("{path}/{id}/certificates");

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{assert_page_headers, header, location, text_of, Browser};
 use crate::authtoken::{create_groups, decide, GROUP, NOTE, OTHER_GROUP};
-use crate::helpers::{TestApp, TestClient};
+use crate::helpers::{ClockExt, TestApp, TestClient};
 use crate::rate_limit::{spawn_limited, IDENTIFIER_BURST, WRONG_SECRET};
 
 use super::SESSION;
@@ -80,6 +80,33 @@ async fn a_client_signs_in_and_sees_its_credentials_but_never_a_secret_or_key() 
             .await,
         0,
         "only a digest of the session id is stored"
+    );
+}
+
+#[tokio::test]
+async fn the_credentials_page_shows_when_each_api_key_was_last_used() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    let (_, used) = crate::api_key::create_key(&app, &client.id, "sandbox", None).await;
+    let (unused_id, _) = crate::api_key::create_key(&app, &client.id, "sandbox", None).await;
+    assert_eq!(crate::api_key::authorize(&app, &used).await.status(), 200);
+    app.state.registry.flush_credential_uses().await.unwrap();
+    let browser = signed_in(&app, &client).await;
+
+    let page = browser.get("/portal/credentials").await;
+    let page = page.text().await.unwrap();
+
+    let now = app.clock.now_utc().format("%Y-%m-%d %H:%M UTC");
+    assert!(page.contains(r#"<th scope="col">Last used</th>"#), "{page}");
+    assert!(
+        page.contains(&format!("<td>never</td><td>{now}</td>")),
+        "{page}"
+    );
+    let unused_row = page.split(&unused_id).nth(1).unwrap();
+    let unused_row = unused_row.split("</tr>").next().unwrap();
+    assert!(
+        unused_row.contains("<td>never</td><td>never</td>"),
+        "{unused_row}"
     );
 }
 
