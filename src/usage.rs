@@ -48,6 +48,10 @@ pub struct Refusals {
     pool: AnyPool,
     clock: Arc<dyn Clock>,
     pending: Mutex<HashMap<Key, i64>>,
+    /// Held for a whole flush, so flushes run one at a time: when one returns, every count noted
+    /// before it began is written (or kept after a failure), even if the periodic flush had
+    /// taken some a moment earlier.
+    flushing: tokio::sync::Mutex<()>,
     /// This instance's `writer` (random), so instances never add to one row at once.
     writer: i64,
 }
@@ -77,6 +81,7 @@ impl Refusals {
             pool,
             clock,
             pending: Mutex::default(),
+            flushing: tokio::sync::Mutex::default(),
             writer: i64::from(rand::random::<u32>()) + 1,
         }
     }
@@ -97,6 +102,7 @@ impl Refusals {
     /// Adds the counts noted since the last flush to `refusal_days`; returns how many rows it
     /// wrote. What could not be written is kept for the next flush.
     pub async fn flush(&self) -> Result<usize, sqlx::Error> {
+        let _turn = self.flushing.lock().await;
         let taken: Vec<(Key, i64)> = std::mem::take(&mut *self.lock()).into_iter().collect();
         let mut written = 0;
         for (at, chunk) in taken.chunks(MAX_FLUSH_ROWS).enumerate() {

@@ -183,6 +183,198 @@ pub(super) async fn admit(
     Ok(outcomes)
 }
 
+/// The windows of the batch's records under a quota, and for each record (in order) its place in
+/// each of its windows: (window key, 1-based rank among the batch's records of that window).
+struct Placed<'a> {
+    /// Each window with its limit and how many of the batch's records fall in it, in key order.
+    windows: BTreeMap<Window<'a>, (i64, i64)>,
+    /// Per record: its minute window's start and rank, then its day window's.
+    places: Vec<[Option<(i64, i64)>; 2]>,
+}
+
+fn place(batch: &[Issuance]) -> Placed<'_> {
+    let mut windows: BTreeMap<Window<'_>, (i64, i64)> = BTreeMap::new();
+    let places = batch
+        .iter()
+        .map(|record| {
+            let mut place = [None, None];
+            for (period, limit) in limits(&record.quota) {
+                let start = period.window_start(record.issued_at);
+                let (_, asked) = windows
+                    .entry((record.client_id.as_str(), period, start))
+                    .or_insert((limit, 0));
+                *asked += 1;
+                place[usize::from(period == Period::Day)] = Some((start, *asked));
+            }
+            place
+        })
+        .collect();
+    Placed { windows, places }
+}
+
+/// PostgreSQL: counts a batch against its clients' quotas and writes the records that fit, in
+/// one statement (one round trip, one commit, as a batch without a quota):
+///
+/// 1. one upsert adds to each window's counter only what fits (`added`: the batch's records of
+///    that window up to the room left), locking the counters' rows, in key order, until the
+///    statement commits, and returns `added`;
+/// 2. the records whose rank in each of their windows is within that window's `added` are
+///    inserted.
+///
+/// A record refused by one window while another had room for it leaves that other window
+/// counting one token too many; a second statement takes those back (only ever for a client at
+/// one of its limits, and conservative until it runs: a token too few, never one too many).
+pub(super) async fn write_postgres(
+    connection: &mut AnyConnection,
+    batch: &[Issuance],
+) -> Result<Vec<Result<(), OverQuota>>, sqlx::Error> {
+    use super::record::{bind_record, COLUMNS, RECORD_COLUMNS};
+    const WINDOW_PARAMETERS: usize = 5;
+    const RECORD_PARAMETERS: usize = COLUMNS + 4;
+    let placed = place(batch);
+    let window_values = (0..placed.windows.len())
+        .map(|w| {
+            let p = |i: usize| w * WINDOW_PARAMETERS + i;
+            format!(
+                "(${}, ${}, ${}, least(${}, ${}), least(${}, ${}), ${}, ${})",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(4),
+                p(5),
+                p(4),
+                p(5)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "with counted as ( \
+           insert into quota_windows as q \
+             (client_id, period, window_start, tokens, added, requested, ceiling) \
+           values {window_values} \
+           on conflict (client_id, period, window_start) do update set \
+             tokens = q.tokens + least(excluded.requested, greatest(0, excluded.ceiling - q.tokens)), \
+             added = least(excluded.requested, greatest(0, excluded.ceiling - q.tokens)), \
+             requested = excluded.requested, ceiling = excluded.ceiling \
+           returning client_id, period, window_start, added \
+         ), record ({RECORD_COLUMNS}, minute_start, minute_rank, day_start, day_rank) as ( \
+           values {records} \
+         ), inserted as ( \
+           insert into issuances ({RECORD_COLUMNS}) \
+           select {RECORD_COLUMNS} from record r \
+           where (r.minute_start is null or r.minute_rank <= (select c.added from counted c \
+                  where c.client_id = r.client_id and c.period = 'minute' \
+                  and c.window_start = r.minute_start)) \
+             and (r.day_start is null or r.day_rank <= (select c.added from counted c \
+                  where c.client_id = r.client_id and c.period = 'day' \
+                  and c.window_start = r.day_start)) \
+           returning jti \
+         ) \
+         select client_id as name, period, window_start, added from counted \
+         union all select jti, null, null, null from inserted",
+        records = values_placeholders(
+            batch.len(),
+            RECORD_PARAMETERS,
+            placed.windows.len() * WINDOW_PARAMETERS + 1
+        ),
+    );
+    let mut query = sqlx::query(&sql);
+    for ((client_id, period, start), (limit, asked)) in &placed.windows {
+        query = query
+            .bind(*client_id)
+            .bind(period.as_str())
+            .bind(*start)
+            .bind(*asked)
+            .bind(*limit);
+    }
+    for (record, [minute, day]) in batch.iter().zip(&placed.places) {
+        query = bind_record(query, record)
+            .bind(minute.map(|(start, _)| start))
+            .bind(minute.map(|(_, rank)| rank))
+            .bind(day.map(|(start, _)| start))
+            .bind(day.map(|(_, rank)| rank));
+    }
+    let mut added: BTreeMap<Window<'_>, i64> = BTreeMap::new();
+    let mut inserted = std::collections::HashSet::new();
+    for row in query.fetch_all(&mut *connection).await? {
+        let name: String = row.try_get("name")?;
+        let period: Option<String> = row.try_get("period")?;
+        match period.as_deref().and_then(Period::parse) {
+            None => {
+                inserted.insert(name);
+            }
+            Some(period) => {
+                let start: Option<i64> = row.try_get("window_start")?;
+                let count: Option<i64> = row.try_get("added")?;
+                if let Some(key) = placed
+                    .windows
+                    .keys()
+                    .find(|(id, p, s)| *id == name && *p == period && Some(*s) == start)
+                {
+                    added.insert(*key, count.unwrap_or(0));
+                }
+            }
+        }
+    }
+    let mut admitted: BTreeMap<Window<'_>, i64> = BTreeMap::new();
+    let outcomes = batch
+        .iter()
+        .zip(&placed.places)
+        .map(|(record, place)| {
+            let windows = [Period::Minute, Period::Day]
+                .into_iter()
+                .zip(place)
+                .filter_map(|(period, at)| {
+                    at.map(|(start, rank)| ((record.client_id.as_str(), period, start), rank))
+                });
+            if inserted.contains(&record.jti) {
+                for (window, _) in windows {
+                    *admitted.entry(window).or_default() += 1;
+                }
+                return Ok(());
+            }
+            let (period, limit) = windows
+                .filter(|(window, rank)| *rank > added.get(window).copied().unwrap_or(0))
+                .find_map(|(window, _)| placed.windows.get(&window).map(|(l, _)| (window.1, *l)))
+                .unwrap_or((Period::Minute, 0));
+            Err(OverQuota {
+                period,
+                limit,
+                retry_after_seconds: period.seconds_left(record.issued_at),
+            })
+        })
+        .collect();
+    for (window, count) in &added {
+        let extra = count - admitted.get(window).copied().unwrap_or(0);
+        if extra > 0 {
+            take_back(connection, window, extra).await?;
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Takes `tokens` that were counted but not issued back off a window's counter.
+async fn take_back(
+    connection: &mut AnyConnection,
+    (client_id, period, start): &Window<'_>,
+    tokens: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update quota_windows set tokens = tokens - $4 \
+         where client_id = $1 and period = $2 and window_start = $3",
+    )
+    .bind(*client_id)
+    .bind(period.as_str())
+    .bind(*start)
+    .bind(tokens)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
 /// Adds every demand's tokens to its counter in one upsert (rows in key order), locking the rows
 /// until the transaction ends, and notes how many fitted before them.
 async fn add_to_counters(
@@ -228,19 +420,10 @@ async fn take_back_refused(
     connection: &mut AnyConnection,
     demands: &BTreeMap<Window<'_>, Demand>,
 ) -> Result<(), sqlx::Error> {
-    for ((client_id, period, start), demand) in demands {
+    for (window, demand) in demands {
         let refused = demand.asked - demand.admitted;
         if refused > 0 {
-            sqlx::query(
-                "update quota_windows set tokens = tokens - $4 \
-                 where client_id = $1 and period = $2 and window_start = $3",
-            )
-            .bind(*client_id)
-            .bind(period.as_str())
-            .bind(*start)
-            .bind(refused)
-            .execute(&mut *connection)
-            .await?;
+            take_back(connection, window, refused).await?;
         }
     }
     Ok(())

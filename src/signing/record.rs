@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::{AnyConnection, AnyPool, Connection as _};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AnyPool, Connection as _};
 
 use super::error::SigningError;
 use super::grant::Provenance;
@@ -57,7 +59,7 @@ pub struct Issuance {
 /// Most records written by one statement.
 const MAX_BATCH: usize = 256;
 /// Columns of one `issuances` row, in insert order.
-const COLUMNS: usize = 15;
+pub(super) const COLUMNS: usize = 15;
 
 /// Tokens per (hour since the epoch, scheme, client) this instance recorded and has not yet added
 /// to the hourly figures (`issuance_hours`, the console chart's rollup). Counted in memory after
@@ -94,18 +96,18 @@ struct IssuanceWriter {
     statements: SizedStatements,
     /// Where committed records are counted for the hourly figures.
     tally: Arc<Tally>,
+    /// Which database it writes to (quotas are counted differently on each).
+    backend: db::Backend,
 }
 
 impl IssuanceWriter {
-    fn new(tally: Arc<Tally>) -> Self {
+    fn new(tally: Arc<Tally>, backend: db::Backend) -> Self {
         Self {
             tally,
+            backend,
             statements: SizedStatements::new(|rows| {
                 format!(
-                    "insert into issuances (jti, client_id, scheme, subject, scopes, state, \
-                     caller_ip, declared_ip, kid, issued_at, expires_at, revocable_by_subject, \
-                     trust_policy_id, external_issuer, external_subject) \
-                     values {}",
+                    "insert into issuances ({RECORD_COLUMNS}) values {}",
                     values_placeholders(rows, COLUMNS, 1)
                 )
             }),
@@ -123,36 +125,29 @@ impl IssuanceWriter {
         let sql = self.statements.get(records.len());
         let mut query = sqlx::query(&sql);
         for record in records {
-            query = query
-                .bind(record.jti.as_str())
-                .bind(record.client_id.as_str())
-                .bind(record.scheme)
-                .bind(record.subject.as_str())
-                .bind(record.scopes.as_str())
-                .bind(record.state.as_deref())
-                .bind(record.caller_ip.map(|ip| ip.to_string()))
-                .bind(record.declared_ip.as_deref())
-                .bind(record.kid.as_str())
-                .bind(record.issued_at.timestamp_millis())
-                .bind(record.expires_at.timestamp_millis())
-                .bind(record.revocable_by_subject);
-            let provenance = record.provenance.as_ref();
-            query = query
-                .bind(provenance.map(|p| p.trust_policy_id.as_str()))
-                .bind(provenance.map(|p| p.issuer.as_str()))
-                .bind(provenance.map(|p| p.subject.as_str()));
+            query = bind_record(query, record);
         }
         query.execute(connection).await?;
         Ok(())
     }
 
     /// A batch with tokens under a quota: counted, and the records of those that fit written,
-    /// in one transaction.
+    /// in one statement on PostgreSQL ([`quota::write_postgres`]), in one transaction on SQLite.
     async fn write_counted(
         &self,
         connection: &mut AnyConnection,
         batch: &[Issuance],
     ) -> Result<Vec<Result<(), OverQuota>>, sqlx::Error> {
+        if self.backend == db::Backend::Postgres {
+            let outcomes = quota::write_postgres(connection, batch).await?;
+            self.tally.add(
+                batch
+                    .iter()
+                    .zip(&outcomes)
+                    .filter_map(|(record, outcome)| outcome.is_ok().then_some(record)),
+            );
+            return Ok(outcomes);
+        }
         let mut transaction = connection.begin().await?;
         let outcomes = quota::admit(&mut transaction, batch).await?;
         let admitted: Vec<&Issuance> = batch
@@ -188,6 +183,35 @@ impl BatchWrite for IssuanceWriter {
     }
 }
 
+/// The [`COLUMNS`] columns of one record, bound in insert order.
+pub(super) fn bind_record<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    record: &'q Issuance,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    let provenance = record.provenance.as_ref();
+    query
+        .bind(record.jti.as_str())
+        .bind(record.client_id.as_str())
+        .bind(record.scheme)
+        .bind(record.subject.as_str())
+        .bind(record.scopes.as_str())
+        .bind(record.state.as_deref())
+        .bind(record.caller_ip.map(|ip| ip.to_string()))
+        .bind(record.declared_ip.as_deref())
+        .bind(record.kid.as_str())
+        .bind(record.issued_at.timestamp_millis())
+        .bind(record.expires_at.timestamp_millis())
+        .bind(record.revocable_by_subject)
+        .bind(provenance.map(|p| p.trust_policy_id.as_str()))
+        .bind(provenance.map(|p| p.issuer.as_str()))
+        .bind(provenance.map(|p| p.subject.as_str()))
+}
+
+/// The record's columns, in [`bind_record`]'s order.
+pub(super) const RECORD_COLUMNS: &str = "jti, client_id, scheme, subject, scopes, state, \
+     caller_ip, declared_ip, kid, issued_at, expires_at, revocable_by_subject, trust_policy_id, \
+     external_issuer, external_subject";
+
 /// What a caller of the issuance log is told when its record was not written.
 fn batch_failed(failure: BatchError) -> SigningError {
     match failure {
@@ -213,6 +237,9 @@ pub struct IssuanceLog {
     /// The lane of records under a quota; `None` on SQLite, where `batches` takes them.
     counted: Option<GroupCommit<IssuanceWriter>>,
     tally: Arc<Tally>,
+    /// Held for a whole flush of the hourly figures, so flushes run one at a time: when one
+    /// returns, every token counted before it began is written (or kept after a failure).
+    flushing: Arc<tokio::sync::Mutex<()>>,
     /// This instance's `writer` in `issuance_hours` (random; 0 is the migration's backfill), so
     /// instances never add to one row at once.
     writer: i64,
@@ -228,7 +255,7 @@ impl IssuanceLog {
             backend,
             postgres_writers,
             MAX_BATCH,
-            IssuanceWriter::new(Arc::clone(&tally)),
+            IssuanceWriter::new(Arc::clone(&tally), backend),
         );
         let counted = (backend == db::Backend::Postgres).then(|| {
             GroupCommit::start(
@@ -236,7 +263,7 @@ impl IssuanceLog {
                 backend,
                 1,
                 MAX_BATCH,
-                IssuanceWriter::new(Arc::clone(&tally)),
+                IssuanceWriter::new(Arc::clone(&tally), backend),
             )
         });
         Self {
@@ -244,6 +271,7 @@ impl IssuanceLog {
             batches,
             counted,
             tally,
+            flushing: Arc::default(),
             writer: i64::from(rand::random::<u32>()) + 1,
         }
     }
@@ -252,6 +280,7 @@ impl IssuanceLog {
     /// [`MAX_FLUSH_ROWS`] figures); returns how many figures it wrote. The service calls it every
     /// few seconds and once more when it stops. A failed flush keeps its counts for the next.
     pub async fn flush_hours(&self) -> Result<usize, SigningError> {
+        let _turn = self.flushing.lock().await;
         let taken: Vec<_> = std::mem::take(&mut *self.tally.lock())
             .into_iter()
             .collect();

@@ -365,3 +365,61 @@ async fn concurrent_requests_on_two_instances_get_exactly_the_quota() {
         15
     );
 }
+
+/// A quota window's counter, as stored.
+async fn counted(app: &TestApp, client_id: &str, period: &str) -> Vec<i64> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "select tokens from quota_windows where client_id = $1 and period = $2 \
+         order by window_start",
+    )
+    .bind(client_id)
+    .bind(period)
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
+    rows.into_iter().map(|(tokens,)| tokens).collect()
+}
+
+#[tokio::test]
+async fn counters_hold_only_issued_tokens_when_one_limit_refuses_what_the_other_allows() {
+    let app = TestApp::spawn().await;
+    let client = app.standard_client("ES256").await;
+    set_quota(&app, &client.id, json!({"per_minute": 5, "per_day": 3})).await;
+    move_into_next_minute(&app, 1);
+    if app.clock.now_utc().hour() == 23 && app.clock.now_utc().minute() == 59 {
+        move_into_next_minute(&app, 1);
+    }
+
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(
+            auth_jwt(&app, &client, &client.secret)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [200, 200, 200, 429]);
+    assert_eq!(counted(&app, &client.id, "minute").await, [3]);
+    assert_eq!(counted(&app, &client.id, "day").await, [3]);
+
+    // Raised, the day lets the same minute go on until the minute's own limit.
+    set_quota(&app, &client.id, json!({"per_minute": 5, "per_day": 10})).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            auth_jwt(&app, &client, &client.secret)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, [200, 200, 429]);
+    assert_eq!(counted(&app, &client.id, "minute").await, [5]);
+    assert_eq!(counted(&app, &client.id, "day").await, [5]);
+    assert_eq!(
+        app.count_rows("issuances", "client_id = $1", &client.id)
+            .await,
+        5
+    );
+}
