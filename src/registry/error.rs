@@ -29,7 +29,7 @@ pub enum RegistryError {
     #[error("{0} not found")]
     NotFound(&'static str),
     /// Input that breaks a registry rule; names the field.
-    #[error("{message}")]
+    #[error("{field}: {message}")]
     Invalid {
         /// The offending field.
         field: &'static str,

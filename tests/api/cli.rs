@@ -138,8 +138,34 @@ fn the_cli_manages_clients_secrets_and_keys_in_the_admin_api_format() {
     let shown = run_json(tokenmint(dir.path()).args(["client", "show", &id]));
     assert_eq!(shown["status"], "suspended");
 
+    let quota =
+        run_json(tokenmint(dir.path()).args(["client", "quota", &id, "--per-minute", "10"]));
+    assert_eq!(quota["quota"], serde_json::json!({"per_minute": 10}));
+    let refused = tokenmint(dir.path())
+        .args(["client", "quota", &id, "--per-day", "0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("quota.per_day"));
+    let removed = run_json(tokenmint(dir.path()).args(["client", "quota", &id]));
+    assert_eq!(removed["quota"], serde_json::Value::Null);
+
     let secret = run_json(tokenmint(dir.path()).args(["secret", "add", &id]));
     let secret_id = secret["secret_id"].as_str().unwrap();
+    let secrets = run_json(tokenmint(dir.path()).args(["secret", "list", &id]));
+    let listed_ids: Vec<&str> = secrets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["secret_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        listed_ids.contains(&secret_id) && listed_ids.len() == 2,
+        "{secrets}"
+    );
+    assert!(!secrets
+        .to_string()
+        .contains(secret["client_secret"].as_str().unwrap()));
     let revoked = tokenmint(dir.path())
         .args(["secret", "revoke", &id, secret_id])
         .output()
