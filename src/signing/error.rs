@@ -31,7 +31,7 @@ pub enum SigningError {
     Policy(#[from] PolicyError),
     /// The client has used up its quota; no token was issued.
     #[error(transparent)]
-    OverQuota(#[from] super::quota::OverQuota),
+    OverQuota(#[from] super::quota::window::OverQuota),
     /// The database (keys or issuance record) cannot be reached.
     #[error("database unavailable")]
     Unavailable(#[source] std::sync::Arc<sqlx::Error>),

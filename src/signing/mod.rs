@@ -11,6 +11,7 @@
 mod consuming;
 pub mod error;
 pub mod grant;
+mod issuance;
 mod key_management;
 pub mod key_revocation;
 pub mod keys;

@@ -3,91 +3,26 @@
 //!
 //! Counting rides on the issuance record's group commit instead of adding a round trip per
 //! token: a batch holding tokens of clients with a quota adds them to their windows' counters
-//! (`quota_windows`) in the transaction that writes their records, in one upsert for the whole
-//! batch, and writes records only for the tokens that fit. The counters' rows stay locked until
-//! that transaction commits, so batches of one client written at once by several writers (of
-//! this instance or another) are counted one after the other and the count is exact; the rows
-//! are upserted in key order, so two batches never wait on each other in a circle. Such records
-//! have a lane of their own with one writer per instance (`record::IssuanceLog`), whose batches
-//! grow with the load instead of queueing on each other's locks. A batch
-//! without such tokens is written as before, in one statement. Windows are fixed: a minute from
-//! :00 to :59 on the UTC clock, a day from UTC midnight; a refused request is told to retry when
-//! the window that refused it ends.
+//! (`quota_windows`) and writes records only for the tokens that fit, together: in one statement
+//! on PostgreSQL ([`write_postgres`]), in one transaction on SQLite ([`admit`], then the insert).
+//! The counters' rows stay locked until the batch commits, so batches of one client written at
+//! once by several writers (of this instance or another) are counted one after the other and the
+//! count is exact; the rows are upserted in key order, so two batches never wait on each other in
+//! a circle. Such records have a lane of their own with one writer per instance
+//! (`record::IssuanceLog`), whose batches grow with the load instead of queueing on each other's
+//! locks; a batch without them is written as before. Windows are fixed ([`window`]): a minute
+//! from :00 to :59 on the UTC clock, a day from UTC midnight; a refused request is told to retry
+//! when the window that refused it ends.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, Row};
 
-use super::record::Issuance;
+use super::issuance::Issuance;
 use crate::db::group_commit::values_placeholders;
 use crate::domain::Quota;
-
-const MINUTE_MILLIS: i64 = 60_000;
-const DAY_MILLIS: i64 = 86_400_000;
-
-/// A quota's window length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Period {
-    /// A UTC clock minute.
-    Minute,
-    /// A UTC calendar day.
-    Day,
-}
-
-impl Period {
-    /// The stored and displayed name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Minute => "minute",
-            Self::Day => "day",
-        }
-    }
-
-    fn millis(self) -> i64 {
-        match self {
-            Self::Minute => MINUTE_MILLIS,
-            Self::Day => DAY_MILLIS,
-        }
-    }
-
-    fn parse(stored: &str) -> Option<Self> {
-        match stored {
-            "minute" => Some(Self::Minute),
-            "day" => Some(Self::Day),
-            _ => None,
-        }
-    }
-
-    /// The start (epoch milliseconds) of the window holding `at`.
-    pub fn window_start(self, at: DateTime<Utc>) -> i64 {
-        let millis = at.timestamp_millis();
-        millis - millis.rem_euclid(self.millis())
-    }
-
-    /// Whole seconds (at least 1) from `at` until the window holding it ends.
-    pub fn seconds_left(self, at: DateTime<Utc>) -> u64 {
-        let end = self.window_start(at) + self.millis();
-        let millis = (end - at.timestamp_millis()).max(1);
-        u64::try_from((millis + 999) / 1000).unwrap_or(1).max(1)
-    }
-}
-
-/// A token refused because its client has used up one of its quotas.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the client's token quota ({limit} per {}) is used up; retry after the number of seconds in \
-     Retry-After",
-    period.as_str()
-)]
-pub struct OverQuota {
-    /// The window that is full.
-    pub period: Period,
-    /// Its limit.
-    pub limit: i64,
-    /// Whole seconds until it ends.
-    pub retry_after_seconds: u64,
-}
+pub use window::{OverQuota, Period};
 
 /// The limits of a quota, each with its period.
 fn limits(quota: &Quota) -> impl Iterator<Item = (Period, i64)> {
@@ -228,7 +163,7 @@ pub(super) async fn write_postgres(
     connection: &mut AnyConnection,
     batch: &[Issuance],
 ) -> Result<Vec<Result<(), OverQuota>>, sqlx::Error> {
-    use super::record::{bind_record, COLUMNS, RECORD_COLUMNS};
+    use super::issuance::{bind_record, COLUMNS, RECORD_COLUMNS};
     const WINDOW_PARAMETERS: usize = 5;
     const RECORD_PARAMETERS: usize = COLUMNS + 4;
     let placed = place(batch);
@@ -472,6 +407,8 @@ pub async fn prune_windows(
     )
     .await
 }
+
+pub mod window;
 
 #[cfg(test)]
 mod tests;
