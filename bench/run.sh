@@ -843,7 +843,7 @@ peer_ratios() {
       peer="the peer answered nothing"
     fi
     # shellcheck disable=SC2059 # one of the two formats above
-    printf "$format" "$label" "$at" "$peer" "$PEER_NAME" \
+    printf -- "$format" "$label" "$at" "$peer" "$PEER_NAME" \
       "$(calc "sprintf(\"%.2f\", $ratio)")"
   done
 }
