@@ -13,8 +13,12 @@
 #   3. PostgreSQL only: brings the tables the token routes write to their steady state (see
 #      settle_postgres);
 #   4. drives /healthz (the ceiling) and every token route for BENCH_SECONDS at each concurrency,
-#      sampling the service's peak RSS, and prints one table per backend, also written as
-#      markdown to bench/results/<date>-<backend>.md.
+#      then the peer's token endpoint (below), sampling the service's peak RSS, and prints one
+#      table per backend, followed by each token route's ratio to the peer and to /healthz, also
+#      written as markdown to bench/results/<date>-<backend>.md.
+# The peer (issue 25): node oidc-provider (bench/peer/, npm ci'd into target/bench-peer) issuing
+# ES256 JWT access tokens to one client with client_credentials, in memory, started once before
+# the runs on the same machine.
 # Everything it starts is stopped, and its temporary files removed, on exit.
 #
 # Settings (environment):
@@ -40,6 +44,9 @@
 #                               describes for AMD EPYC); recorded in the results' command line
 #   PG_BIN                      PostgreSQL server binaries (else pg_config --bindir, then
 #                               /usr/lib/postgresql/*/bin)
+#   BENCH_PEER=auto|1|0         measure the peer too; auto: when node and npm are there (and its
+#                               packages install), else skipped with a line saying why
+#   BENCH_PEER_WORKERS=1        the peer's processes (node:cluster workers when more than 1)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,6 +63,8 @@ declare -A DEFAULTS=(
   [BENCH_ASSERTION_RATE]=3000
   [BENCH_PREFILL_ROWS]=auto
   [BENCH_LIVE_ROWS]=auto
+  [BENCH_PEER]=auto
+  [BENCH_PEER_WORKERS]=1
 )
 BENCH_SECONDS="${BENCH_SECONDS:-${DEFAULTS[BENCH_SECONDS]}}"
 BENCH_BACKENDS="${BENCH_BACKENDS:-${DEFAULTS[BENCH_BACKENDS]}}"
@@ -66,6 +75,8 @@ BENCH_ROUTES="${BENCH_ROUTES:-${DEFAULTS[BENCH_ROUTES]}}"
 BENCH_ASSERTION_RATE="${BENCH_ASSERTION_RATE:-${DEFAULTS[BENCH_ASSERTION_RATE]}}"
 BENCH_PREFILL_ROWS="${BENCH_PREFILL_ROWS:-${DEFAULTS[BENCH_PREFILL_ROWS]}}"
 BENCH_LIVE_ROWS="${BENCH_LIVE_ROWS:-${DEFAULTS[BENCH_LIVE_ROWS]}}"
+BENCH_PEER="${BENCH_PEER:-${DEFAULTS[BENCH_PEER]}}"
+BENCH_PEER_WORKERS="${BENCH_PEER_WORKERS:-${DEFAULTS[BENCH_PEER_WORKERS]}}"
 # The most issuance rows one token route writes per second here (with room): sizes the settle step.
 RUN_ROWS_PER_SECOND=20000
 # Longer than any latency we expect to see, so slow routes show their latency, not timeouts.
@@ -84,6 +95,12 @@ SAMPLER_PID=""
 LOAD_PID=""      # the load generator while it runs
 LOADGEN=""
 FLUSH_US=0       # the disk's durable-flush latency (measure_flush)
+PEER_DIR="$ROOT/target/bench-peer" # the peer's packages and server, outside the work tree's files
+PEER_ON=false    # the peer runs (prepare_peer decided, start_peer started it)
+PEER_PID=""
+PEER_URL=""
+PEER_NAME=""     # "node oidc-provider 9.x.y, 1 process"
+declare -A PEER_RATES=() # this backend's peer runs: tokens/s by concurrency
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers
@@ -121,6 +138,7 @@ cleanup() {
   [[ -n "$LOAD_PID" ]] && kill "$LOAD_PID" 2>/dev/null
   stop_sampler
   stop_service
+  stop_peer
   if [[ -n "$PG_DIR" && -d "$PG_DIR/data" ]]; then
     as_postgres "$PG_BIN_DIR/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
   fi
@@ -289,6 +307,88 @@ configure_service() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The peer (issue 25): node oidc-provider's client_credentials, measured in the same run
+
+# Decides whether the peer runs (PEER_ON) and installs its packages: bench/peer/'s package.json,
+# lock and server are copied to target/bench-peer (ignored by git, like all of target/) and
+# `npm ci` installs there, again only when the lock changed. BENCH_PEER=1 makes a missing node or
+# npm, or a failed install, an error; by default the peer is skipped with a line saying why.
+prepare_peer() {
+  local why=""
+  case "$BENCH_PEER" in
+    0) log "peer: skipped (BENCH_PEER=0)"; return ;;
+    1 | auto) ;;
+    *) die "BENCH_PEER is auto, 1 or 0, not $BENCH_PEER" ;;
+  esac
+  [[ "$BENCH_PEER_WORKERS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_PEER_WORKERS is a count of processes, not $BENCH_PEER_WORKERS"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    why="node and npm are needed (apt-get install nodejs npm)"
+  elif ! install_peer; then
+    why="npm ci failed in ${PEER_DIR#"$ROOT/"} (its output is above)"
+  fi
+  if [[ -n "$why" ]]; then
+    [[ "$BENCH_PEER" == 1 ]] && die "BENCH_PEER=1 but $why"
+    log "peer: skipped, $why; BENCH_PEER=0 silences this"
+    return
+  fi
+  local version
+  version="$(node -p "require('$PEER_DIR/node_modules/oidc-provider/package.json').version")"
+  PEER_NAME="node oidc-provider $version, $BENCH_PEER_WORKERS process$( ((BENCH_PEER_WORKERS == 1)) || echo es)"
+  PEER_ON=true
+}
+
+install_peer() {
+  mkdir -p "$PEER_DIR" && cp "$ROOT/bench/peer/server.mjs" "$PEER_DIR/" || return 1
+  if cmp -s "$ROOT/bench/peer/package-lock.json" "$PEER_DIR/package-lock.json" &&
+    [[ -e "$PEER_DIR/node_modules/oidc-provider/package.json" ]]; then
+    return 0
+  fi
+  cp "$ROOT/bench/peer/package.json" "$ROOT/bench/peer/package-lock.json" "$PEER_DIR/" || return 1
+  log "peer: npm ci (into ${PEER_DIR#"$ROOT/"})"
+  (cd "$PEER_DIR" && npm ci --no-audit --no-fund >&2) || {
+    rm -f "$PEER_DIR/package-lock.json" # so that the next run tries again
+    return 1
+  }
+}
+
+# Starts the peer on a free loopback port with one client of its own, and waits for its
+# discovery document.
+start_peer() {
+  $PEER_ON || return 0
+  local port deadline
+  port="$(free_port)"
+  PEER_URL="http://127.0.0.1:$port"
+  PEER_CLIENT_ID=bench-peer
+  PEER_CLIENT_SECRET="$(openssl rand -hex 24)"
+  # The same form as tokenmint's POST /oauth/token; the peer defaults the resource (the `aud`).
+  printf 'grant_type=client_credentials&scope=programs:read' >"$WORK/peer.form"
+  (cd "$WORK" && NODE_ENV=production PORT="$port" PEER_CLIENT_ID="$PEER_CLIENT_ID" \
+    PEER_CLIENT_SECRET="$PEER_CLIENT_SECRET" PEER_SCOPE=programs:read \
+    PEER_RESOURCE=https://api.bench.example BENCH_PEER_WORKERS="$BENCH_PEER_WORKERS" \
+    exec node "$PEER_DIR/server.mjs" >>"$WORK/peer.log" 2>&1) &
+  PEER_PID=$!
+  deadline=$(($(date +%s) + 30))
+  until curl -fs -o /dev/null "$PEER_URL/.well-known/openid-configuration"; do
+    kill -0 "$PEER_PID" 2>/dev/null || { cat "$WORK/peer.log" >&2; die "the peer exited"; }
+    (($(date +%s) < deadline)) || { cat "$WORK/peer.log" >&2; die "the peer was not up within 30 s"; }
+    sleep 0.05
+  done
+  log "peer: $PEER_NAME on $PEER_URL (pid $PEER_PID, log $WORK/peer.log)"
+}
+
+stop_peer() {
+  [[ -n "$PEER_PID" ]] || return 0
+  kill -TERM "$PEER_PID" 2>/dev/null || true
+  wait "$PEER_PID" 2>/dev/null || true
+  PEER_PID=""
+}
+
+# The routes measured after tokenmint's: the peer's, when it runs.
+peer_routes() {
+  if $PEER_ON; then echo peer_client_credentials; fi
+}
+
+# ---------------------------------------------------------------------------------------------
 # Seeding
 
 seed_with_cli() {
@@ -438,10 +538,11 @@ SQL
 }
 
 # ---------------------------------------------------------------------------------------------
-# Routes: each sets METHOD, URL_PATH, HEADERS (array), BODY_FILE, LABEL
+# Routes: each sets METHOD, ORIGIN (the service's BASE_URL, or the peer's), URL_PATH, HEADERS
+# (array), BODY_FILE, LABEL
 
 describe_route() {
-  METHOD=GET HEADERS=() BODY_FILE="" CONTENT_TYPE=""
+  METHOD=GET ORIGIN="$BASE_URL" HEADERS=() BODY_FILE="" CONTENT_TYPE=""
   case "$1" in
     healthz) LABEL="GET /healthz (ceiling)" URL_PATH=/healthz ;;
     auth_jwt)
@@ -471,6 +572,11 @@ describe_route() {
       LABEL="POST /oauth/token (client_credentials)" METHOD=POST URL_PATH=/oauth/token
       HEADERS=(-H "Authorization: Basic $(printf '%s:%s' "$ES_ID" "$ES_SECRET" | base64 -w0)")
       BODY_FILE="$WORK/oauth_token.form" CONTENT_TYPE=application/x-www-form-urlencoded ;;
+    peer_client_credentials) # the peer's token endpoint, as oauth_token (start_peer)
+      [[ -n "$PEER_URL" ]] || die "route $1: the peer is not running (BENCH_PEER)"
+      LABEL="peer: POST /token (client_credentials)" METHOD=POST ORIGIN="$PEER_URL" URL_PATH=/token
+      HEADERS=(-H "Authorization: Basic $(printf '%s:%s' "$PEER_CLIENT_ID" "$PEER_CLIENT_SECRET" | base64 -w0)")
+      BODY_FILE="$WORK/peer.form" CONTENT_TYPE=application/x-www-form-urlencoded ;;
     *) die "unknown route $1 (see BENCH_ROUTES in bench/run.sh)" ;;
   esac
 }
@@ -478,7 +584,7 @@ describe_route() {
 # One request per route, which must succeed, before anything is measured.
 check_routes() {
   local route body=()
-  for route in healthz $BENCH_ROUTES; do
+  for route in healthz $BENCH_ROUTES $(peer_routes); do
     describe_route "$route"
     body=()
     [[ -n "$BODY_FILE" ]] && body=(-H "Content-Type: $CONTENT_TYPE" --data-binary "@$BODY_FILE")
@@ -487,7 +593,7 @@ check_routes() {
       body=(--data-urlencode 'grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer'
         --data-urlencode "assertion=$(cat "$WORK/check-assertion.txt")")
     fi
-    api -X "$METHOD" "${HEADERS[@]}" "${body[@]}" "$BASE_URL$URL_PATH" >/dev/null
+    api -X "$METHOD" "${HEADERS[@]}" "${body[@]}" "$ORIGIN$URL_PATH" >/dev/null
   done
   log "every route answers 2xx"
 }
@@ -497,8 +603,10 @@ check_routes() {
 # poller forks nothing (it waits with `read -t` on a FIFO nobody writes to, not `sleep`): a
 # process started ten times a second took about 1.5% of the machine from the service measured.
 
+# Samples process $1 (default: the service).
 start_sampler() {
-  local pid="$SERVICE_PID" out="$WORK/rss-peak-kb" limit_kb=$((BENCH_RSS_LIMIT_MB * 1024))
+  local pid="${1:-$SERVICE_PID}" out="$WORK/rss-peak-kb" limit_kb=$((BENCH_RSS_LIMIT_MB * 1024))
+  SAMPLED_PID=$pid
   echo 0 >"$out"
   rm -f "$WORK/rss-limit-hit"
   echo 5 >"/proc/$pid/clear_refs" 2>/dev/null && HWM_RESET=true || HWM_RESET=false
@@ -533,12 +641,12 @@ stop_sampler() {
   SAMPLER_PID=""
 }
 
-# Peak RSS of the last run, kB.
+# Peak RSS of the last run's sampled process, kB.
 sampled_peak_kb() {
   local peak hwm
   peak="$(cat "$WORK/rss-peak-kb")"
-  if $HWM_RESET && [[ -r "/proc/$SERVICE_PID/status" ]]; then
-    hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$SERVICE_PID/status")"
+  if $HWM_RESET && [[ -r "/proc/$SAMPLED_PID/status" ]]; then
+    hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$SAMPLED_PID/status")"
     ((hwm > peak)) && peak=$hwm
   fi
   echo "$peak"
@@ -563,6 +671,19 @@ restart_if_gone() {
   READY_MS=$first_ready_ms
 }
 
+# The same for the peer, after a peer run.
+restart_peer_if_gone() {
+  kill -0 "$PEER_PID" 2>/dev/null && return 0
+  wait "$PEER_PID" 2>/dev/null || true
+  local why="peer died (see its log); restarted"
+  [[ -e "$WORK/rss-limit-hit" ]] &&
+    why="peer killed by bench/run.sh: RSS passed BENCH_RSS_LIMIT_MB=$BENCH_RSS_LIMIT_MB; restarted"
+  log "$why"
+  R_NOTE="${R_NOTE:+$R_NOTE; }$why"
+  PEER_PID=""
+  start_peer
+}
+
 # Runs a command in the background and waits for it, so that a signal stops the script (and,
 # through cleanup, the command) at once rather than when the command is done.
 in_background() {
@@ -585,7 +706,7 @@ drive_wrk() {
     BENCH_ASSERTIONS="$WORK/assertions.txt" \
     in_background wrk -t "$BENCH_THREADS" -c "$connections" -d "${BENCH_SECONDS}s" \
     --timeout "${WRK_TIMEOUT_SECONDS}s" -s "$LUA_DIR/$script" "${HEADERS[@]}" \
-    "$BASE_URL$URL_PATH" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+    "$ORIGIN$URL_PATH" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
   local line kv
   line="$(grep '^BENCH_RESULT ' "$out")" || { cat "$out" >&2; die "wrk printed no result"; }
   declare -A r=()
@@ -608,7 +729,7 @@ drive_oha() {
   [[ -n "$BODY_FILE" ]] && body=(-D "$BODY_FILE" -T "$CONTENT_TYPE")
   in_background "$LOADGEN" --no-tui --output-format json -z "${BENCH_SECONDS}s" -c "$connections" \
     -t "${WRK_TIMEOUT_SECONDS}s" -m "$METHOD" "${HEADERS[@]}" "${body[@]}" \
-    "$BASE_URL$URL_PATH" >"$out" 2>"$out.err" || { cat "$out.err" >&2; die "oha failed"; }
+    "$ORIGIN$URL_PATH" >"$out" 2>"$out.err" || { cat "$out.err" >&2; die "oha failed"; }
   R_OK="$(jq '[.statusCodeDistribution | to_entries[] | select(.key | startswith("2")) | .value] | add // 0' "$out")"
   R_ERRORS="$(jq '([.statusCodeDistribution | to_entries[] | select(.key | startswith("2") | not) | .value] | add // 0)
     + ([.errorDistribution | to_entries[] | select(.key | test("deadline") | not) | .value] | add // 0)' "$out")"
@@ -619,9 +740,11 @@ drive_oha() {
   R_NOTE=""
 }
 
-# Runs one route at one concurrency and appends its row to ROWS.
+# Runs one route at one concurrency and appends its row to ROWS (the peer's rate also to
+# PEER_RATES, by concurrency).
 measure() {
-  local route=$1 connections=$2 rate ratio peak_kb
+  local route=$1 connections=$2 rate ratio peak_kb peak sampled=$SERVICE_PID
+  [[ "$route" == peer_* ]] && sampled=$PEER_PID
   describe_route "$route"
   if [[ "$route" == sign_in && "$LOADGEN" != wrk ]]; then
     # oha picks request bodies at random, and an assertion is accepted once.
@@ -636,19 +759,27 @@ measure() {
   fi
   [[ "$BACKEND" == postgres && "$BENCH_PREFILL_ROWS" != 0 ]] && vacuum_postgres
   log "$BACKEND c=$connections $LABEL"
-  start_sampler
+  start_sampler "$sampled"
   if [[ "$LOADGEN" == wrk ]]; then drive_wrk "$route" "$connections"; else drive_oha "$route" "$connections"; fi
   stop_sampler
   peak_kb="$(sampled_peak_kb)"
-  restart_if_gone
+  peak="$(calc "sprintf(\"%.0f MiB\", $peak_kb / 1024)")"
+  if [[ "$route" == peer_* ]]; then
+    restart_peer_if_gone
+    # With cluster workers the sampled process is only their primary.
+    ((BENCH_PEER_WORKERS == 1)) || peak=-
+  else
+    restart_if_gone
+    ((peak_kb > RUN_PEAK_KB)) && RUN_PEAK_KB=$peak_kb
+  fi
   rate="$(calc "$R_OK / $R_SECONDS")"
   [[ "$route" == healthz ]] && CEILING="$rate"
+  [[ "$route" == peer_* ]] && PEER_RATES[$connections]="$rate"
   ratio="$(calc "$CEILING > 0 ? $rate / $CEILING : 0")"
-  ROWS+=("$LABEL|$connections|$(calc "int($rate + 0.5)")|$(ms "$R_P50_US")|$(ms "$R_P99_US")|$(ms "$R_MAX_US")|$R_ERRORS|$(calc "sprintf(\"%.3f\", $ratio)")|$(calc "sprintf(\"%.0f MiB\", $peak_kb / 1024)")|$R_NOTE")
-  ((peak_kb > RUN_PEAK_KB)) && RUN_PEAK_KB=$peak_kb
-  printf '    %s/s, p50 %s, p99 %s, errors %s, peak RSS %s MiB %s\n' \
+  ROWS+=("$LABEL|$connections|$(calc "int($rate + 0.5)")|$(ms "$R_P50_US")|$(ms "$R_P99_US")|$(ms "$R_MAX_US")|$R_ERRORS|$(calc "sprintf(\"%.3f\", $ratio)")|$peak|$R_NOTE")
+  printf '    %s/s, p50 %s, p99 %s, errors %s, peak RSS %s %s\n' \
     "$(calc "int($rate + 0.5)")" "$(ms "$R_P50_US")" "$(ms "$R_P99_US")" "$R_ERRORS" \
-    "$(calc "sprintf(\"%.0f\", $peak_kb / 1024)")" "$R_NOTE" >&2
+    "$peak" "$R_NOTE" >&2
   sleep 1 # let the service settle before the next run
 }
 
@@ -659,7 +790,7 @@ command_line() {
   local name words=()
   for name in BENCH_SECONDS BENCH_BACKENDS BENCH_CONCURRENCY BENCH_THREADS BENCH_ROUTES \
     BENCH_ASSERTION_RATE BENCH_PREFILL_ROWS BENCH_LIVE_ROWS BENCH_LOADGEN BENCH_WRAPPER \
-    OPENSSL_ia32cap; do
+    BENCH_PEER BENCH_PEER_WORKERS OPENSSL_ia32cap; do
     [[ -n "${!name:-}" && "${!name}" != "${DEFAULTS[$name]:-}" ]] || continue
     if [[ "${!name}" == *' '* ]]; then words+=("$name=\"${!name}\""); else words+=("$name=${!name}"); fi
   done
@@ -683,6 +814,38 @@ print_table() {
       "$label" "$conc" "$rate" "$p50" "$p99" "$max" "$errors" "$ratio" "$rss" "$note"
   done
   echo
+  if $PEER_ON; then
+    printf 'Against the peer: %s\n' "$(peer_description)"
+    peer_ratios
+    echo
+  fi
+}
+
+# What the peer is, for the report.
+peer_description() {
+  echo "$PEER_NAME (Node $(node --version), BENCH_PEER_WORKERS=$BENCH_PEER_WORKERS), in memory (its default adapter; a JWT access token is not stored), client_credentials with HTTP Basic, ES256 JWT access tokens, production mode, on the same machine (bench/peer/server.mjs)"
+}
+
+# One line per tokenmint token route and concurrency: its tokens/s over the peer's at the same
+# concurrency, and over /healthz's (the "vs ceiling" column). `peer_ratios markdown`: as a list.
+peer_ratios() {
+  local row label conc rate ratio peer at="" format='%s%s: %s (%s), %s of /healthz\n'
+  # shellcheck disable=SC2016 # backticks for markdown, not a command
+  [[ "${1:-}" == markdown ]] && format='- `%s`%s: %s (%s), %s of /healthz\n'
+  for row in "${ROWS[@]}"; do
+    IFS='|' read -r label conc rate _ _ _ _ ratio _ _ <<<"$row"
+    [[ "$label" == "GET /healthz"* || "$label" == peer:* || "$rate" == - ]] && continue
+    (($(wc -w <<<"$BENCH_CONCURRENCY") == 1)) || at=" at c=$conc"
+    peer="${PEER_RATES[$conc]:-0}"
+    if [[ "$(calc "$peer > 0")" == 1 ]]; then
+      peer="$(calc "sprintf(\"%.1fx\", $rate / $peer)") the peer"
+    else
+      peer="the peer answered nothing"
+    fi
+    # shellcheck disable=SC2059 # one of the two formats above
+    printf -- "$format" "$label" "$at" "$peer" "$PEER_NAME" \
+      "$(calc "sprintf(\"%.2f\", $ratio)")"
+  done
 }
 
 write_markdown() {
@@ -699,6 +862,7 @@ write_markdown() {
     echo "- database: $DB_DESCRIPTION"
     echo "- service: production mode, \`RUST_LOG=warn\`; time to ready (process start to the first 200 of /readyz, migrated database): **$READY_MS ms**; peak RSS over all runs: **$((RUN_PEAK_KB / 1024)) MiB**"
     [[ "$BACKEND" == postgres ]] && ((FLUSH_US > 0)) && echo "- durable-commit bound: $(flush_bound)"
+    $PEER_ON && echo "- peer (the \`peer:\` rows): $(peer_description); its peak RSS is its own"
     echo "- each run: ${BENCH_SECONDS} s; tokens/s counts 2xx answers; errors are non-2xx answers plus socket errors; \"vs ceiling\" divides by /healthz at the same concurrency"
     echo
     echo "| route | conc. | tokens/s | p50 | p99 | max | errors | vs ceiling | peak RSS | note |"
@@ -707,6 +871,12 @@ write_markdown() {
       IFS='|' read -r label conc rate p50 p99 max errors ratio rss note <<<"$row"
       echo "| \`$label\` | $conc | $rate | $p50 | $p99 | $max | $errors | $ratio | $rss | $note |"
     done
+    if $PEER_ON; then
+      echo
+      echo "Against the peer (tokens/s over the peer's at the same concurrency, and over /healthz's):"
+      echo
+      peer_ratios markdown
+    fi
   } >"$file"
   log "wrote ${file#"$ROOT/"}"
 }
@@ -756,7 +926,7 @@ serve_seeded() {
 
 run_backend() {
   BACKEND=$1
-  ROWS=() RUN_PEAK_KB=0 CEILING=0
+  ROWS=() RUN_PEAK_KB=0 CEILING=0 PEER_RATES=()
   case "$BACKEND" in
     postgres)
       BACKEND_NAME=PostgreSQL
@@ -774,7 +944,7 @@ run_backend() {
   [[ "$BACKEND" == postgres ]] && settle_postgres
   local connections route
   for connections in $BENCH_CONCURRENCY; do
-    for route in healthz $BENCH_ROUTES; do
+    for route in healthz $BENCH_ROUTES $(peer_routes); do
       measure "$route" "$connections"
     done
   done
@@ -793,6 +963,8 @@ main() {
   log "load generator: $(loadgen_version)"
   WORK="$(mktemp -d /tmp/tokenmint-bench.XXXXXX)"
   cd "$WORK" # the CLI and the service write nothing into the work tree
+  prepare_peer
+  start_peer
   measure_flush
   local backend
   for backend in ${BENCH_BACKENDS//,/ }; do
