@@ -94,14 +94,14 @@ impl IssuanceWriter {
     }
 
     /// A batch with tokens under a quota: counted, and the records of those that fit written,
-    /// in one statement on PostgreSQL ([`quota::write_postgres`]), in one transaction on SQLite.
+    /// in one statement on PostgreSQL ([`quota::postgres::write`]), in one transaction on SQLite.
     async fn write_counted(
         &self,
         connection: &mut AnyConnection,
         batch: &[Issuance],
     ) -> Result<Vec<Result<(), OverQuota>>, sqlx::Error> {
         if self.backend == db::Backend::Postgres {
-            let outcomes = quota::write_postgres(connection, batch).await?;
+            let outcomes = quota::postgres::write(connection, batch).await?;
             self.tally.add(
                 batch
                     .iter()
@@ -111,7 +111,7 @@ impl IssuanceWriter {
             return Ok(outcomes);
         }
         let mut transaction = connection.begin().await?;
-        let outcomes = quota::admit(&mut transaction, batch).await?;
+        let outcomes = quota::sqlite::admit(&mut transaction, batch).await?;
         let admitted: Vec<&Issuance> = batch
             .iter()
             .zip(&outcomes)
