@@ -12,6 +12,7 @@ use crate::api_key::{authorize, create_key};
 use crate::authtoken::{approved_client, credential, generate};
 use crate::helpers::{ClockExt, TestApp, TestClient};
 use crate::oauth::basic_header;
+use crate::rate_limit::auth_jwt;
 use crate::sign_in::Fixture;
 
 async fn set_quota(app: &TestApp, client_id: &str, quota: Value) -> Response {
@@ -31,16 +32,6 @@ async fn token_create(app: &TestApp, client: &TestClient, scope: Option<&str>) -
     app.http
         .post(app.url("/auth/token/create"))
         .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn auth_jwt(app: &TestApp, client: &TestClient, secret: &str) -> Response {
-    app.http
-        .get(app.url("/auth/jwt"))
-        .header("client-id", &client.id)
-        .header("client-secret", secret)
         .send()
         .await
         .unwrap()

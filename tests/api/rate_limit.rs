@@ -65,7 +65,7 @@ async fn token_create(app: &TestApp, client_id: &str, secret: &str) -> Response 
         .unwrap()
 }
 
-async fn auth_jwt(app: &TestApp, client: &TestClient, secret: &str) -> Response {
+pub async fn auth_jwt(app: &TestApp, client: &TestClient, secret: &str) -> Response {
     app.http
         .get(app.url("/auth/jwt"))
         .header("client-id", &client.id)
