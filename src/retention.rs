@@ -38,8 +38,12 @@ pub enum RetentionError {
 /// Rows deleted by one pass, per table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Deleted {
-    /// Issuance records (`issuances`).
+    /// Issuance records deleted one by one (`issuances`: every expired one on SQLite; on
+    /// PostgreSQL those of the default and legacy partitions, see `db::partitions`).
     pub issuances: u64,
+    /// Days of the issuance record dropped whole (PostgreSQL): each partition whose every expiry
+    /// lies before the cut-off.
+    pub issuance_partitions: u64,
     /// Used service-account assertion ids (`used_assertions`).
     pub used_assertions: u64,
     /// AuthToken refresh lineage (`authtokens`).
@@ -84,8 +88,13 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
     let batch = settings.batch_size;
     let usage_kept = keep_back(now, usage::KEPT_DAYS * 24 * 3600);
     let pool = state.db.pool();
+    // Days ahead first: a pass also repairs what an instance down for days left undone.
+    let cap_minutes = state.settings.signing.max_ttl_cap_minutes;
+    report::prepare_partitions(&state.db, now, cap_minutes).await?;
+    let record = report::prune_expired(&state.db, expired_before, batch).await?;
     let deleted = Deleted {
-        issuances: report::prune_expired(pool, expired_before, batch).await?,
+        issuances: record.rows,
+        issuance_partitions: record.partitions,
         used_assertions: state
             .registry
             .prune_used_assertions(expired_before, batch)
@@ -110,6 +119,7 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
     };
     tracing::info!(
         issuances = deleted.issuances,
+        issuance_partitions = deleted.issuance_partitions,
         used_assertions = deleted.used_assertions,
         authtoken_lineage = deleted.authtoken_lineage,
         issuance_hours = deleted.issuance_hours,

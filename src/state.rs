@@ -15,7 +15,7 @@ use crate::limits::FailureLimits;
 use crate::mail::Mailer;
 use crate::registry::{AdminCredential, ClientRegistry};
 use crate::remote_keys::{Policy, RemoteKeySettings, RemoteKeys};
-use crate::signing::{sealed_secrets, MasterKeys, Signer, SigningError};
+use crate::signing::{report, sealed_secrets, MasterKeys, Signer, SigningError};
 use crate::telemetry::metrics::Metrics;
 use crate::usage::Refusals;
 
@@ -62,7 +62,8 @@ impl AppState {
     /// Connects to the database, applies migrations, and loads registry and keys.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = Database::connect(&settings.database).await?;
-        db.migrate().await?;
+        db.migrate_for_tokens_up_to(settings.signing.max_ttl_cap_minutes)
+            .await?;
         Self::with_database(db, settings, clock).await
     }
 
@@ -87,6 +88,12 @@ impl AppState {
             settings.signing.issuance_writers,
             Policy::for_mode(settings.mode),
         )?;
+        // The days a token issued now can expire in; a failure (a lock held too long) only
+        // leaves new records in the default partition until the retention job's next pass.
+        let cap_minutes = settings.signing.max_ttl_cap_minutes;
+        if let Err(err) = report::prepare_partitions(&db, clock.now(), cap_minutes).await {
+            tracing::warn!(error = %err, "creating the issuance record's partitions failed");
+        }
         let remote_keys = RemoteKeys::new(RemoteKeySettings::for_mode(settings.mode));
         let metrics = Arc::new(Metrics::new());
         let signer = Signer::start(&db, master, &settings.signing, clock.now())

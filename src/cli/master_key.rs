@@ -53,7 +53,8 @@ pub async fn run(command: MasterKeyCommand, mut settings: Settings) -> anyhow::R
     crate::sandbox::prepare_secrets(&mut settings)?;
     let keys = MasterKeys::from_settings(&settings.signing)?;
     let db = Database::connect(&settings.database).await?;
-    db.migrate().await?;
+    db.migrate_for_tokens_up_to(settings.signing.max_ttl_cap_minutes)
+        .await?;
     let pool = db.pool();
     let view = |keys: &MasterKeys| {
         (

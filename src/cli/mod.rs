@@ -98,7 +98,8 @@ pub async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()>
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             let db = Database::connect(&settings.database).await?;
-            db.migrate().await?;
+            db.migrate_for_tokens_up_to(settings.signing.max_ttl_cap_minutes)
+                .await?;
             say("migrations applied")
         }
         Command::Openapi { mode } => {

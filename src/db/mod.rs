@@ -7,6 +7,7 @@
 
 pub mod group_commit;
 pub mod keyset;
+pub mod partitions;
 
 use std::path::Path;
 use std::time::Duration;
@@ -89,14 +90,30 @@ impl Database {
         Ok(Self { pool, backend })
     }
 
-    /// Applies the backend's pending migrations.
+    /// Applies the backend's pending migrations, for a deployment whose tokens live at most a
+    /// week (see [`Self::migrate_for_tokens_up_to`]).
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        self.migrate_for_tokens_up_to(7 * 24 * 60).await
+    }
+
+    /// Applies the backend's pending migrations. A migration that partitions a table in place
+    /// while the previous release still writes to it (see `partitions`) needs to know how far
+    /// ahead those writes expire: `max_ttl_cap_minutes` (`[signing]`), handed to it as the
+    /// session setting `tokenmint.max_ttl_cap_minutes`.
+    pub async fn migrate_for_tokens_up_to(&self, max_ttl_cap_minutes: i64) -> anyhow::Result<()> {
         let migrator = match self.backend {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
             Backend::Sqlite => &SQLITE_MIGRATIONS,
         };
+        let mut connection = self.pool.acquire().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("select set_config('tokenmint.max_ttl_cap_minutes', $1, false)")
+                .bind(max_ttl_cap_minutes.max(1).to_string())
+                .execute(&mut *connection)
+                .await?;
+        }
         migrator
-            .run(&self.pool)
+            .run(&mut *connection)
             .await
             .context("applying database migrations")
     }

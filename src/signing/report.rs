@@ -5,8 +5,11 @@
 //! plain SQL over the pool it is given. It never speaks HTTP: parsing query strings into an
 //! [`IssuanceFilter`] is the caller's work.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, TimeDelta, Utc};
 use sqlx::AnyPool;
+
+use crate::db::partitions::{DailyPartitions, Pruned};
+use crate::db::Database;
 
 use super::error::SigningError;
 pub use crate::db::keyset::Cursor;
@@ -248,26 +251,54 @@ fn recorded(row: Row) -> Result<RecordedIssuance, SigningError> {
     })
 }
 
-/// Deletes the records of tokens that expired before `expired_before`, at most `batch_size` rows
-/// per statement (so no statement holds locks for long), until none is left; returns how many
-/// rows this call deleted. Safe to run on several instances at once: each statement deletes only
-/// rows that still match, so a row is counted by whichever instance deleted it.
+/// The issuance record, partitioned by day of expiry on PostgreSQL (see `db::partitions`).
+pub const RECORD: DailyPartitions = DailyPartitions {
+    table: "issuances",
+    column: "expires_at",
+};
+
+/// Days of partitions kept ready past the longest token life, so that a retention pass that
+/// fails (or an instance that is down) for a day still leaves every new record a partition.
+const DAYS_AHEAD: u64 = 2;
+
+/// Creates the issuance record's partitions (PostgreSQL) for every day a token issued from `now`
+/// on can expire in, and a margin ahead: `max_ttl_cap_minutes` plus [`DAYS_AHEAD`]. Returns how
+/// many it created; safe on several instances at once.
+pub async fn prepare_partitions(
+    db: &Database,
+    now: DateTime<Utc>,
+    max_ttl_cap_minutes: i64,
+) -> Result<u64, SigningError> {
+    let through = now
+        .checked_add_signed(TimeDelta::try_minutes(max_ttl_cap_minutes).unwrap_or(TimeDelta::MAX))
+        .and_then(|at| at.checked_add_days(Days::new(DAYS_AHEAD)))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    Ok(RECORD.prepare(db, now, through).await?)
+}
+
+/// Removes the records of tokens that expired before `expired_before`. On PostgreSQL a day's
+/// partition goes whole once its last expiry is before the cut-off (so a record may stay up to a
+/// day longer than on SQLite), and only the default and legacy partitions are pruned row by row;
+/// on SQLite rows are deleted, at most `batch_size` per statement, until none is left. Safe to run
+/// on several instances at once: each statement deletes only rows that still match, and each
+/// partition is dropped by one of them.
 #[tracing::instrument(skip_all, fields(batch_size = batch_size))]
 pub async fn prune_expired(
-    pool: &AnyPool,
+    db: &Database,
     expired_before: DateTime<Utc>,
     batch_size: u32,
-) -> Result<u64, SigningError> {
+) -> Result<Pruned, SigningError> {
     // The outer condition repeats the inner one so that PostgreSQL re-checks it on rows a
     // concurrent transaction changed while this statement waited for their locks.
-    Ok(crate::db::delete_in_batches(
-        pool,
-        "delete from issuances where expires_at < $1 and jti in \
-             (select jti from issuances where expires_at < $1 limit $2)",
-        expired_before,
-        batch_size,
-    )
-    .await?)
+    Ok(RECORD
+        .prune(
+            db,
+            expired_before,
+            "delete from {table} where expires_at < $1 and jti in \
+             (select jti from {table} where expires_at < $1 limit $2)",
+            batch_size,
+        )
+        .await?)
 }
 
 /// How many tokens one scheme issued in one hour.

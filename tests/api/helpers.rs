@@ -87,6 +87,16 @@ impl TestApp {
         Self::spawn_at(url, sqlite_dir, master_key, clock, extra_env).await
     }
 
+    /// Starts a service on an existing PostgreSQL database (which it migrates), with a new
+    /// master key: what upgrading a deployment to this release is.
+    pub async fn spawn_on_database(url: String) -> Self {
+        let master_key = MasterKey::generate_base64().unwrap().to_string();
+        let clock = Arc::new(FixedClock::at(tokenmint::clock::Clock::now(
+            &tokenmint::clock::SystemClock,
+        )));
+        Self::spawn_at(url, None, master_key, clock, &[]).await
+    }
+
     /// A second instance of the service on this one's database (same master key and admin
     /// token and public URL), with its own port, pools, caches and key set: what two replicas
     /// behind a load balancer are. Both share one clock, as replicas share wall time.

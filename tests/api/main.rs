@@ -29,6 +29,7 @@ mod master_key;
 mod me;
 mod metrics;
 mod oauth;
+mod partitioning;
 mod plumbing;
 mod quotas;
 mod rate_limit;
