@@ -473,6 +473,10 @@ make_assertions() {
 # unlinks the index pages the deletes emptied, the second (after a later transaction) records
 # them as free; with one, the indexes grew ~75 MB a minute under load. It also keeps
 # BENCH_LIVE_ROWS live rows, as a running service holds a token lifetime of them (see below).
+# The issuance record is partitioned by day of expiry (db::partitions): its written-and-deleted
+# rows (expired in 1970) pass through the default partition and only leave WAL to recycle, and
+# new records fill the current days' partitions, which grow, as in a running service (retention
+# drops whole days there, so no freed pages are reused).
 settle_postgres() {
   local rows=$BENCH_PREFILL_ROWS routes=0 route connections
   if [[ "$rows" == auto ]]; then
