@@ -44,8 +44,12 @@ pub struct Deleted {
     /// Days of the issuance record dropped whole (PostgreSQL): each partition whose every expiry
     /// lies before the cut-off.
     pub issuance_partitions: u64,
-    /// Used service-account assertion ids (`used_assertions`).
+    /// Used service-account assertion ids deleted one by one (`used_assertions`: every expired
+    /// one on SQLite and on a store not yet partitioned; otherwise those of the default and
+    /// legacy partitions).
     pub used_assertions: u64,
+    /// Days of the used-assertion store dropped whole (PostgreSQL, once partitioned).
+    pub used_assertion_partitions: u64,
     /// AuthToken refresh lineage (`authtokens`).
     pub authtoken_lineage: u64,
     /// Hourly issuance figures (`issuance_hours`, the console chart's rollup).
@@ -91,14 +95,19 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
     // Days ahead first: a pass also repairs what an instance down for days left undone.
     let cap_minutes = state.settings.signing.max_ttl_cap_minutes;
     report::prepare_partitions(&state.db, now, cap_minutes).await?;
+    state.registry.prepare_single_use_partitions(now).await?;
     let record = report::prune_expired(&state.db, expired_before, batch).await?;
+    // A single-use row refuses only while unexpired: its days need no margin, only the leeway.
+    let leeway = state.settings.signing.verify_leeway_seconds.max(0);
+    let single_use = state
+        .registry
+        .prune_used_assertions(expired_before, keep_back(now, leeway), batch)
+        .await?;
     let deleted = Deleted {
         issuances: record.rows,
         issuance_partitions: record.partitions,
-        used_assertions: state
-            .registry
-            .prune_used_assertions(expired_before, batch)
-            .await?,
+        used_assertions: single_use.rows,
+        used_assertion_partitions: single_use.partitions,
         authtoken_lineage: state
             .registry
             .prune_authtoken_lineage(lineage_expired_before, batch)
@@ -121,6 +130,7 @@ pub async fn run_pass(state: &AppState) -> Result<RetentionReport, RetentionErro
         issuances = deleted.issuances,
         issuance_partitions = deleted.issuance_partitions,
         used_assertions = deleted.used_assertions,
+        used_assertion_partitions = deleted.used_assertion_partitions,
         authtoken_lineage = deleted.authtoken_lineage,
         issuance_hours = deleted.issuance_hours,
         dpop_proofs = deleted.dpop_proofs,

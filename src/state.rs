@@ -94,6 +94,9 @@ impl AppState {
         if let Err(err) = report::prepare_partitions(&db, clock.now(), cap_minutes).await {
             tracing::warn!(error = %err, "creating the issuance record's partitions failed");
         }
+        if let Err(err) = registry.prepare_single_use_partitions(clock.now()).await {
+            tracing::warn!(error = %err, "creating the single-use store's partitions failed");
+        }
         let remote_keys = RemoteKeys::new(RemoteKeySettings::for_mode(settings.mode));
         let metrics = Arc::new(Metrics::new());
         let signer = Signer::start(&db, master, &settings.signing, clock.now())

@@ -38,7 +38,13 @@ pub enum Command {
     /// Run the service (the default).
     Serve,
     /// Apply database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Also apply the contract migrations (PostgreSQL): only once every instance runs this
+        /// release, since an instance of an earlier one fails its single-use claims afterwards
+        /// (docs/operations.md, "Upgrading"). A new database gets them at once.
+        #[arg(long)]
+        contract: bool,
+    },
     /// Print the OpenAPI document the service serves.
     Openapi {
         /// The mode whose routes to describe.
@@ -96,11 +102,19 @@ pub enum Command {
 pub async fn run(command: Command, mut settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve => serve(settings).await,
-        Command::Migrate => {
+        Command::Migrate { contract } => {
             let db = Database::connect(&settings.database).await?;
             db.migrate_for_tokens_up_to(settings.signing.max_ttl_cap_minutes)
                 .await?;
-            say("migrations applied")
+            if contract {
+                db.contract().await?;
+            }
+            if db.is_contracted().await? {
+                say("migrations applied")
+            } else {
+                say("migrations applied; contract migrations pending: run \
+                     `tokenmint migrate --contract` once every instance runs this release")
+            }
         }
         Command::Openapi { mode } => {
             let mode = if mode == "production" {
@@ -197,7 +211,7 @@ async fn manage(command: Command, state: &AppState) -> anyhow::Result<()> {
         Command::Issuances(command) => reporting::run_issuances(command, state).await,
         Command::Retention(command) => reporting::run_retention(command, state).await,
         Command::Serve
-        | Command::Migrate
+        | Command::Migrate { .. }
         | Command::Openapi { .. }
         | Command::Healthcheck { .. }
         | Command::MasterKey(_) => Ok(()),

@@ -20,6 +20,11 @@ use sqlx::{AnyPool, Connection, Executor};
 use crate::config::DatabaseSettings;
 
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+/// PostgreSQL's *contract* migrations: changes that instances of an older release cannot work
+/// with, applied once none is left (`tokenmint migrate --contract`), and at once on a new
+/// database. This release works before and after them.
+static POSTGRES_CONTRACT_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("migrations/postgres_contract");
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// Which database engine is behind the pool.
@@ -99,23 +104,63 @@ impl Database {
     /// Applies the backend's pending migrations. A migration that partitions a table in place
     /// while the previous release still writes to it (see `partitions`) needs to know how far
     /// ahead those writes expire: `max_ttl_cap_minutes` (`[signing]`), handed to it as the
-    /// session setting `tokenmint.max_ttl_cap_minutes`.
+    /// session setting `tokenmint.max_ttl_cap_minutes`. On a new PostgreSQL database the contract
+    /// migrations are applied too (see [`Self::contract`]): no older instance can be using it.
     pub async fn migrate_for_tokens_up_to(&self, max_ttl_cap_minutes: i64) -> anyhow::Result<()> {
-        let migrator = match self.backend {
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-        };
         let mut connection = self.pool.acquire().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("select set_config('tokenmint.max_ttl_cap_minutes', $1, false)")
-                .bind(max_ttl_cap_minutes.max(1).to_string())
-                .execute(&mut *connection)
+        let Backend::Postgres = self.backend else {
+            return SQLITE_MIGRATIONS
+                .run(&mut *connection)
+                .await
+                .context("applying database migrations");
+        };
+        let new_database: bool =
+            sqlx::query_scalar("select to_regclass('_sqlx_migrations') is null")
+                .fetch_one(&mut *connection)
                 .await?;
-        }
-        migrator
+        sqlx::query("select set_config('tokenmint.max_ttl_cap_minutes', $1, false)")
+            .bind(max_ttl_cap_minutes.max(1).to_string())
+            .execute(&mut *connection)
+            .await?;
+        // Each set is blind to the other's versions, which the database lists as applied.
+        let expand = sqlx::migrate::Migrator {
+            migrations: POSTGRES_MIGRATIONS.migrations.clone(),
+            ignore_missing: true,
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        expand
             .run(&mut *connection)
             .await
-            .context("applying database migrations")
+            .context("applying database migrations")?;
+        if new_database {
+            contract_on(&mut connection).await?;
+        }
+        Ok(())
+    }
+
+    /// Applies PostgreSQL's contract migrations: run once every instance runs this release (an
+    /// instance of an earlier one would fail its single-use claims afterwards). Nothing to do on
+    /// SQLite.
+    pub async fn contract(&self) -> anyhow::Result<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let mut connection = self.pool.acquire().await?;
+        contract_on(&mut connection).await
+    }
+
+    /// Whether the contract migrations have all been applied (always on SQLite).
+    pub async fn is_contracted(&self) -> anyhow::Result<bool> {
+        if self.backend != Backend::Postgres {
+            return Ok(true);
+        }
+        let applied: Vec<i64> =
+            sqlx::query_scalar("select version from _sqlx_migrations where success")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(POSTGRES_CONTRACT_MIGRATIONS
+            .iter()
+            .all(|m| applied.contains(&m.version)))
     }
 
     /// The pool, for the modules that own SQL.
@@ -136,6 +181,18 @@ impl Database {
             .map(|_: AnyRow| ())
             .is_ok()
     }
+}
+
+async fn contract_on(connection: &mut sqlx::pool::PoolConnection<sqlx::Any>) -> anyhow::Result<()> {
+    let contract = sqlx::migrate::Migrator {
+        migrations: POSTGRES_CONTRACT_MIGRATIONS.migrations.clone(),
+        ignore_missing: true,
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    contract
+        .run(&mut **connection)
+        .await
+        .context("applying the contract migrations")
 }
 
 /// How recently a pooled connection must have been used to be handed out without a ping.

@@ -128,6 +128,49 @@ impl DailyPartitions {
         delete_sql: &str,
         batch_size: u32,
     ) -> Result<Pruned, sqlx::Error> {
+        self.remove(db, Some(before), before, delete_sql, batch_size)
+            .await
+    }
+
+    /// [`Self::prune`] with two cut-offs: whole days go once their range ends by `days_before`,
+    /// rows deleted one by one once before `rows_before`.
+    pub async fn prune_days_and_rows(
+        &self,
+        db: &Database,
+        days_before: DateTime<Utc>,
+        rows_before: DateTime<Utc>,
+        delete_sql: &str,
+        batch_size: u32,
+    ) -> Result<Pruned, sqlx::Error> {
+        self.remove(db, Some(days_before), rows_before, delete_sql, batch_size)
+            .await
+    }
+
+    /// Deletes rows with `delete_sql` (as [`Self::prune`] does) but drops no partition: for rows
+    /// that may go earlier than their day, which in a day's partition simply wait for it.
+    pub async fn delete_rows(
+        &self,
+        db: &Database,
+        before: DateTime<Utc>,
+        delete_sql: &str,
+        batch_size: u32,
+    ) -> Result<u64, sqlx::Error> {
+        Ok(self
+            .remove(db, None, before, delete_sql, batch_size)
+            .await?
+            .rows)
+    }
+
+    /// Drops the days ended by `days_before` (none when `None`) and deletes rows before
+    /// `before` where rows are pruned one by one.
+    async fn remove(
+        &self,
+        db: &Database,
+        days_before: Option<DateTime<Utc>>,
+        before: DateTime<Utc>,
+        delete_sql: &str,
+        batch_size: u32,
+    ) -> Result<Pruned, sqlx::Error> {
         let pool = db.pool();
         let partitions = match db.backend() {
             Backend::Postgres => self.partitions(pool).await?,
@@ -141,10 +184,10 @@ impl DailyPartitions {
                 rows,
             });
         };
-        let cut = before.timestamp_millis();
+        let cut = days_before.map(|at| at.timestamp_millis());
         let mut pruned = Pruned::default();
         for partition in &partitions {
-            if partition.ends_by(cut) {
+            if cut.is_some_and(|cut| partition.ends_by(cut)) {
                 if self.drop_partition(pool, &partition.name).await? {
                     pruned.partitions += 1;
                 }

@@ -1,7 +1,10 @@
-//! Partitioning the issuance record of a running deployment (migrations 20261210000000-3): the
-//! previous release keeps issuing, revoking, reading and pruning through the migration, on
-//! connections whose prepared statements were made before it, and loses nothing; then this
-//! release serves on the same database and retention retires the old table with the days.
+//! Partitioning a running deployment's per-request tables. Expand (migrations
+//! 20261210000000-3, applied by every instance of this release): the previous release keeps
+//! issuing, revoking, reading, pruning and claiming assertion jtis through the migration, on
+//! connections whose prepared statements were made before it, and loses nothing, while this
+//! release serves beside it on the same database. Contract (`tokenmint migrate --contract`, once
+//! the previous release is gone): the single-use store is partitioned too, keeping every claim.
+//! Then retention retires the old tables with the days.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -35,6 +38,11 @@ const OLD_REVOKE: &str =
 const OLD_IS_REVOKED: &str = "select revoked_at from issuances where jti = $1";
 const OLD_PRUNE: &str = "delete from issuances where expires_at < $1 and jti in \
      (select jti from issuances where expires_at < $1 limit $2)";
+const OLD_CLAIM: &str = "insert into used_assertions (service_account_id, jti_digest, expires_at) \
+     values ($2, $3, $4) on conflict (service_account_id, jti_digest) \
+     do update set expires_at = excluded.expires_at \
+     where used_assertions.expires_at <= $1 \
+     returning service_account_id, jti_digest";
 const OLD_PAGE: &str = "select jti, client_id, scheme, subject, scopes, state, caller_ip, \
      declared_ip, issued_at, expires_at, revoked_at, trust_policy_id, external_issuer, \
      external_subject from issuances where 1 = 1 and scheme = $1 \
@@ -98,6 +106,14 @@ async fn old_instance(
                 .bind("auth_jwt")
                 .fetch_all(&pool)
                 .await?;
+            let claimed = sqlx::query(OLD_CLAIM)
+                .bind(now)
+                .bind("old-account")
+                .bind(jti.as_str())
+                .bind(now + 3_600_000)
+                .fetch_all(&pool)
+                .await?;
+            assert_eq!(claimed.len(), 1, "{jti} claimed once");
             sqlx::query(OLD_PRUNE)
                 .bind(now - 7 * 86_400_000 - 43_200_000)
                 .bind(50_i64)
@@ -219,7 +235,7 @@ async fn a_running_deployment_partitions_its_record_without_a_failed_request() {
     assert_eq!(revoked, old_rows);
     let seeded_left = count(db.pool(), "issuances", "jti like 'seed-%'").await;
     assert!(seeded_left > SEEDED / 2, "only expired seeds were pruned");
-    let legacy = bounds(db.pool()).await;
+    let legacy = bounds(db.pool(), "issuances").await;
     assert!(
         legacy.iter().any(|(name, bound)| name == "issuances_legacy"
             && bound.starts_with("FOR VALUES FROM (MINVALUE) TO")),
@@ -229,15 +245,70 @@ async fn a_running_deployment_partitions_its_record_without_a_failed_request() {
         .iter()
         .any(|(name, bound)| name == "issuances_default" && bound == "DEFAULT"));
 
-    // This release serves on it: its tokens are recorded and revocable like the old ones.
+    // This release serves on it: its tokens are recorded like the old ones, and it claims jtis
+    // in the single-use store the old release still writes to, each deciding the other's replays.
     let app = TestApp::spawn_on_database(url).await;
     let client = app.standard_client("ES256").await;
     let (_, jti, _) = crate::retention::issue(&app, &client).await;
     assert_eq!(app.count_rows("issuances", "jti = $1", &jti).await, 1);
-    let days = bounds(app.state.db.pool()).await;
+    let days = bounds(app.state.db.pool(), "issuances").await;
     assert!(
         days.iter().any(|(name, _)| name.starts_with("issuances_p")),
         "{days:?}"
+    );
+    let registry = &app.state.registry;
+    let now = app.clock.now_utc();
+    let hour = chrono::Duration::hours(1);
+    let claim =
+        |jti: &'static str| registry.record_assertion_use("old-account", jti, now + hour, now);
+    assert!(claim("new-jti").await.unwrap());
+    assert!(!claim("new-jti").await.unwrap(), "a replay");
+    let old_claim_of_new = sqlx::query(OLD_CLAIM)
+        .bind(now_ms())
+        .bind("old-account")
+        .bind(sha256_hex("new-jti"))
+        .bind(now_ms() + 3_600_000)
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    assert!(
+        old_claim_of_new.is_empty(),
+        "the old release sees this one's claim"
+    );
+    assert!(!app.state.db.is_contracted().await.unwrap());
+
+    // Contract, once the old release is gone: the single-use store is partitioned in place.
+    app.state.db.contract().await.unwrap();
+    assert!(app.state.db.is_contracted().await.unwrap());
+    let store = bounds(app.state.db.pool(), "used_assertions").await;
+    assert!(
+        store
+            .iter()
+            .any(|(name, bound)| name == "used_assertions_legacy"
+                && bound.starts_with("FOR VALUES FROM (MINVALUE) TO")),
+        "{store:?}"
+    );
+    let claimed = count(
+        app.state.db.pool(),
+        "used_assertions",
+        "service_account_id = 'old-account'",
+    )
+    .await;
+    assert_eq!(claimed, old_rows + 1, "every claim is kept");
+    assert!(!claim("new-jti").await.unwrap(), "still a replay");
+    assert!(claim("newer-jti").await.unwrap());
+    assert!(!claim("newer-jti").await.unwrap());
+    // A jti is free again once the assertion that used it has expired (CONTRACT check 14).
+    let later = now + hour + chrono::Duration::seconds(1);
+    let reuse = registry.record_assertion_use("old-account", "newer-jti", later + hour, later);
+    assert!(reuse.await.unwrap());
+    registry.prepare_single_use_partitions(now).await.unwrap();
+    let store = bounds(app.state.db.pool(), "used_assertions").await;
+    assert!(
+        store
+            .iter()
+            .any(|(name, _)| name.starts_with("used_assertions_p")),
+        "{store:?}"
     );
 
     // Retention deletes the legacy rows past the margin one by one, as the old release did...
@@ -251,14 +322,20 @@ async fn a_running_deployment_partitions_its_record_without_a_failed_request() {
     )
     .await;
     assert_eq!(expired, 0);
-    // ...and once every expiry below its bound is past the margin, drops it whole.
+    // ...and once every expiry below its bound is past the margin, drops it whole, and the
+    // single-use store's legacy partition with it.
     let bound = legacy_bound(&legacy);
     let now = app.clock.now_utc().timestamp_millis();
     app.clock
         .advance_seconds((bound - now) / 1000 + margin + 60);
     let pass = run_pass(&app.state).await.unwrap();
     assert!(pass.deleted.issuance_partitions >= 1, "{:?}", pass.deleted);
-    let left = bounds(app.state.db.pool()).await;
+    assert!(
+        pass.deleted.used_assertion_partitions >= 1,
+        "{:?}",
+        pass.deleted
+    );
+    let left = bounds(app.state.db.pool(), "issuances").await;
     assert!(
         !left.iter().any(|(name, _)| name == "issuances_legacy"),
         "{left:?}"
@@ -268,6 +345,23 @@ async fn a_running_deployment_partitions_its_record_without_a_failed_request() {
             .await,
         0
     );
+    let left = bounds(app.state.db.pool(), "used_assertions").await;
+    assert!(
+        !left
+            .iter()
+            .any(|(name, _)| name == "used_assertions_legacy"),
+        "{left:?}"
+    );
+    let claims_left = app
+        .count_rows("used_assertions", "service_account_id = $1", "old-account")
+        .await;
+    assert_eq!(claims_left, 0);
+}
+
+/// What the store keeps of a jti: its SHA-256, in hex (both releases).
+fn sha256_hex(jti: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(jti.as_bytes()))
 }
 
 /// Waits until the old instances have done `rounds` more rounds (or one failed).
@@ -291,13 +385,14 @@ async fn count(pool: &AnyPool, table: &str, condition: &str) -> i64 {
         .unwrap()
 }
 
-/// The issuance record's partitions and their bounds, as PostgreSQL prints them.
-async fn bounds(pool: &AnyPool) -> Vec<(String, String)> {
+/// A table's partitions and their bounds, as PostgreSQL prints them.
+async fn bounds(pool: &AnyPool, table: &str) -> Vec<(String, String)> {
     sqlx::query_as(
         "select c.relname::text, pg_get_expr(c.relpartbound, c.oid) \
          from pg_inherits i join pg_class c on c.oid = i.inhrelid \
-         where i.inhparent = 'issuances'::regclass order by 1",
+         where i.inhparent = to_regclass($1)::oid order by 1",
     )
+    .bind(table)
     .fetch_all(pool)
     .await
     .unwrap()

@@ -72,17 +72,28 @@ fn prunable_from(app: &TestApp, expiry: i64) -> i64 {
 /// record it dropped: on SQLite by deleting the rows, on PostgreSQL by dropping their day's
 /// partition (and deleting none one by one).
 fn assert_records_pruned(app: &TestApp, deleted: &Deleted, records: u64) -> u64 {
+    let pruned = (deleted.issuances, deleted.issuance_partitions);
+    assert_pruned(app, pruned, records, deleted)
+}
+
+/// [`assert_records_pruned`] for the used-assertion store.
+fn assert_assertions_pruned(app: &TestApp, deleted: &Deleted, rows: u64) -> u64 {
+    let pruned = (deleted.used_assertions, deleted.used_assertion_partitions);
+    assert_pruned(app, pruned, rows, deleted)
+}
+
+fn assert_pruned(app: &TestApp, (rows, days): (u64, u64), expected: u64, all: &Deleted) -> u64 {
     match app.state.db.backend() {
         tokenmint::db::Backend::Postgres => {
-            assert_eq!(deleted.issuances, 0, "{deleted:?}");
-            assert!(deleted.issuance_partitions >= 1, "{deleted:?}");
+            assert_eq!(rows, 0, "{all:?}");
+            assert!(days >= 1, "{all:?}");
         }
         tokenmint::db::Backend::Sqlite => {
-            assert_eq!(deleted.issuances, records, "{deleted:?}");
-            assert_eq!(deleted.issuance_partitions, 0, "{deleted:?}");
+            assert_eq!(rows, expected, "{all:?}");
+            assert_eq!(days, 0, "{all:?}");
         }
     }
-    deleted.issuance_partitions
+    days
 }
 
 /// Moves the test clock to `seconds` (epoch), which must not be in its past.
@@ -119,10 +130,10 @@ async fn prunes_exactly_the_rows_past_expiry_and_margin(app: TestApp) {
     app.state.signer.flush_hours().await.unwrap();
     let early = run_pass(&app.state).await.unwrap();
     // (On PostgreSQL an earlier, empty day may go, when the old tokens expire after midnight.)
-    let early_days = early.deleted.issuance_partitions;
     assert_eq!(
         Deleted {
             issuance_partitions: 0,
+            used_assertion_partitions: 0,
             ..early.deleted
         },
         Deleted::default()
@@ -139,11 +150,20 @@ async fn prunes_exactly_the_rows_past_expiry_and_margin(app: TestApp) {
     app.clock.advance_seconds(120);
     let pass = run_pass(&app.state).await.unwrap();
     let days = assert_records_pruned(&app, &pass.deleted, 3);
-    let _ = early_days;
+    // The old assertion's row goes too: on PostgreSQL with its day, which needs no margin, so
+    // already in the early pass.
+    let both = Deleted {
+        used_assertions: early.deleted.used_assertions + pass.deleted.used_assertions,
+        used_assertion_partitions: early.deleted.used_assertion_partitions
+            + pass.deleted.used_assertion_partitions,
+        ..pass.deleted
+    };
+    assert_assertions_pruned(&app, &both, 1);
     let expected = Deleted {
         issuances: pass.deleted.issuances,
         issuance_partitions: days,
-        used_assertions: 1,
+        used_assertions: pass.deleted.used_assertions,
+        used_assertion_partitions: pass.deleted.used_assertion_partitions,
         authtoken_lineage: 0,
         // The chart's figures for the old tokens' hour outlive their records by the TTL cap.
         issuance_hours: 0,

@@ -1,11 +1,18 @@
 //! The used-assertion record: replay protection for service-account assertions (RFC 7523 §3,
-//! item 7 lets the server keep used `jti` values until they expire).
+//! item 7 lets the server keep used `jti` values until they expire), and for DPoP proofs.
 //!
-//! One row per (service account, `jti`) holds the expiry of the assertion that used it. Recording
-//! is an upsert that only overwrites an *expired* row, so when two instances race on the same `jti`
-//! the database lets exactly one of them affect a row; concurrent uses share one statement and
-//! one commit ([`GroupCommit`]). The `jti` is stored as its SHA-256,
-//! so any length fits the primary-key index and no caller-chosen text is kept.
+//! One row per use of a (service account, `jti`) holds the expiry of the assertion that used it,
+//! and a `jti` is refused while a row of it is unexpired. The `jti` is stored as its SHA-256, so
+//! any length fits the index and no caller-chosen text is kept. Concurrent uses share one
+//! statement and one commit ([`GroupCommit`]), and when two instances race on the same `jti`
+//! exactly one claims it:
+//! - on PostgreSQL a batch takes a transaction-level advisory lock per `jti` (in one order, so
+//!   batches cannot deadlock), removes expired uses of those `jti`s and inserts the ones no
+//!   unexpired row holds, in a statement that starts once the locks are held and so sees every
+//!   earlier claim. That works whether the table is partitioned by day of expiry (its contract
+//!   migrations, `db::partitions`), where no unique key can say "one unexpired row per `jti`",
+//!   or still the plain table an earlier release upserts into, whose primary key then decides;
+//! - on SQLite (one writer) an upsert that only overwrites an *expired* row.
 //!
 //! The scheme claims a `jti` with [`ClientRegistry::claim_assertion_use`] before asking for a
 //! token and hands the [`ClaimedAssertion`] to the signing core, which compensates, not the
@@ -15,14 +22,17 @@
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Row};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Connection, Row};
 
 use crate::db::group_commit::{
     values_placeholders, BatchError, BatchWrite, GroupCommit, SizedStatements,
 };
-use crate::db::Database;
+use crate::db::partitions::{DailyPartitions, Pruned};
+use crate::db::{Backend, Database};
 use crate::registry::{ClientRegistry, RegistryError};
 use crate::single_use::{IssuedRecord, SingleUse, SingleUseError};
 
@@ -41,15 +51,30 @@ pub(crate) struct AssertionUse {
     now: i64,
 }
 
-/// Records uses with group commit: one multi-row upsert per batch, answering per use whether it
-/// claimed its `jti` (see [`ClientRegistry::record_assertion_use`]).
+/// Records uses with group commit: one transaction (PostgreSQL) or one upsert (SQLite) per
+/// batch, answering per use whether it claimed its `jti` (see
+/// [`ClientRegistry::record_assertion_use`]).
 pub(crate) struct AssertionUseWriter {
-    /// The upsert of each batch size written so far.
-    statements: SizedStatements,
+    backend: Backend,
+    /// SQLite: the upsert of each batch size written so far.
+    upserts: SizedStatements,
+    /// PostgreSQL: the advisory locks of a batch's `jti`s, in one order.
+    locks: SizedStatements,
+    /// PostgreSQL: the removal of expired uses of a batch's `jti`s.
+    expired: SizedStatements,
+    /// PostgreSQL: the insert of the uses whose `jti` no unexpired row holds.
+    inserts: SizedStatements,
 }
 
 /// The group-committed used-assertion record.
 pub(crate) type AssertionUses = GroupCommit<AssertionUseWriter>;
+
+/// The single-use store, partitioned by day of expiry on PostgreSQL once its contract migrations
+/// have run (see `db::partitions`).
+pub(crate) const SINGLE_USE: DailyPartitions = DailyPartitions {
+    table: "used_assertions",
+    column: "expires_at",
+};
 
 /// Starts the used-assertion writers for `db`: `postgres_writers` on PostgreSQL, as for the
 /// issuance record (`[signing] issuance_writers`), one on SQLite.
@@ -60,12 +85,41 @@ pub(crate) fn start(db: &Database, postgres_writers: usize) -> AssertionUses {
         postgres_writers,
         MAX_BATCH,
         AssertionUseWriter {
-            statements: SizedStatements::new(|rows| {
+            backend: db.backend(),
+            upserts: SizedStatements::new(|rows| {
                 format!(
                     "insert into used_assertions (service_account_id, jti_digest, expires_at) \
                      values {} on conflict (service_account_id, jti_digest) \
                      do update set expires_at = excluded.expires_at \
                      where used_assertions.expires_at <= $1 \
+                     returning service_account_id, jti_digest",
+                    values_placeholders(rows, 3, 2)
+                )
+            }),
+            locks: SizedStatements::new(|rows| {
+                format!(
+                    "select pg_advisory_xact_lock(k) from (select distinct \
+                     hashtextextended(v.a || ':' || v.j, 0) as k from (values {}) v(a, j) \
+                     order by k) keys",
+                    values_placeholders(rows, 2, 1)
+                )
+            }),
+            expired: SizedStatements::new(|rows| {
+                format!(
+                    "delete from used_assertions u using (values {}) v(a, j) \
+                     where u.service_account_id = v.a and u.jti_digest = v.j \
+                     and u.expires_at <= $1",
+                    values_placeholders(rows, 2, 2)
+                )
+            }),
+            inserts: SizedStatements::new(|rows| {
+                format!(
+                    "insert into used_assertions (service_account_id, jti_digest, expires_at) \
+                     select v.a, v.j, v.e from (values {}) v(a, j, e) \
+                     where not exists (select 1 from used_assertions u \
+                     where u.service_account_id = v.a and u.jti_digest = v.j \
+                     and u.expires_at > $1) \
+                     on conflict do nothing \
                      returning service_account_id, jti_digest",
                     values_placeholders(rows, 3, 2)
                 )
@@ -78,11 +132,11 @@ impl BatchWrite for AssertionUseWriter {
     type Item = AssertionUse;
     type Outcome = bool;
 
-    /// The upsert only overwrites an *expired* row, so a use claims its `jti` when it inserts a
-    /// row or renews an expired one, and `returning` names exactly those rows. One statement
-    /// cannot touch a row twice, so a second use of the same `jti` in the batch is not sent: it
-    /// is a replay of the first whatever the first's outcome. "Expired" is judged at the earliest
-    /// `now` of the batch, which can only refuse more (the uses are concurrent).
+    /// A use claims its `jti` when no unexpired row holds it: its row is inserted (or an expired
+    /// one renewed), and `returning` names exactly those rows. A second use of the same `jti` in
+    /// the batch is not sent: it is a replay of the first whatever the first's outcome.
+    /// "Expired" is judged at the earliest `now` of the batch, which can only refuse more (the
+    /// uses are concurrent).
     async fn write(
         &self,
         connection: &mut AnyConnection,
@@ -98,16 +152,33 @@ impl BatchWrite for AssertionUseWriter {
             }
         }
         let now = uses.iter().map(|u| u.now).min().unwrap_or_default();
-        let sql = self.statements.get(sent.len());
-        let mut query = sqlx::query(&sql).bind(now);
-        for used in &sent {
-            query = query
-                .bind(used.service_account_id.as_str())
-                .bind(used.jti_digest.as_str())
-                .bind(used.expires_at);
-        }
+        let rows = match self.backend {
+            Backend::Sqlite => {
+                let sql = self.upserts.get(sent.len());
+                bind_uses(sqlx::query(&sql).bind(now), &sent, true)
+                    .fetch_all(connection)
+                    .await?
+            }
+            Backend::Postgres => {
+                let mut tx = connection.begin().await?;
+                let sql = self.locks.get(sent.len());
+                bind_uses(sqlx::query(&sql), &sent, false)
+                    .execute(&mut *tx)
+                    .await?;
+                let sql = self.expired.get(sent.len());
+                bind_uses(sqlx::query(&sql).bind(now), &sent, false)
+                    .execute(&mut *tx)
+                    .await?;
+                let sql = self.inserts.get(sent.len());
+                let rows = bind_uses(sqlx::query(&sql).bind(now), &sent, true)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+        };
         let mut claimed = vec![false; uses.len()];
-        for row in query.fetch_all(connection).await? {
+        for row in rows {
             let account: String = row.try_get(0)?;
             let digest: String = row.try_get(1)?;
             if let Some(&index) = first_of.get(&(account.as_str(), digest.as_str())) {
@@ -116,6 +187,23 @@ impl BatchWrite for AssertionUseWriter {
         }
         Ok(claimed)
     }
+}
+
+/// Binds each use's account and digest, and its expiry when `with_expiry`.
+fn bind_uses<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    uses: &[&'q AssertionUse],
+    with_expiry: bool,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    for used in uses {
+        query = query
+            .bind(used.service_account_id.as_str())
+            .bind(used.jti_digest.as_str());
+        if with_expiry {
+            query = query.bind(used.expires_at);
+        }
+    }
+    query
 }
 
 /// The outcome of claiming an assertion's `jti` for an issuance.
@@ -192,9 +280,7 @@ impl ClientRegistry {
     ) -> Result<bool, RegistryError> {
         let now_millis = now.timestamp_millis();
         let jti_digest = digest(jti);
-        let housekeeping = jti_digest.starts_with("00");
-        let claimed = self
-            .assertion_uses
+        self.assertion_uses
             .submit(AssertionUse {
                 service_account_id: service_account_id.to_owned(),
                 jti_digest,
@@ -207,22 +293,7 @@ impl ClientRegistry {
                 other => RegistryError::Internal(anyhow::anyhow!(
                     "recording the assertion's use failed: {other}"
                 )),
-            })?;
-        // Housekeeping: rows of this account that can no longer block anything. A delete that
-        // finds rows is one more durable commit, so it runs on about one use in 256 (the digest
-        // is uniform), which keeps an account's expired rows bounded without making every
-        // request wait for a second commit; the retention job catches accounts that went quiet.
-        if !claimed || !housekeeping {
-            return Ok(claimed);
-        }
-        sqlx::query(
-            "delete from used_assertions where service_account_id = $1 and expires_at <= $2",
-        )
-        .bind(service_account_id)
-        .bind(now_millis)
-        .execute(self.db.pool())
-        .await?;
-        Ok(true)
+            })
     }
 
     /// Forgets a use recorded by [`Self::record_assertion_use`] whose token could not be issued,
@@ -248,47 +319,68 @@ impl ClientRegistry {
 
     /// Deletes the rows of DPoP proofs (issuer `dpop:<thumbprint>`, see `http::dpop`) whose window
     /// ended before `now`: a proof that old is refused by its `iat` anyway, so its `jti` need not
-    /// be kept (RFC 9449 §11.1). At most `batch_size` per statement; returns how many went.
+    /// be kept (RFC 9449 §11.1). At most `batch_size` per statement; returns how many went. On a
+    /// partitioned store only the default and legacy partitions are pruned so: in a day's
+    /// partition a proof's row goes with its day (see [`Self::prune_used_assertions`]).
     #[tracing::instrument(skip_all, fields(batch_size = batch_size))]
     pub async fn prune_dpop_proofs(
         &self,
         now: DateTime<Utc>,
         batch_size: u32,
     ) -> Result<u64, RegistryError> {
-        Ok(crate::db::delete_in_batches(
-            self.db.pool(),
-            "delete from used_assertions where expires_at < $1 \
+        Ok(SINGLE_USE
+            .delete_rows(
+                &self.db,
+                now,
+                "delete from {table} where expires_at < $1 \
                  and service_account_id like 'dpop:%' \
                  and (service_account_id, jti_digest) in (select service_account_id, jti_digest \
-                 from used_assertions where expires_at < $1 \
+                 from {table} where expires_at < $1 \
                  and service_account_id like 'dpop:%' limit $2)",
-            now,
-            batch_size,
-        )
-        .await?)
+                batch_size,
+            )
+            .await?)
     }
 
-    /// Deletes used-assertion rows whose assertion expired before `expired_before`, at most
-    /// `batch_size` per statement, until none is left; returns how many this call deleted. Such a
-    /// row can no longer refuse anything (a `jti` is refused only while its first assertion is
-    /// unexpired); [`Self::record_assertion_use`] tidies the rows of accounts in use, this catches
-    /// the accounts that went quiet. Safe on several instances at once.
+    /// Removes used-assertion rows that can no longer refuse anything (a `jti` is refused only
+    /// while a use of it is unexpired). Rows deleted one by one (SQLite, a store not yet
+    /// partitioned, and its default and legacy partitions) go once they expired before
+    /// `expired_before`, at most `batch_size` per statement, until none is left. A partitioned
+    /// store's days go whole once their last expiry is before `days_before`, which may be later
+    /// (no margin is needed for rows the store alone reads). Safe on several instances at once.
     #[tracing::instrument(skip_all, fields(batch_size = batch_size))]
     pub async fn prune_used_assertions(
         &self,
         expired_before: DateTime<Utc>,
+        days_before: DateTime<Utc>,
         batch_size: u32,
-    ) -> Result<u64, RegistryError> {
-        // The outer condition is repeated so that a row a concurrent use just renewed (the
-        // upsert above) is re-checked and kept.
-        Ok(crate::db::delete_in_batches(
-            self.db.pool(),
-            "delete from used_assertions where expires_at < $1 \
+    ) -> Result<Pruned, RegistryError> {
+        // The outer condition is repeated so that a row a concurrent use just renewed (SQLite's
+        // upsert) is re-checked and kept.
+        Ok(SINGLE_USE
+            .prune_days_and_rows(
+                &self.db,
+                days_before,
+                expired_before,
+                "delete from {table} where expires_at < $1 \
                  and (service_account_id, jti_digest) in (select service_account_id, jti_digest \
-                 from used_assertions where expires_at < $1 limit $2)",
-            expired_before,
-            batch_size,
-        )
-        .await?)
+                 from {table} where expires_at < $1 limit $2)",
+                batch_size,
+            )
+            .await?)
+    }
+
+    /// Creates the single-use store's partitions (PostgreSQL, once partitioned) for every day
+    /// from `now`'s through two days later; returns how many it created. Its rows expire within
+    /// an hour (assertions) or a minute (DPoP proofs) of their use: the two days leave room for
+    /// retention passes that fail, or an instance that is down.
+    pub async fn prepare_single_use_partitions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<u64, RegistryError> {
+        let through = now
+            .checked_add_days(Days::new(2))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        Ok(SINGLE_USE.prepare(&self.db, now, through).await?)
     }
 }
