@@ -12,7 +12,10 @@
 #   durable             the table as migrated, synchronous_commit=on (what the service runs);
 #   no fsync wait       the same with synchronous_commit=off (the bound durability is paid against);
 #   without <index>     durable, with that one secondary index dropped (the unique key stays).
-# The table is emptied (TRUNCATE) and vacuumed between variants.
+# The table is emptied (TRUNCATE) and vacuumed between variants. Then examples/record_write
+# compares the statement shapes a writer could send for the same batches, from a Rust client as
+# the service is: the multi-row INSERT with a parameter per column and row (what it sends), an
+# INSERT from unnest() with an array parameter per column, and COPY FROM STDIN.
 #
 # Settings (environment): RECORD_SECONDS=10, RECORD_CLIENTS=8, RECORD_BATCH=64, RECORD_ROUNDS=2
 # (every variant once per round), PG_BIN. Prints one line per variant and round; nothing is
@@ -92,17 +95,23 @@ record_main() {
     order by indexname")
   # Rounds, each running every variant once, so that a drift of the machine over the runs reaches
   # every variant alike instead of the first or the last.
+  (cd "$ROOT" && cargo build --release --locked --example record_write)
   for ((round = 1; round <= RECORD_ROUNDS; round++)); do
     log "round $round of $RECORD_ROUNDS"
     run_variant "durable (the table as migrated)"
     run_variant "no fsync wait (synchronous_commit=off)" "-c synchronous_commit=off"
     for index in "${indexes[@]}"; do
       definition="${index#*|}"
+      # A partitioned table's index reads `ON ONLY` (the parent alone): rebuild it everywhere.
+      definition="${definition/ ON ONLY / ON }"
       index="${index%%|*}"
       psql_value "drop index $index" >/dev/null
       run_variant "durable, without $index"
       psql_value "$definition" >/dev/null
     done
+    log "statement shapes, round $round of $RECORD_ROUNDS (examples/record_write)"
+    RECORD_SECONDS=$RECORD_SECONDS RECORD_CLIENTS=$RECORD_CLIENTS RECORD_BATCH=$RECORD_BATCH \
+      DATABASE_URL="$DATABASE_URL" "$ROOT/target/release/examples/record_write"
   done
 }
 

@@ -47,6 +47,8 @@
 #   BENCH_PEER=auto|1|0         measure the peer too; auto: when node and npm are there (and its
 #                               packages install), else skipped with a line saying why
 #   BENCH_PEER_WORKERS=1        the peer's processes (node:cluster workers when more than 1)
+#   BENCH_DURABLE=1|0           0: PostgreSQL with fsync, synchronous_commit and
+#                               full_page_writes off, the bound durability is paid against
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,6 +67,7 @@ declare -A DEFAULTS=(
   [BENCH_LIVE_ROWS]=auto
   [BENCH_PEER]=auto
   [BENCH_PEER_WORKERS]=1
+  [BENCH_DURABLE]=1
 )
 BENCH_SECONDS="${BENCH_SECONDS:-${DEFAULTS[BENCH_SECONDS]}}"
 BENCH_BACKENDS="${BENCH_BACKENDS:-${DEFAULTS[BENCH_BACKENDS]}}"
@@ -77,6 +80,7 @@ BENCH_PREFILL_ROWS="${BENCH_PREFILL_ROWS:-${DEFAULTS[BENCH_PREFILL_ROWS]}}"
 BENCH_LIVE_ROWS="${BENCH_LIVE_ROWS:-${DEFAULTS[BENCH_LIVE_ROWS]}}"
 BENCH_PEER="${BENCH_PEER:-${DEFAULTS[BENCH_PEER]}}"
 BENCH_PEER_WORKERS="${BENCH_PEER_WORKERS:-${DEFAULTS[BENCH_PEER_WORKERS]}}"
+BENCH_DURABLE="${BENCH_DURABLE:-${DEFAULTS[BENCH_DURABLE]}}"
 # The most issuance rows one token route writes per second here (with room): sizes the settle step.
 RUN_ROWS_PER_SECOND=20000
 # Longer than any latency we expect to see, so slow routes show their latency, not timeouts.
@@ -237,6 +241,9 @@ start_postgres() {
   # back in one burst 30 s later, stalling the commits behind it for up to 0.2 s.
   PG_SETTINGS=(fsync=on synchronous_commit=on full_page_writes=on max_wal_size=8GB
     checkpoint_timeout=15min backend_flush_after=256kB shared_buffers=1GB)
+  # The same run without durability, for the price of it (BENCH_DURABLE=0).
+  [[ "$BENCH_DURABLE" == 0 ]] && PG_SETTINGS=(fsync=off synchronous_commit=off
+    full_page_writes=off "${PG_SETTINGS[@]:3}")
   local setting options=""
   for setting in "${PG_SETTINGS[@]}"; do options+=" -c $setting"; done
   $AS_ROOT && chown postgres:postgres "$PG_DIR"
@@ -794,7 +801,7 @@ command_line() {
   local name words=()
   for name in BENCH_SECONDS BENCH_BACKENDS BENCH_CONCURRENCY BENCH_THREADS BENCH_ROUTES \
     BENCH_ASSERTION_RATE BENCH_PREFILL_ROWS BENCH_LIVE_ROWS BENCH_LOADGEN BENCH_WRAPPER \
-    BENCH_PEER BENCH_PEER_WORKERS OPENSSL_ia32cap; do
+    BENCH_PEER BENCH_PEER_WORKERS BENCH_DURABLE OPENSSL_ia32cap; do
     [[ -n "${!name:-}" && "${!name}" != "${DEFAULTS[$name]:-}" ]] || continue
     if [[ "${!name}" == *' '* ]]; then words+=("$name=\"${!name}\""); else words+=("$name=${!name}"); fi
   done
