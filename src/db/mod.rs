@@ -261,10 +261,13 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => {
-            // PostgreSQL: class 08 connection exceptions, 53 insufficient resources, 57P0x
-            // shutdown; SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6).
+            // PostgreSQL: class 08 connection exceptions, 28 a login refused (a locked role, a
+            // rotated password: the database is unreachable to us, not our bug), 53
+            // insufficient resources, 57P0x shutdown; SQLite: SQLITE_BUSY (5) and
+            // SQLITE_LOCKED (6).
             let code = db.code().unwrap_or_default();
             code.starts_with("08")
+                || code.starts_with("28")
                 || code.starts_with("53")
                 || code.starts_with("57P")
                 || code == "5"

@@ -61,3 +61,36 @@ async fn changes_made_while_the_listener_is_cut_off_are_still_honoured() {
     })
     .await;
 }
+
+/// A database that refuses the service's logins (a locked role, a rotated password) is a
+/// dependency down, not a bug: a request that needs a new connection then is 503 with
+/// Retry-After, and the service heals once logins work again.
+#[tokio::test]
+async fn a_database_that_refuses_the_services_logins_is_503_until_it_lets_it_in() {
+    let pair = Pair::start().await;
+    let client = pair.a.create_client().await;
+    assert_eq!(pair.a.token_create(&client).await.status(), 200);
+
+    pair.superuser(&format!(r#"alter role "{}" nologin"#, pair.role))
+        .await;
+    pair.superuser(&format!(
+        "select pg_terminate_backend(pid) from pg_stat_activity \
+         where datname = '{}' and usename = '{}'",
+        pair.database, pair.role
+    ))
+    .await;
+    // Every connection the pool held is gone: a request either finds one dead (the connection
+    // is lost) or needs a new one, which the database refuses. Both are 503, every time.
+    let path = format!("/admin/clients/{}", client.id);
+    for _ in 0..10 {
+        let response = pair.a.admin(Method::GET, &path, None).await;
+        assert_eq!(response.status(), 503, "a refused login is not a bug");
+        assert!(response.headers().contains_key("retry-after"));
+    }
+
+    pair.let_listeners_back().await;
+    within_deadline("logins work again", || async {
+        pair.a.token_create(&client).await.status() == 200
+    })
+    .await;
+}

@@ -279,6 +279,16 @@ impl Pair {
     /// Cuts both change listeners off and keeps them off: the instances' role may no longer log
     /// in (their pools keep the connections they hold), and the listening backends are ended.
     pub async fn cut_listeners_off(&self) {
+        // The pools open connections on demand, and while logins are refused a new one would
+        // fail the request that needed it: first make each pool hold more than the requests
+        // and background flushes of these tests use at once (idle ones stay for minutes).
+        for instance in [&self.a, &self.b] {
+            let url = format!("{}/readyz", instance.address);
+            let probes = (0..32).map(|_| instance.http.get(&url).send());
+            for answer in futures::future::join_all(probes).await {
+                assert_eq!(answer.unwrap().status(), 200);
+            }
+        }
         self.superuser(&format!(r#"alter role "{}" nologin"#, self.role))
             .await;
         self.superuser(&format!(
