@@ -122,18 +122,13 @@ impl Database {
             .bind(max_ttl_cap_minutes.max(1).to_string())
             .execute(&mut *connection)
             .await?;
-        // Each set is blind to the other's versions, which the database lists as applied.
-        let expand = sqlx::migrate::Migrator {
-            migrations: POSTGRES_MIGRATIONS.migrations.clone(),
-            ignore_missing: true,
-            ..sqlx::migrate::Migrator::DEFAULT
-        };
-        expand
-            .run(&mut *connection)
+        apply_postgres(&POSTGRES_MIGRATIONS, &mut connection)
             .await
             .context("applying database migrations")?;
         if new_database {
-            contract_on(&mut connection).await?;
+            apply_postgres(&POSTGRES_CONTRACT_MIGRATIONS, &mut connection)
+                .await
+                .context("applying the contract migrations")?;
         }
         Ok(())
     }
@@ -146,7 +141,9 @@ impl Database {
             return Ok(());
         }
         let mut connection = self.pool.acquire().await?;
-        contract_on(&mut connection).await
+        apply_postgres(&POSTGRES_CONTRACT_MIGRATIONS, &mut connection)
+            .await
+            .context("applying the contract migrations")
     }
 
     /// Whether the contract migrations have all been applied (always on SQLite).
@@ -183,16 +180,18 @@ impl Database {
     }
 }
 
-async fn contract_on(connection: &mut sqlx::pool::PoolConnection<sqlx::Any>) -> anyhow::Result<()> {
-    let contract = sqlx::migrate::Migrator {
-        migrations: POSTGRES_CONTRACT_MIGRATIONS.migrations.clone(),
+/// Applies one of PostgreSQL's two migration sets. Each is blind to the other's versions, which
+/// the database lists as applied too, so it ignores versions it does not know.
+async fn apply_postgres(
+    set: &sqlx::migrate::Migrator,
+    connection: &mut sqlx::pool::PoolConnection<sqlx::Any>,
+) -> Result<(), sqlx::migrate::MigrateError> {
+    let set = sqlx::migrate::Migrator {
+        migrations: set.migrations.clone(),
         ignore_missing: true,
         ..sqlx::migrate::Migrator::DEFAULT
     };
-    contract
-        .run(&mut **connection)
-        .await
-        .context("applying the contract migrations")
+    set.run(&mut **connection).await
 }
 
 /// How recently a pooled connection must have been used to be handed out without a ping.

@@ -293,6 +293,7 @@ pub async fn prune_expired(
     Ok(RECORD
         .prune(
             db,
+            Some(expired_before),
             expired_before,
             "delete from {table} where expires_at < $1 and jti in \
              (select jti from {table} where expires_at < $1 limit $2)",

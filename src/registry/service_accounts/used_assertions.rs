@@ -328,9 +328,11 @@ impl ClientRegistry {
         now: DateTime<Utc>,
         batch_size: u32,
     ) -> Result<u64, RegistryError> {
+        // No day is dropped here: in a day's partition a proof's row waits for its day.
         Ok(SINGLE_USE
-            .delete_rows(
+            .prune(
                 &self.db,
+                None,
                 now,
                 "delete from {table} where expires_at < $1 \
                  and service_account_id like 'dpop:%' \
@@ -339,7 +341,8 @@ impl ClientRegistry {
                  and service_account_id like 'dpop:%' limit $2)",
                 batch_size,
             )
-            .await?)
+            .await?
+            .rows)
     }
 
     /// Removes used-assertion rows that can no longer refuse anything (a `jti` is refused only
@@ -358,9 +361,9 @@ impl ClientRegistry {
         // The outer condition is repeated so that a row a concurrent use just renewed (SQLite's
         // upsert) is re-checked and kept.
         Ok(SINGLE_USE
-            .prune_days_and_rows(
+            .prune(
                 &self.db,
-                days_before,
+                Some(days_before),
                 expired_before,
                 "delete from {table} where expires_at < $1 \
                  and (service_account_id, jti_digest) in (select service_account_id, jti_digest \
