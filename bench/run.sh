@@ -47,8 +47,14 @@
 #   BENCH_PEER=auto|1|0         measure the peer too; auto: when node and npm are there (and its
 #                               packages install), else skipped with a line saying why
 #   BENCH_PEER_WORKERS=1        the peer's processes (node:cluster workers when more than 1)
-#   BENCH_DURABLE=1|0           0: PostgreSQL with fsync, synchronous_commit and
-#                               full_page_writes off, the bound durability is paid against
+#   BENCH_DURABLE=1|0|both      0: PostgreSQL with fsync, synchronous_commit and
+#                               full_page_writes off, the bound durability is paid against;
+#                               both: every token route runs durable, then again with those
+#                               three off (reloaded on the same cluster), and the table says
+#                               what durability cost
+# After each run a second table says where the machine's time went: its idle and stolen share,
+# the service's and PostgreSQL's CPU per token (from /proc), the rest (load generator, kernel
+# threads), and PostgreSQL's commits, WAL bytes and mean WAL flush (pg_stat_wal).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -105,6 +111,10 @@ PEER_PID=""
 PEER_URL=""
 PEER_NAME=""     # "node oidc-provider 9.x.y, 1 process"
 declare -A PEER_RATES=() # this backend's peer runs: tokens/s by concurrency
+ACCOUNTS=()      # this backend's runs: where the machine's time went (account_end), as ROWS
+DURABILITY=()    # BENCH_DURABLE=both: "label|conc|durable tokens/s|not durable tokens/s"
+LABEL_SUFFIX=""  # appended to a route's label (", fsync off" for BENCH_DURABLE=both's second run)
+CLK_TCK="$(getconf CLK_TCK)"
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers
@@ -244,16 +254,20 @@ start_postgres() {
   # The same run without durability, for the price of it (BENCH_DURABLE=0).
   [[ "$BENCH_DURABLE" == 0 ]] && PG_SETTINGS=(fsync=off synchronous_commit=off
     full_page_writes=off "${PG_SETTINGS[@]:3}")
-  local setting options=""
-  for setting in "${PG_SETTINGS[@]}"; do options+=" -c $setting"; done
+  # Times each WAL write and flush for pg_stat_wal (the account's mean flush): a clock read
+  # around each, nothing durable changes.
+  PG_SETTINGS+=(track_wal_io_timing=on)
   $AS_ROOT && chown postgres:postgres "$PG_DIR"
   local port
   port="$(free_port)"
   # --no-sync only skips initdb's own fsync of the new files; the server below is durable.
   as_postgres "$PG_BIN_DIR/initdb" -D "$PG_DIR/data" -A trust -U postgres -E UTF8 --locale=C \
     --no-sync >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
+  # In the configuration file, not on the command line, which would override the ALTER SYSTEM
+  # of BENCH_DURABLE=both (set_durability).
+  printf '%s\n' "${PG_SETTINGS[@]}" | as_postgres tee -a "$PG_DIR/data/postgresql.conf" >/dev/null
   as_postgres "$PG_BIN_DIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
-    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200$options" \
+    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200" \
     start >/dev/null || { cat "$PG_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
   as_postgres "$PG_BIN_DIR/createdb" -h 127.0.0.1 -p "$port" -U postgres tokenmint
   PG_VERSION="$("$PG_BIN_DIR/postgres" --version)"
@@ -707,6 +721,103 @@ in_background() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Where the machine's time goes during a run: CPU ticks of the whole machine (/proc/stat), of the
+# service and of PostgreSQL's processes (/proc/<pid>/stat), and PostgreSQL's own counters.
+
+# utime + stime of a process, in clock ticks (0 once it is gone).
+proc_ticks() {
+  local stat fields
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || { echo 0; return; }
+  read -ra fields <<<"${stat##*) }"
+  echo $((fields[11] + fields[12]))
+}
+
+# The same summed over PostgreSQL's processes: the postmaster and its children (backends,
+# WAL writer, checkpointer, autovacuum).
+pg_ticks() {
+  local postmaster pid total
+  [[ "$BACKEND" == postgres ]] || { echo 0; return; }
+  postmaster="$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null)" || { echo 0; return; }
+  total="$(proc_ticks "$postmaster")"
+  for pid in $(pgrep -P "$postmaster"); do total=$((total + $(proc_ticks "$pid"))); done
+  echo "$total"
+}
+
+# "total idle stolen" ticks of the whole machine since boot (idle counts iowait).
+machine_ticks() { awk '/^cpu / { print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6, $9; exit }' /proc/stat; }
+
+# "commits|WAL bytes|WAL flushes|flush time ms" of the benchmark's database so far, or "-".
+pg_counters() {
+  [[ "$BACKEND" == postgres ]] || { echo -; return; }
+  "$PG_BIN_DIR/psql" -X -A -t -d "$DATABASE_URL" -c "select (select xact_commit from
+    pg_stat_database where datname = current_database()), wal_bytes, wal_sync, wal_sync_time
+    from pg_stat_wal" 2>/dev/null || echo -
+}
+
+account_start() {
+  A_MACHINE="$(machine_ticks)" A_SERVICE="$(proc_ticks "$1")" A_PG="$(pg_ticks)"
+  A_COUNTERS="$(pg_counters)"
+}
+
+# The ticks at the end of the load (the counters are read later, by account_end).
+account_stop() {
+  B_MACHINE="$(machine_ticks)" B_SERVICE="$(proc_ticks "$1")" B_PG="$(pg_ticks)"
+}
+
+# Appends the run's account to ACCOUNTS: machine idle and stolen shares; CPU µs per 2xx answer
+# of the service (or the peer), of PostgreSQL and of everything else; PostgreSQL's commits per
+# second, answers per commit, WAL bytes per answer, WAL flushes per second and their mean time. PostgreSQL publishes a
+# busy backend's counters at most once a second, so they are read a second after the run.
+account_end() {
+  local label=$1 connections=$2 answers=$3 seconds=$4 machine=$B_MACHINE service=$B_SERVICE pg=$B_PG
+  local total idle stolen total0 idle0 stolen0
+  read -r total idle stolen <<<"$machine"
+  read -r total0 idle0 stolen0 <<<"$A_MACHINE"
+  total=$((total - total0)) idle=$((idle - idle0)) stolen=$((stolen - stolen0))
+  service=$((service - A_SERVICE)) pg=$((pg - A_PG))
+  local rest=$((total - idle - stolen - service - pg)) per="1000000 / $CLK_TCK / ($answers > 0 ? $answers : 1)"
+  local commits=- per_commit=- wal=- flushes=- flush=- counters
+  if [[ "$A_COUNTERS" != - ]]; then
+    sleep 1.2
+    counters="$(pg_counters)"
+    if [[ "$counters" != - ]]; then
+      local c0 b0 s0 t0 c1 b1 s1 t1
+      IFS='|' read -r c0 b0 s0 t0 <<<"$A_COUNTERS"
+      IFS='|' read -r c1 b1 s1 t1 <<<"$counters"
+      commits="$(calc "int(($c1 - $c0) / $seconds + 0.5)")"
+      per_commit="$(calc "($c1 - $c0) > 0 ? sprintf(\"%.1f\", $answers / ($c1 - $c0)) : \"-\"")"
+      wal="$(calc "int(($b1 - $b0) / ($answers > 0 ? $answers : 1) + 0.5)")"
+      flushes="$(calc "int(($s1 - $s0) / $seconds + 0.5)")"
+      flush="$(calc "($s1 - $s0) > 0 ? int(($t1 - $t0) * 1000 / ($s1 - $s0) + 0.5) : \"-\"")"
+    fi
+  fi
+  ((total > 0)) || total=1
+  ACCOUNTS+=("$label|$connections|$(calc "int(100 * $idle / $total + 0.5)")%|$(calc "int(100 * $stolen / $total + 0.5)")%|$(calc "int($service * $per + 0.5)")|$(calc "int($pg * $per + 0.5)")|$(calc "int($rest * $per + 0.5)")|$commits|$per_commit|$wal|$flushes|$flush")
+  printf '    machine idle %s, stolen %s; CPU µs per answer: %s %s, PostgreSQL %s, the rest %s; %s commits/s, %s answers per commit, %s WAL B per answer, %s WAL flushes/s of %s µs\n' \
+    "$(calc "int(100 * $idle / $total + 0.5)")%" "$(calc "int(100 * $stolen / $total + 0.5)")%" \
+    "$([[ "$label" == peer:* ]] && echo peer || echo service)" \
+    "$(calc "int($service * $per + 0.5)")" "$(calc "int($pg * $per + 0.5)")" \
+    "$(calc "int($rest * $per + 0.5)")" "$commits" "$per_commit" "$wal" "$flushes" "$flush" >&2
+}
+
+# BENCH_DURABLE=both: turns PostgreSQL's durability off (fsync, synchronous_commit,
+# full_page_writes) or back on, by ALTER SYSTEM and a reload of the running cluster.
+set_durability() {
+  local sql
+  if [[ "$1" == off ]]; then
+    sql="alter system set fsync = off; alter system set synchronous_commit = off; alter system set full_page_writes = off;"
+  else
+    sql="alter system reset fsync; alter system reset synchronous_commit; alter system reset full_page_writes;"
+  fi
+  "$PG_BIN_DIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" >/dev/null <<SQL \
+    || die "could not turn durability $1"
+$sql
+select pg_reload_conf();
+SQL
+  sleep 0.5 # every backend rereads its settings before its next statement
+}
+
+# ---------------------------------------------------------------------------------------------
 # Load: each driver leaves R_OK R_SECONDS R_ERRORS R_P50_US R_P99_US R_MAX_US (and R_NOTE)
 
 drive_wrk() {
@@ -757,6 +868,7 @@ measure() {
   local route=$1 connections=$2 rate ratio peak_kb peak sampled=$SERVICE_PID
   [[ "$route" == peer_* ]] && sampled=$PEER_PID
   describe_route "$route"
+  LABEL="$LABEL$LABEL_SUFFIX"
   if [[ "$route" == sign_in && "$LOADGEN" != wrk ]]; then
     # oha picks request bodies at random, and an assertion is accepted once.
     log "$BACKEND c=$connections $LABEL: skipped, needs wrk"
@@ -771,7 +883,9 @@ measure() {
   [[ "$BACKEND" == postgres && "$BENCH_PREFILL_ROWS" != 0 ]] && vacuum_postgres
   log "$BACKEND c=$connections $LABEL"
   start_sampler "$sampled"
+  account_start "$sampled"
   if [[ "$LOADGEN" == wrk ]]; then drive_wrk "$route" "$connections"; else drive_oha "$route" "$connections"; fi
+  account_stop "$sampled"
   stop_sampler
   peak_kb="$(sampled_peak_kb)"
   peak="$(calc "sprintf(\"%.0f MiB\", $peak_kb / 1024)")"
@@ -791,6 +905,8 @@ measure() {
   printf '    %s/s, p50 %s, p99 %s, errors %s, peak RSS %s %s\n' \
     "$(calc "int($rate + 0.5)")" "$(ms "$R_P50_US")" "$(ms "$R_P99_US")" "$R_ERRORS" \
     "$peak" "$R_NOTE" >&2
+  account_end "$LABEL" "$connections" "$R_OK" "$R_SECONDS"
+  LAST_RATE="$rate"
   sleep 1 # let the service settle before the next run
 }
 
@@ -825,11 +941,38 @@ print_table() {
       "$label" "$conc" "$rate" "$p50" "$p99" "$max" "$errors" "$ratio" "$rss" "$note"
   done
   echo
+  echo "Where the machine's time went (CPU µs per answer, from /proc; PostgreSQL's counters):"
+  printf '%-34s %5s %5s %6s %8s %8s %8s %9s %7s %8s %9s %7s\n' \
+    route conc idle stolen service postgres rest 'commits/s' 'per c.' 'WAL B' 'flushes/s' 'flush'
+  for row in "${ACCOUNTS[@]}"; do
+    IFS='|' read -r label conc idle stolen service pg rest commits per_commit wal flushes flush <<<"$row"
+    printf '%-34s %5s %5s %6s %8s %8s %8s %9s %7s %8s %9s %7s\n' \
+      "$label" "$conc" "$idle" "$stolen" "$service" "$pg" "$rest" "$commits" "$per_commit" "$wal" "$flushes" "$flush"
+  done
+  echo
+  durability_prices
   if $PEER_ON; then
     printf 'Against the peer: %s\n' "$(peer_description)"
     peer_ratios
     echo
   fi
+}
+
+# BENCH_DURABLE=both: one line per token route and concurrency, its durable tokens/s over its
+# tokens/s with durability off. `durability_prices markdown`: as a list.
+durability_prices() {
+  ((${#DURABILITY[@]} > 0)) || return 0
+  local row label conc durable fast format='%s at c=%s: durable %s/s, fsync off %s/s: %s\n'
+  # shellcheck disable=SC2016 # backticks for markdown, not a command
+  [[ "${1:-}" == markdown ]] && format='- `%s` at c=%s: durable %s/s, fsync off %s/s: %s\n'
+  [[ "${1:-}" == markdown ]] || echo "Durability's price (the same route back to back, durable then with fsync, synchronous_commit and full_page_writes off):"
+  for row in "${DURABILITY[@]}"; do
+    IFS='|' read -r label conc durable fast <<<"$row"
+    # shellcheck disable=SC2059 # one of the two formats above
+    printf -- "$format" "$label" "$conc" "$(calc "int($durable + 0.5)")" "$(calc "int($fast + 0.5)")" \
+      "$(calc "$fast > 0 ? sprintf(\"%.2f of it (%+.1f%%)\", $durable / $fast, 100 * ($durable / $fast - 1)) : \"-\"")"
+  done
+  [[ "${1:-}" == markdown ]] || echo
 }
 
 # What the peer is, for the report.
@@ -882,6 +1025,21 @@ write_markdown() {
       IFS='|' read -r label conc rate p50 p99 max errors ratio rss note <<<"$row"
       echo "| \`$label\` | $conc | $rate | $p50 | $p99 | $max | $errors | $ratio | $rss | $note |"
     done
+    echo
+    echo "Where the machine's time went: its idle and stolen (by the hypervisor) shares; CPU µs per answer of the service (of the peer in its rows), of PostgreSQL's processes and of everything else (the load generator, kernel threads), from \`/proc\`; PostgreSQL's commits per second, answers per commit, WAL bytes per answer, WAL flushes per second and their mean time (\`pg_stat_wal\`, \`track_wal_io_timing\`):"
+    echo
+    echo "| route | conc. | idle | stolen | service µs | PostgreSQL µs | rest µs | commits/s | answers per commit | WAL B per answer | WAL flushes/s | mean flush µs |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for row in "${ACCOUNTS[@]}"; do
+      IFS='|' read -r label conc idle stolen service pg rest commits per_commit wal flushes flush <<<"$row"
+      echo "| \`$label\` | $conc | $idle | $stolen | $service | $pg | $rest | $commits | $per_commit | $wal | $flushes | $flush |"
+    done
+    if ((${#DURABILITY[@]} > 0)); then
+      echo
+      echo "Durability's price (each token route back to back: durable, then with \`fsync\`, \`synchronous_commit\` and \`full_page_writes\` off, reloaded on the same cluster):"
+      echo
+      durability_prices markdown
+    fi
     if $PEER_ON; then
       echo
       echo "Against the peer (tokens/s over the peer's at the same concurrency, and over /healthz's):"
@@ -937,7 +1095,7 @@ serve_seeded() {
 
 run_backend() {
   BACKEND=$1
-  ROWS=() RUN_PEAK_KB=0 CEILING=0 PEER_RATES=()
+  ROWS=() RUN_PEAK_KB=0 CEILING=0 PEER_RATES=() ACCOUNTS=() DURABILITY=()
   case "$BACKEND" in
     postgres)
       BACKEND_NAME=PostgreSQL
@@ -957,6 +1115,16 @@ run_backend() {
   for connections in $BENCH_CONCURRENCY; do
     for route in healthz $BENCH_ROUTES $(peer_routes); do
       measure "$route" "$connections"
+      if [[ "$BENCH_DURABLE" == both && "$BACKEND" == postgres && "$route" != healthz &&
+        "$route" != peer_* ]]; then
+        local durable_rate=$LAST_RATE durable_label=$LABEL
+        set_durability off
+        LABEL_SUFFIX=", fsync off"
+        measure "$route" "$connections"
+        LABEL_SUFFIX=""
+        set_durability on
+        DURABILITY+=("$durable_label|$connections|$durable_rate|$LAST_RATE")
+      fi
     done
   done
   stop_service
