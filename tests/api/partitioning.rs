@@ -17,7 +17,7 @@ use sqlx::AnyPool;
 use tokenmint::db::Database;
 use tokenmint::retention::run_pass;
 
-use crate::helpers::{ClockExt, TestApp};
+use crate::helpers::{Backend, ClockExt, TestApp};
 use crate::pg;
 
 /// The first migration of this release's partitioning: the previous release ran those before it.
@@ -356,6 +356,94 @@ async fn a_running_deployment_partitions_its_record_without_a_failed_request() {
         .count_rows("used_assertions", "service_account_id = $1", "old-account")
         .await;
     assert_eq!(claims_left, 0);
+}
+
+/// Claims find each jti through the single-use store's index whatever the planner's statistics
+/// say of a partition. Analysed while it held a handful of rows, a day's partition looks to the
+/// planner too small for an index, and a batch of jtis would then be hash-joined against the
+/// whole partition, a plan each connection keeps (the statements are prepared) while the day
+/// fills up with millions of rows.
+#[tokio::test]
+async fn claims_find_each_jti_through_the_index_whatever_the_statistics_say() {
+    let app = TestApp::spawn_with(
+        Backend::Postgres,
+        &[("TOKENMINT__RETENTION__ENABLED", "false")],
+    )
+    .await;
+    let registry = &app.state.registry;
+    let pool = app.state.db.pool();
+    let now = app.clock.now_utc();
+    let expires_at = now + chrono::Duration::minutes(5);
+    let claim = |jti: String| async move {
+        registry
+            .record_assertion_use("busy-account", &jti, expires_at, now)
+            .await
+            .unwrap()
+    };
+    for i in 0..5 {
+        assert!(claim(format!("early-{i}")).await);
+    }
+    let mut inserted = 5;
+    wait_for_inserts(pool, inserted).await;
+    sqlx::query("analyze used_assertions")
+        .execute(pool)
+        .await
+        .unwrap();
+    let (seq_before, index_before) = scans(pool).await;
+
+    // Submitted at once, a round's claims queue behind the first one's commit and are written
+    // together: batches of dozens of jtis.
+    for round in 0..3 {
+        let claims = (0..64).map(|i| claim(format!("round-{round}-{i}")));
+        let claimed = futures::future::join_all(claims).await;
+        assert!(claimed.into_iter().all(|claimed| claimed), "round {round}");
+        inserted += 64;
+    }
+    assert!(!claim("round-0-0".to_owned()).await, "a replay is refused");
+    wait_for_inserts(pool, inserted).await;
+
+    let (seq_after, index_after) = scans(pool).await;
+    assert_eq!(
+        seq_after, seq_before,
+        "a claim read a partition of the single-use store from end to end"
+    );
+    assert!(index_after > index_before);
+}
+
+/// Sequential and index scans of the single-use store's partitions so far, as PostgreSQL counts
+/// them.
+async fn scans(pool: &AnyPool) -> (i64, i64) {
+    sqlx::query_as(
+        "select coalesce(sum(seq_scan), 0)::bigint, coalesce(sum(idx_scan), 0)::bigint \
+         from pg_stat_user_tables where relname like 'used\\_assertions%'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Waits until PostgreSQL's counters show `rows` inserts into the single-use store: a busy
+/// backend publishes its counters when it goes idle, at most once a second, and the scans of
+/// the statements that inserted them come with them.
+async fn wait_for_inserts(pool: &AnyPool, rows: i64) {
+    let published = async {
+        loop {
+            let counted: i64 = sqlx::query_scalar(
+                "select coalesce(sum(n_tup_ins), 0)::bigint from pg_stat_user_tables \
+                 where relname like 'used\\_assertions%'",
+            )
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            if counted >= rows {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), published)
+        .await
+        .expect("PostgreSQL publishes its counters");
 }
 
 /// What the store keeps of a jti: its SHA-256, in hex (both releases).
