@@ -392,7 +392,7 @@ async fn claims_find_each_jti_through_the_index_whatever_the_statistics_say() {
     // Then the day fills up, and the statistics lag behind.
     sqlx::query(
         "insert into used_assertions (service_account_id, jti_digest, expires_at) \
-         select 'other-account', md5(i::text), $1 from generate_series(1, 2000) i",
+         select 'busy-account', md5(i::text), $1 from generate_series(1, 2000) i",
     )
     .bind(expires_at.timestamp_millis())
     .execute(pool)

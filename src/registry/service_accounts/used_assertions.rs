@@ -7,9 +7,9 @@
 //! statement and one commit ([`GroupCommit`]), and when two instances race on the same `jti`
 //! exactly one claims it:
 //! - on PostgreSQL a batch takes a transaction-level advisory lock per `jti` (in one order, so
-//!   batches cannot deadlock), removes expired uses of those `jti`s and inserts the ones no
-//!   unexpired row holds, in a statement that starts once the locks are held and so sees every
-//!   earlier claim. That works whether the table is partitioned by day of expiry (its contract
+//!   batches cannot deadlock), removes expired uses of those `jti`s (only where a primary key
+//!   would let them refuse new uses) and inserts the ones no unexpired row holds, in a statement
+//!   that starts once the locks are held and so sees every earlier claim. That works whether the table is partitioned by day of expiry (its contract
 //!   migrations, `db::partitions`), where no unique key can say "one unexpired row per `jti`",
 //!   or still the plain table an earlier release upserts into, whose primary key then decides;
 //! - on SQLite (one writer) an upsert that only overwrites an *expired* row.
@@ -43,17 +43,17 @@ fn digest(jti: &str) -> String {
 /// Most uses recorded by one statement (three parameters each).
 const MAX_BATCH: usize = 256;
 
-/// PostgreSQL: how a batch's claim begins. Its delete and insert must find each `jti` of the
-/// batch by a probe of the `(service_account_id, jti_digest, expires_at)` index of each partition
-/// that may hold it, and nothing else will do for a table that grows by millions of rows a day.
-/// The planner need not agree: its statistics of a day's partition are those of its last
-/// analysis, possibly when it held a few rows, and each connection keeps the plan it made then
-/// (the statements are prepared) while the day fills up. Joined against the batch, the partition
-/// was hash-joined whole (or scanned whole through its index) for every batch: measured in
-/// `bench/run.sh`, 1-33 ms a batch within seconds, growing with every row. So the statements
-/// below name each `jti` on its own (an `IN` list of pairs, which becomes one index condition per
-/// pair, and a sub-query per pair that cannot be turned into a join: `offset 0`), and sequential
-/// scans are priced out for this transaction, so that no statistics make a probe a scan.
+/// PostgreSQL: how a batch's claim begins. Its statements must find each `jti` of the batch by a
+/// probe of the `(service_account_id, jti_digest, expires_at)` index of each partition that may
+/// hold it, and nothing else will do for a table that grows by millions of rows a day. The
+/// planner need not agree, and it did not in `bench/run.sh` (1-33 ms a batch within seconds,
+/// growing with every row): its statistics of a day's partition are those of its last analysis,
+/// possibly when it held a few rows, and each connection keeps the plan it made then (the
+/// statements are prepared) while the day fills up. Given a join, or a list of pairs, it read
+/// the whole partition or the whole of its index. So the insert checks each pair in a sub-query
+/// of its own that cannot become a join (`offset 0`), the delete runs only where a primary key
+/// would let expired rows refuse new uses (see [`AssertionUseWriter`]), and sequential scans are
+/// priced out for this transaction, so that no statistics make a probe a scan.
 const BEGIN_CLAIM: &str = "begin; set local enable_seqscan = off";
 
 /// One accepted assertion's use of its `jti`, waiting for its batch.
@@ -73,7 +73,12 @@ pub(crate) struct AssertionUseWriter {
     upserts: SizedStatements,
     /// PostgreSQL: the advisory locks of a batch's `jti`s, in one order.
     locks: SizedStatements,
-    /// PostgreSQL: the removal of expired uses of a batch's `jti`s.
+    /// PostgreSQL: the removal of expired uses of a batch's `jti`s where a primary key
+    /// `(service_account_id, jti_digest)` would make them refuse a new use: on the table as it is
+    /// before its contract migrations, and on the partition they make of it
+    /// (`used_assertions_legacy`) until retention drops it. Partitioned without it, the table
+    /// has no such key (expired rows refuse nothing and go with their day), and the statement
+    /// stops before reading anything.
     expired: SizedStatements,
     /// PostgreSQL: the insert of the uses whose `jti` no unexpired row holds.
     inserts: SizedStatements,
@@ -120,7 +125,10 @@ pub(crate) fn start(db: &Database, postgres_writers: usize) -> AssertionUses {
             expired: SizedStatements::new(|rows| {
                 format!(
                     "delete from used_assertions where expires_at <= $1 \
-                     and (service_account_id, jti_digest) in ({})",
+                     and (service_account_id, jti_digest) in ({}) \
+                     and (to_regclass('used_assertions_legacy') is not null \
+                     or not exists (select 1 from pg_partitioned_table \
+                     where partrelid = to_regclass('used_assertions')))",
                     values_placeholders(rows, 2, 2)
                 )
             }),
