@@ -52,6 +52,14 @@
 #                               both: every token route runs durable, then again with those
 #                               three off (reloaded on the same cluster), and the table says
 #                               what durability cost
+#   BENCH_DURABLE_ROUNDS=1      BENCH_DURABLE=both: pairs of runs (durable, then not) per route;
+#                               each pair's ratios are printed, then their medians
+#   BENCH_PG_SETTINGS           more PostgreSQL settings, space-separated, for a diagnosis, e.g.
+#                               "shared_preload_libraries=pg_stat_statements" (then each run
+#                               also prints its statements by total time) or auto_explain's
+#   BENCH_WALDUMP=0|1           1: after each PostgreSQL run, `pg_waldump --stats=record` of the
+#                               WAL the run wrote (which records, how many bytes, how much of it
+#                               full-page images), printed and kept in target/bench-waldump/
 # After each run a second table says where the machine's time went: its idle and stolen share,
 # the service's and PostgreSQL's CPU per token (from /proc), the rest (load generator, kernel
 # threads), and PostgreSQL's commits, WAL bytes and mean WAL flush (pg_stat_wal).
@@ -74,6 +82,8 @@ declare -A DEFAULTS=(
   [BENCH_PEER]=auto
   [BENCH_PEER_WORKERS]=1
   [BENCH_DURABLE]=1
+  [BENCH_WALDUMP]=0
+  [BENCH_DURABLE_ROUNDS]=1
 )
 BENCH_SECONDS="${BENCH_SECONDS:-${DEFAULTS[BENCH_SECONDS]}}"
 BENCH_BACKENDS="${BENCH_BACKENDS:-${DEFAULTS[BENCH_BACKENDS]}}"
@@ -87,6 +97,8 @@ BENCH_LIVE_ROWS="${BENCH_LIVE_ROWS:-${DEFAULTS[BENCH_LIVE_ROWS]}}"
 BENCH_PEER="${BENCH_PEER:-${DEFAULTS[BENCH_PEER]}}"
 BENCH_PEER_WORKERS="${BENCH_PEER_WORKERS:-${DEFAULTS[BENCH_PEER_WORKERS]}}"
 BENCH_DURABLE="${BENCH_DURABLE:-${DEFAULTS[BENCH_DURABLE]}}"
+BENCH_WALDUMP="${BENCH_WALDUMP:-${DEFAULTS[BENCH_WALDUMP]}}"
+BENCH_DURABLE_ROUNDS="${BENCH_DURABLE_ROUNDS:-${DEFAULTS[BENCH_DURABLE_ROUNDS]}}"
 # The most issuance rows one token route writes per second here (with room): sizes the settle step.
 RUN_ROWS_PER_SECOND=20000
 # Longer than any latency we expect to see, so slow routes show their latency, not timeouts.
@@ -112,7 +124,7 @@ PEER_URL=""
 PEER_NAME=""     # "node oidc-provider 9.x.y, 1 process"
 declare -A PEER_RATES=() # this backend's peer runs: tokens/s by concurrency
 ACCOUNTS=()      # this backend's runs: where the machine's time went (account_end), as ROWS
-DURABILITY=()    # BENCH_DURABLE=both: "label|conc|durable tokens/s|not durable tokens/s"
+DURABILITY=()    # BENCH_DURABLE=both: "label|conc|durable tokens/s|not durable tokens/s|durable busy share|not durable busy share"
 LABEL_SUFFIX=""  # appended to a route's label (", fsync off" for BENCH_DURABLE=both's second run)
 CLK_TCK="$(getconf CLK_TCK)"
 
@@ -257,6 +269,9 @@ start_postgres() {
   # Times each WAL write and flush for pg_stat_wal (the account's mean flush): a clock read
   # around each, nothing durable changes.
   PG_SETTINGS+=(track_wal_io_timing=on)
+  local extra
+  read -r -a extra <<<"${BENCH_PG_SETTINGS:-}"
+  PG_SETTINGS+=("${extra[@]}")
   $AS_ROOT && chown postgres:postgres "$PG_DIR"
   local port
   port="$(free_port)"
@@ -272,6 +287,9 @@ start_postgres() {
   as_postgres "$PG_BIN_DIR/createdb" -h 127.0.0.1 -p "$port" -U postgres tokenmint
   PG_VERSION="$("$PG_BIN_DIR/postgres" --version)"
   DATABASE_URL="postgres://postgres@127.0.0.1:$port/tokenmint"
+  if [[ " ${PG_SETTINGS[*]}" == *pg_stat_statements* ]]; then
+    "$PG_BIN_DIR/psql" -X -q -d "$DATABASE_URL" -c "create extension pg_stat_statements" >/dev/null
+  fi
 }
 
 stop_postgres() {
@@ -746,17 +764,56 @@ pg_ticks() {
 # "total idle stolen" ticks of the whole machine since boot (idle counts iowait).
 machine_ticks() { awk '/^cpu / { print $2+$3+$4+$5+$6+$7+$8+$9, $5+$6, $9; exit }' /proc/stat; }
 
-# "commits|WAL bytes|WAL flushes|flush time ms" of the benchmark's database so far, or "-".
+# "commits|WAL bytes|WAL flushes|flush time ms|WAL insert position" of the benchmark's database
+# so far, or "-".
 pg_counters() {
   [[ "$BACKEND" == postgres ]] || { echo -; return; }
   "$PG_BIN_DIR/psql" -X -A -t -d "$DATABASE_URL" -c "select (select xact_commit from
-    pg_stat_database where datname = current_database()), wal_bytes, wal_sync, wal_sync_time
-    from pg_stat_wal" 2>/dev/null || echo -
+    pg_stat_database where datname = current_database()), wal_bytes, wal_sync, wal_sync_time,
+    pg_current_wal_insert_lsn() from pg_stat_wal" 2>/dev/null || echo -
+}
+
+# BENCH_WALDUMP=1: what the WAL between two positions holds, by record type (pg_waldump), into
+# target/bench-waldump/<label>.txt, and its largest rows on stderr.
+wal_dump() {
+  local label=$1 from=$2 to=$3 dir="$ROOT/target/bench-waldump" file
+  mkdir -p "$dir"
+  file="$dir/${label//[^A-Za-z0-9_.-]/_}.txt"
+  as_postgres "$PG_BIN_DIR/pg_waldump" -p "$PG_DIR/data/pg_wal" -s "$from" -e "$to" \
+    --stats=record >"$file" 2>&1 || true
+  {
+    echo "    WAL of this run by record, the largest first (pg_waldump --stats=record; $file):"
+    echo "      type, records, record bytes, full-page-image bytes, total bytes"
+    # Rows: type, N, (%), record size, (%), FPI size, (%), combined size, (%).
+    awk '{ row = $0; gsub(/\([^)]*\)/, "", row); n = split(row, f)
+           if (n == 5 && f[2] ~ /^[0-9]+$/) print f[5], f[1], f[2], f[3], f[4] }' "$file" |
+      sort -rn | head -n 12 | awk '{ printf "      %s, %s, %s, %s, %s\n", $2, $3, $4, $5, $1 }'
+  } >&2
 }
 
 account_start() {
   A_MACHINE="$(machine_ticks)" A_SERVICE="$(proc_ticks "$1")" A_PG="$(pg_ticks)"
   A_COUNTERS="$(pg_counters)"
+  statements_reset
+}
+
+# With pg_stat_statements loaded (BENCH_PG_SETTINGS): the statements of each run by total
+# execution time (planning and commit not included), to stderr.
+STATEMENTS=false
+statements_reset() {
+  [[ "$BACKEND" == postgres && " ${PG_SETTINGS[*]}" == *pg_stat_statements* ]] || return 0
+  STATEMENTS=true
+  "$PG_BIN_DIR/psql" -X -q -d "$DATABASE_URL" -c "select pg_stat_statements_reset()" >/dev/null
+}
+statements_print() {
+  $STATEMENTS || return 0
+  {
+    echo "    statements by total time (pg_stat_statements): ms, calls, µs per call, rows per call, text"
+    "$PG_BIN_DIR/psql" -X -A -t -F ', ' -d "$DATABASE_URL" -c "select round(total_exec_time),
+      calls, round((total_exec_time * 1000 / calls)::numeric, 1), round(rows::numeric / calls, 1),
+      left(regexp_replace(query, '\s+', ' ', 'g'), 90) from pg_stat_statements
+      order by total_exec_time desc limit 8" | sed 's/^/      /'
+  } >&2
 }
 
 # The ticks at the end of the load (the counters are read later, by account_end).
@@ -781,9 +838,11 @@ account_end() {
     sleep 1.2
     counters="$(pg_counters)"
     if [[ "$counters" != - ]]; then
-      local c0 b0 s0 t0 c1 b1 s1 t1
-      IFS='|' read -r c0 b0 s0 t0 <<<"$A_COUNTERS"
-      IFS='|' read -r c1 b1 s1 t1 <<<"$counters"
+      local c0 b0 s0 t0 c1 b1 s1 t1 l0 l1
+      IFS='|' read -r c0 b0 s0 t0 l0 <<<"$A_COUNTERS"
+      IFS='|' read -r c1 b1 s1 t1 l1 <<<"$counters"
+      [[ "$BENCH_WALDUMP" == 1 ]] && wal_dump "$label-$connections" "$l0" "$l1"
+      statements_print
       commits="$(calc "int(($c1 - $c0) / $seconds + 0.5)")"
       per_commit="$(calc "($c1 - $c0) > 0 ? sprintf(\"%.1f\", $answers / ($c1 - $c0)) : \"-\"")"
       wal="$(calc "int(($b1 - $b0) / ($answers > 0 ? $answers : 1) + 0.5)")"
@@ -792,6 +851,7 @@ account_end() {
     fi
   fi
   ((total > 0)) || total=1
+  LAST_BUSY="$(calc "($total - $idle - $stolen) / $total")"
   ACCOUNTS+=("$label|$connections|$(calc "int(100 * $idle / $total + 0.5)")%|$(calc "int(100 * $stolen / $total + 0.5)")%|$(calc "int($service * $per + 0.5)")|$(calc "int($pg * $per + 0.5)")|$(calc "int($rest * $per + 0.5)")|$commits|$per_commit|$wal|$flushes|$flush")
   printf '    machine idle %s, stolen %s; CPU µs per answer: %s %s, PostgreSQL %s, the rest %s; %s commits/s, %s answers per commit, %s WAL B per answer, %s WAL flushes/s of %s µs\n' \
     "$(calc "int(100 * $idle / $total + 0.5)")%" "$(calc "int(100 * $stolen / $total + 0.5)")%" \
@@ -917,7 +977,8 @@ command_line() {
   local name words=()
   for name in BENCH_SECONDS BENCH_BACKENDS BENCH_CONCURRENCY BENCH_THREADS BENCH_ROUTES \
     BENCH_ASSERTION_RATE BENCH_PREFILL_ROWS BENCH_LIVE_ROWS BENCH_LOADGEN BENCH_WRAPPER \
-    BENCH_PEER BENCH_PEER_WORKERS BENCH_DURABLE OPENSSL_ia32cap; do
+    BENCH_PEER BENCH_PEER_WORKERS BENCH_DURABLE BENCH_DURABLE_ROUNDS BENCH_WALDUMP \
+    BENCH_PG_SETTINGS OPENSSL_ia32cap; do
     [[ -n "${!name:-}" && "${!name}" != "${DEFAULTS[$name]:-}" ]] || continue
     if [[ "${!name}" == *' '* ]]; then words+=("$name=\"${!name}\""); else words+=("$name=${!name}"); fi
   done
@@ -958,21 +1019,50 @@ print_table() {
   fi
 }
 
-# BENCH_DURABLE=both: one line per token route and concurrency, its durable tokens/s over its
-# tokens/s with durability off. `durability_prices markdown`: as a list.
+# BENCH_DURABLE=both: one line per pair of runs (route and concurrency), its durable tokens/s
+# over its tokens/s with durability off, and the same for the machine's busy share (not idle,
+# not stolen): tokens/s move with the CPU time the machine's other tenants leave (the CPU µs per
+# token of identical runs differ by 10-20% here), while durability's own price is the time the
+# CPU waits for flushes with nothing to run, which the busy shares compare whatever the CPU's
+# speed. Then, with several rounds, the medians per route and concurrency.
+# `durability_prices markdown`: as a list.
 durability_prices() {
   ((${#DURABILITY[@]} > 0)) || return 0
-  local row label conc durable fast format='%s at c=%s: durable %s/s, fsync off %s/s: %s\n'
+  local row label conc durable fast busy busy_fast key format='%s at c=%s: durable %s/s, fsync off %s/s: %s; busy %s%% against %s%%: %s\n'
+  local -A rates=() busies=()
+  local -a keys=()
   # shellcheck disable=SC2016 # backticks for markdown, not a command
-  [[ "${1:-}" == markdown ]] && format='- `%s` at c=%s: durable %s/s, fsync off %s/s: %s\n'
-  [[ "${1:-}" == markdown ]] || echo "Durability's price (the same route back to back, durable then with fsync, synchronous_commit and full_page_writes off):"
+  [[ "${1:-}" == markdown ]] && format='- `%s` at c=%s: durable %s/s, fsync off %s/s: %s; busy %s%% against %s%%: %s\n'
+  [[ "${1:-}" == markdown ]] || echo "Durability's price (the same route back to back, durable then with fsync, synchronous_commit and full_page_writes off; tokens/s, then the machine's busy share):"
   for row in "${DURABILITY[@]}"; do
-    IFS='|' read -r label conc durable fast <<<"$row"
+    IFS='|' read -r label conc durable fast busy busy_fast <<<"$row"
     # shellcheck disable=SC2059 # one of the two formats above
     printf -- "$format" "$label" "$conc" "$(calc "int($durable + 0.5)")" "$(calc "int($fast + 0.5)")" \
-      "$(calc "$fast > 0 ? sprintf(\"%.2f of it (%+.1f%%)\", $durable / $fast, 100 * ($durable / $fast - 1)) : \"-\"")"
+      "$(calc "$fast > 0 ? sprintf(\"%.2f of it (%+.1f%%)\", $durable / $fast, 100 * ($durable / $fast - 1)) : \"-\"")" \
+      "$(calc "int(100 * $busy + 0.5)")" "$(calc "int(100 * $busy_fast + 0.5)")" \
+      "$(calc "$busy_fast > 0 ? sprintf(\"%.2f\", $busy / $busy_fast) : \"-\"")"
+    key="$label|$conc"
+    [[ -v "rates[$key]" ]] || keys+=("$key")
+    rates[$key]+="$(calc "$fast > 0 ? $durable / $fast : 0") "
+    busies[$key]+="$(calc "$busy_fast > 0 ? $busy / $busy_fast : 0") "
   done
+  if ((BENCH_DURABLE_ROUNDS > 1)); then
+    format='%s at c=%s, median of %s pairs: tokens/s %s, busy share %s\n'
+    # shellcheck disable=SC2016 # backticks for markdown, not a command
+    [[ "${1:-}" == markdown ]] && format='- `%s` at c=%s, median of %s pairs: tokens/s %s, busy share %s\n'
+    for key in "${keys[@]}"; do
+      IFS='|' read -r label conc <<<"$key"
+      # shellcheck disable=SC2059,SC2086 # one of the two formats; the ratios split into words
+      printf -- "$format" "$label" "$conc" "$BENCH_DURABLE_ROUNDS" "$(median ${rates[$key]})" \
+        "$(median ${busies[$key]})"
+    done
+  fi
   [[ "${1:-}" == markdown ]] || echo
+}
+
+# The median of numbers, to two decimals.
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m }'
 }
 
 # What the peer is, for the report.
@@ -1117,13 +1207,17 @@ run_backend() {
       measure "$route" "$connections"
       if [[ "$BENCH_DURABLE" == both && "$BACKEND" == postgres && "$route" != healthz &&
         "$route" != peer_* ]]; then
-        local durable_rate=$LAST_RATE durable_label=$LABEL
-        set_durability off
-        LABEL_SUFFIX=", fsync off"
-        measure "$route" "$connections"
-        LABEL_SUFFIX=""
-        set_durability on
-        DURABILITY+=("$durable_label|$connections|$durable_rate|$LAST_RATE")
+        local round durable_rate durable_busy durable_label=$LABEL
+        for ((round = 1; round <= BENCH_DURABLE_ROUNDS; round++)); do
+          ((round == 1)) || measure "$route" "$connections"
+          durable_rate=$LAST_RATE durable_busy=$LAST_BUSY
+          set_durability off
+          LABEL_SUFFIX=", fsync off"
+          measure "$route" "$connections"
+          LABEL_SUFFIX=""
+          set_durability on
+          DURABILITY+=("$durable_label|$connections|$durable_rate|$LAST_RATE|$durable_busy|$LAST_BUSY")
+        done
       fi
     done
   done
