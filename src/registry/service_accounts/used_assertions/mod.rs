@@ -9,9 +9,10 @@
 //! - on PostgreSQL a batch takes a transaction-level advisory lock per `jti` (in one order, so
 //!   batches cannot deadlock), removes expired uses of those `jti`s (only where a primary key
 //!   would let them refuse new uses) and inserts the ones no unexpired row holds, in a statement
-//!   that starts once the locks are held and so sees every earlier claim. That works whether the table is partitioned by day of expiry (its contract
-//!   migrations, `db::partitions`), where no unique key can say "one unexpired row per `jti`",
-//!   or still the plain table an earlier release upserts into, whose primary key then decides;
+//!   that starts once the locks are held and so sees every earlier claim. That works whether the
+//!   table is partitioned by day of expiry (its contract migrations, `db::partitions`), where no
+//!   unique key can say "one unexpired row per `jti`", or still the plain table an earlier
+//!   release upserts into, whose primary key then decides;
 //! - on SQLite (one writer) an upsert that only overwrites an *expired* row.
 //!
 //! The scheme claims a `jti` with [`ClientRegistry::claim_assertion_use`] before asking for a
