@@ -12,6 +12,13 @@ die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
 # Floating-point arithmetic: `calc '<awk expression>'`.
 calc() { awk "BEGIN { printf \"%s\", ($1) }" </dev/null; }
 
+# Stops process $1 (if any) with SIGTERM and waits for it.
+stop_pid() {
+  [[ -n "$1" ]] || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
 # A loopback TCP port nobody listens on.
 free_port() {
   local port

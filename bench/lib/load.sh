@@ -40,9 +40,7 @@ start_sampler() {
 }
 
 stop_sampler() {
-  [[ -n "$SAMPLER_PID" ]] || return 0
-  kill "$SAMPLER_PID" 2>/dev/null || true
-  wait "$SAMPLER_PID" 2>/dev/null || true
+  stop_pid "$SAMPLER_PID"
   SAMPLER_PID=""
 }
 
@@ -57,16 +55,23 @@ sampled_peak_kb() {
   echo "$peak"
 }
 
-# After a run: if the service is gone, says why in R_NOTE and starts it again for the next run
-# (time to ready keeps its first measurement).
-restart_if_gone() {
-  kill -0 "$SERVICE_PID" 2>/dev/null && return 0
-  wait "$SERVICE_PID" 2>/dev/null || true
-  local why="service died (see its log; the kernel's OOM killer?); restarted"
+# After a run: whether process $2 (the service or the peer, named $1) has ended; if so, reaps it
+# and says why in the log and in R_NOTE (the caller starts it again for the next run).
+gone() {
+  local name=$1 pid=$2 why
+  kill -0 "$pid" 2>/dev/null && return 1
+  wait "$pid" 2>/dev/null || true
+  why="$name died (see its log; the kernel's OOM killer?); restarted"
   [[ -e "$WORK/rss-limit-hit" ]] &&
-    why="service killed by bench/run.sh: RSS passed BENCH_RSS_LIMIT_MB=$BENCH_RSS_LIMIT_MB; restarted"
+    why="$name killed by bench/run.sh: RSS passed BENCH_RSS_LIMIT_MB=$BENCH_RSS_LIMIT_MB; restarted"
   log "$why"
   R_NOTE="${R_NOTE:+$R_NOTE; }$why"
+}
+
+# After a run: if the service is gone, starts it again for the next run (time to ready keeps its
+# first measurement).
+restart_if_gone() {
+  gone service "$SERVICE_PID" || return 0
   SERVICE_PID=""
   # A new port: the old one may still be held by the killed process's connections.
   TOKENMINT_LISTEN="127.0.0.1:$(free_port)"
@@ -78,13 +83,7 @@ restart_if_gone() {
 
 # The same for the peer, after a peer run.
 restart_peer_if_gone() {
-  kill -0 "$PEER_PID" 2>/dev/null && return 0
-  wait "$PEER_PID" 2>/dev/null || true
-  local why="peer died (see its log); restarted"
-  [[ -e "$WORK/rss-limit-hit" ]] &&
-    why="peer killed by bench/run.sh: RSS passed BENCH_RSS_LIMIT_MB=$BENCH_RSS_LIMIT_MB; restarted"
-  log "$why"
-  R_NOTE="${R_NOTE:+$R_NOTE; }$why"
+  gone peer "$PEER_PID" || return 0
   PEER_PID=""
   start_peer
 }

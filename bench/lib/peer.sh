@@ -74,9 +74,7 @@ start_peer() {
 }
 
 stop_peer() {
-  [[ -n "$PEER_PID" ]] || return 0
-  kill -TERM "$PEER_PID" 2>/dev/null || true
-  wait "$PEER_PID" 2>/dev/null || true
+  stop_pid "$PEER_PID"
   PEER_PID=""
 }
 

@@ -27,9 +27,7 @@ start_service() {
 }
 
 stop_service() {
-  [[ -n "$SERVICE_PID" ]] || return 0
-  kill -TERM "$SERVICE_PID" 2>/dev/null || true
-  wait "$SERVICE_PID" 2>/dev/null || true
+  stop_pid "$SERVICE_PID"
   SERVICE_PID=""
 }
 
