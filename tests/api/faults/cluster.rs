@@ -1,7 +1,10 @@
-//! A PostgreSQL cluster of one test's own, which that test may stop and start again: the shared
-//! test cluster of `pg.rs` must never go down under the other tests.
+//! A PostgreSQL cluster of one test's own, which that test may stop, crash and start again: the
+//! shared test cluster of `pg.rs` must never go down under the other tests.
 //!
-//! Made like `pg.rs`'s ([`ClusterDir`]: the same server binaries, `initdb` and settings). Each
+//! Made like `pg.rs`'s ([`ClusterDir`]: the same server binaries, `initdb` and settings), except
+//! that a commit waits for its WAL to be written (`synchronous_commit=on`), as in production: a
+//! crash ([`Cluster::crash`]) then loses nothing a commit returned for. `fsync` stays off, which
+//! matters only if the operating system goes down, as no test makes it. Each
 //! start runs `postgres` under a small `sh` watchdog that stops it once this test process is gone
 //! (exit, panic, crash or SIGKILL alike) and then deletes the directory; [`Cluster`]'s `Drop` does
 //! both otherwise.
@@ -21,6 +24,16 @@ wait "$pg"; status=$?
 kill "$watcher" 2>/dev/null
 [ -d "/proc/$pid" ] || kill -0 "$pid" 2>/dev/null || rm -rf "$dir"
 exit "$status""#;
+
+/// How [`Cluster::halt`] takes `postgres` down.
+#[derive(Clone, Copy, Debug)]
+pub enum Halt {
+    /// Fast shutdown (SIGINT): sessions are ended and a checkpoint writes everything out.
+    Fast,
+    /// Immediate shutdown (SIGQUIT), as in a crash: every process exits at once, nothing is
+    /// written out, and the next start recovers from the WAL on disk.
+    Crash,
+}
 
 /// A private cluster on a free loopback port, with trust authentication for `postgres`.
 pub struct Cluster {
@@ -55,6 +68,7 @@ impl Cluster {
         let child = self
             .pg
             .postgres_under(WATCHDOG)
+            .args(["-c", "synchronous_commit=on"])
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -67,8 +81,14 @@ impl Cluster {
         }
     }
 
-    /// Stops `postgres` (fast shutdown: sessions are ended) and waits until it has exited.
+    /// Stops `postgres` (fast shutdown: sessions are ended, a checkpoint writes everything out)
+    /// and waits until it has exited.
     pub fn stop(&mut self) {
+        self.halt(Halt::Fast);
+    }
+
+    /// Takes `postgres` down as `halt` says and waits until it has exited.
+    pub fn halt(&mut self, halt: Halt) {
         let Some(mut watchdog) = self.watchdog.take() else {
             return;
         };
@@ -77,7 +97,11 @@ impl Cluster {
             .ok()
             .and_then(|f| f.lines().next().map(str::to_owned))
         {
-            let _ = Command::new("kill").args(["-INT", &pid]).status();
+            let signal = match halt {
+                Halt::Fast => "-INT",
+                Halt::Crash => "-QUIT",
+            };
+            let _ = Command::new("kill").args([signal, &pid]).status();
         }
         let _ = watchdog.wait();
     }

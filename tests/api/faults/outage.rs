@@ -1,6 +1,8 @@
-//! PostgreSQL stopped under load, then started again: every route answers 503 with `Retry-After`
-//! in its own format, `/readyz` fails, nothing panics, no token leaves without its issuance
-//! record, and the service recovers by itself once the database is back.
+//! PostgreSQL stopped under load, then started again, then crashed under load and started again:
+//! every route answers 503 with `Retry-After` in its own format while it is down, `/readyz` fails,
+//! nothing panics, the service recovers by itself once the database is back, and no token leaves
+//! without its issuance record, not even one answered just before the crash (whose WAL the
+//! database must have written out before the commit returned; see `cluster`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::{Connection, Executor, PgConnection};
 use tokenmint::signing::MasterKey;
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, Halt};
 use super::{every_route, jti, recorded_jtis, Outcome, Route};
 use crate::instances::{poll, Instance};
 
@@ -24,6 +26,32 @@ fn answered(seen: &Seen, route: usize, since: Instant, status: u16) -> bool {
     let seen = seen.lock().unwrap();
     seen.iter().any(|(r, sent, outcome)| {
         *r == route && *sent >= since && outcome.as_ref().is_some_and(|o| o.status == status)
+    })
+}
+
+/// A client sending requests to route `route` one after the other, `pause` apart, until `stop`;
+/// what each got goes to `seen`.
+fn client(
+    instance: &Arc<(Instance, Vec<Route>)>,
+    route: usize,
+    pause: Option<Duration>,
+    seen: &Seen,
+    stop: &Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    let (instance, seen, stop) = (instance.clone(), seen.clone(), stop.clone());
+    tokio::spawn(async move {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        while !stop.load(Ordering::SeqCst) {
+            let sent = Instant::now();
+            let outcome = instance.1[route].send(&instance.0, &http).await;
+            seen.lock().unwrap().push((route, sent, outcome));
+            if let Some(pause) = pause {
+                tokio::time::sleep(pause).await;
+            }
+        }
     })
 }
 
@@ -50,22 +78,10 @@ async fn a_database_outage_under_load_is_503_everywhere_and_heals_by_itself() {
     // One client per route, each sending request after request until told to stop.
     let seen: Seen = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let mut load = Vec::new();
-    for index in 0..instance.1.len() {
-        let (instance, seen, stop) = (instance.clone(), seen.clone(), stop.clone());
-        load.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap();
-            while !stop.load(Ordering::SeqCst) {
-                let sent = Instant::now();
-                let outcome = instance.1[index].send(&instance.0, &http).await;
-                seen.lock().unwrap().push((index, sent, outcome));
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }));
-    }
+    let pause = Some(Duration::from_millis(20));
+    let mut load: Vec<_> = (0..instance.1.len())
+        .map(|route| client(&instance, route, pause, &seen, &stop))
+        .collect();
     let (service, routes) = (&instance.0, &instance.1);
     let every = |status: u16, since: Instant| {
         let seen = seen.clone();
@@ -74,32 +90,49 @@ async fn a_database_outage_under_load_is_503_everywhere_and_heals_by_itself() {
     let started = Instant::now();
     assert!(poll(RECOVERY, || every(200, started)).await.is_some());
 
-    let cluster = tokio::task::spawn_blocking(move || {
-        let mut cluster = cluster;
-        cluster.stop();
-        cluster
-    })
-    .await
-    .unwrap();
-    let down = Instant::now();
-    let all_refused = poll(Duration::from_secs(60), || every(503, down)).await;
-    assert!(all_refused.is_some(), "every route answers 503 while down");
-    assert_eq!(readyz(service).await, 503);
+    let mut cluster = cluster;
+    for halt in [Halt::Fast, Halt::Crash] {
+        // Before the crash, a second client per route without pauses, so that many tokens are
+        // answered in the last moments before the database goes down.
+        let burst = Arc::new(AtomicBool::new(false));
+        let mut bursts = Vec::new();
+        if let Halt::Crash = halt {
+            bursts = (0..routes.len())
+                .map(|route| client(&instance, route, None, &seen, &burst))
+                .collect();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        cluster = tokio::task::spawn_blocking(move || {
+            cluster.halt(halt);
+            cluster
+        })
+        .await
+        .unwrap();
+        let down = Instant::now();
+        let all_refused = poll(Duration::from_secs(60), || every(503, down)).await;
+        assert!(
+            all_refused.is_some(),
+            "{halt:?}: every route answers 503 while down"
+        );
+        assert_eq!(readyz(service).await, 503);
+        burst.store(true, Ordering::SeqCst);
+        load.extend(bursts);
 
-    let cluster = tokio::task::spawn_blocking(move || {
-        let mut cluster = cluster;
-        cluster.resume();
-        cluster
-    })
-    .await
-    .unwrap();
-    let up = Instant::now();
-    let recovered = poll(RECOVERY, || every(200, up)).await;
-    let recovered = recovered.expect("every route serves again once the database is back");
-    eprintln!(
-        "recovered {} ms after the database came back",
-        recovered.as_millis()
-    );
+        cluster = tokio::task::spawn_blocking(move || {
+            cluster.resume();
+            cluster
+        })
+        .await
+        .unwrap();
+        let up = Instant::now();
+        let recovered = poll(RECOVERY, || every(200, up)).await;
+        let recovered =
+            recovered.unwrap_or_else(|| panic!("{halt:?}: every route serves again once back"));
+        eprintln!(
+            "{halt:?}: recovered {} ms after the database came back",
+            recovered.as_millis()
+        );
+    }
     assert_eq!(readyz(service).await, 200);
     stop.store(true, Ordering::SeqCst);
     for task in load {
