@@ -11,7 +11,11 @@
 # bytes per row and table-plus-index bytes per row. Variants:
 #   durable             the table as migrated, synchronous_commit=on (what the service runs);
 #   no fsync wait       the same with synchronous_commit=off (the bound durability is paid against);
-#   without <index>     durable, with that one secondary index dropped (the unique key stays).
+#   without <index>     durable, with that one secondary index dropped (the unique key stays);
+#   ICU en-US           durable, the same table migrated into a second database whose default
+#                       collation is ICU's en-US (as many production databases' is) instead of C:
+#                       the text keys (jti, client_id, scheme) then compare by collation on every
+#                       index insert. Skipped when the server has no ICU collations.
 # The table is emptied (TRUNCATE) and vacuumed between variants. Then examples/record_write
 # compares the statement shapes a writer could send for the same batches, from a Rust client as
 # the service is: the multi-row INSERT with a parameter per column and row (what it sends), an
@@ -86,6 +90,16 @@ record_main() {
   tm migrate >/dev/null
   # A retention pass creates the days' partitions, as the service does when it starts.
   tm retention run >/dev/null
+  local icu_url=""
+  if [[ "$(psql_value "select count(*) from pg_collation where collname = 'en-US-x-icu'")" == 1 ]]; then
+    psql_value "create database tokenmint_icu template template0 locale_provider icu
+      icu_locale 'en-US' locale 'C'" >/dev/null
+    icu_url="${DATABASE_URL%/*}/tokenmint_icu"
+    DATABASE_URL="$icu_url" tm migrate >/dev/null
+    DATABASE_URL="$icu_url" tm retention run >/dev/null
+  else
+    log "no ICU collations in this server: the ICU en-US variant is skipped"
+  fi
   write_script
   log "$PG_VERSION; $RECORD_CLIENTS connections, batches of $RECORD_BATCH rows, $RECORD_SECONDS s per variant"
   local round index definition
@@ -109,6 +123,9 @@ record_main() {
       run_variant "durable, without $index"
       psql_value "$definition" >/dev/null
     done
+    if [[ -n "$icu_url" ]]; then
+      DATABASE_URL="$icu_url" run_variant "durable, in a database collated ICU en-US"
+    fi
     log "statement shapes, round $round of $RECORD_ROUNDS (examples/record_write)"
     RECORD_SECONDS=$RECORD_SECONDS RECORD_CLIENTS=$RECORD_CLIENTS RECORD_BATCH=$RECORD_BATCH \
       DATABASE_URL="$DATABASE_URL" "$ROOT/target/release/examples/record_write"
