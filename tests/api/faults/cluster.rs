@@ -3,7 +3,7 @@
 //!
 //! Made like `pg.rs`'s ([`ClusterDir`]: the same server binaries, `initdb` and settings), except
 //! that a commit waits for its WAL to be written (`synchronous_commit=on`), as in production: a
-//! crash ([`Cluster::crash`]) then loses nothing a commit returned for. `fsync` stays off, which
+//! crash ([`Halt::Crash`]) then loses nothing a commit returned for. `fsync` stays off, which
 //! matters only if the operating system goes down, as no test makes it. Each
 //! start runs `postgres` under a small `sh` watchdog that stops it once this test process is gone
 //! (exit, panic, crash or SIGKILL alike) and then deletes the directory; [`Cluster`]'s `Drop` does

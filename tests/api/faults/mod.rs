@@ -1,6 +1,7 @@
 //! Faults under load: the database going away and coming back, stopped and then crashed
-//! (`outage`, on a PostgreSQL cluster of its own, see `cluster`), and SIGTERM while requests are in flight (`shutdown`). Both drive
-//! the built binary as a real process and check what clients saw against the `issuances` table.
+//! (`outage`, on a PostgreSQL cluster of its own, see `cluster`), and SIGTERM while requests are
+//! in flight (`shutdown`). Both drive the built binary as a real process and check what clients
+//! saw against the `issuances` table.
 //! Between requests: the database ending every connection of an idle service
 //! (`dropped_connections`, in process).
 
